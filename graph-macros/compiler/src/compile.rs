@@ -1,0 +1,51 @@
+//! The pipeline: lowered graph → the three graphs a `graph!` emits, each simplified.
+//!
+//! `forward` computes the output; `backward` takes `d_out` and computes the vector-Jacobian
+//! product; `value_and_grad` seeds the adjoint with the constant 1 and returns both.
+
+use proc_macro2::{Ident, Span};
+
+use crate::diff::differentiate;
+use crate::ir::{Graph, Input, NodeId, Op};
+use crate::lower::{Lowered, Real};
+use crate::simplify::simplify;
+
+/// Everything `emit` needs.
+pub struct Program {
+    pub real: Real,
+    /// The forward graph and its output.
+    pub forward: (Graph, NodeId),
+    /// The backward graph (its last input is `d_out`) and one gradient per differentiable input.
+    pub backward: (Graph, Vec<NodeId>),
+    /// The output first, then the gradients.
+    pub value_and_grad: (Graph, Vec<NodeId>),
+}
+
+pub fn compile(lowered: Lowered) -> Program {
+    let (forward, outputs) = simplify(&lowered.graph, &[lowered.output]);
+    let output = outputs[0];
+
+    let mut with_d_out = forward.clone();
+    let d_out = with_d_out.inputs.len();
+    with_d_out.inputs.push(Input {
+        name: Ident::new("d_out", Span::mixed_site()),
+        shape: with_d_out.node(output).shape.clone(),
+        requires_grad: false,
+    });
+    let seed = with_d_out.push_op(Op::Input(d_out as u16), Span::call_site());
+    let (backward, grads) = differentiate(&with_d_out, output, seed);
+    let backward = simplify(&backward, &grads);
+
+    let mut seeded = forward.clone();
+    let seed = seeded.constant(1.0, Span::call_site());
+    let (both, grads) = differentiate(&seeded, output, seed);
+    let outputs: Vec<NodeId> = std::iter::once(output).chain(grads).collect();
+    let value_and_grad = simplify(&both, &outputs);
+
+    Program {
+        real: lowered.real,
+        forward: (forward, output),
+        backward,
+        value_and_grad,
+    }
+}

@@ -1,0 +1,330 @@
+//! The graph IR: one node per operation, in forward order, each with its span and shape.
+//!
+//! Every pass (`simplify`, `diff`) is a function from a [`Graph`] to a [`Graph`]; none of them
+//! sees tokens. Only `emit` turns a graph back into Rust.
+
+use std::fmt;
+
+use proc_macro2::{Ident, Span};
+
+/// Index of a node in its [`Graph`]. Operands always have smaller ids than their users.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
+pub struct NodeId(u32);
+
+impl NodeId {
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// A constant, compared and hashed by its bits so that nodes can be keys for CSE.
+#[derive(Clone, Copy, Debug)]
+pub struct Const(pub f64);
+
+impl PartialEq for Const {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.to_bits() == other.0.to_bits()
+    }
+}
+impl Eq for Const {}
+impl std::hash::Hash for Const {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.to_bits().hash(state);
+    }
+}
+
+/// Element-wise functions of one argument.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Func {
+    Sin,
+    Cos,
+    Tan,
+    Exp,
+    Ln,
+    Sqrt,
+    Tanh,
+    Sigmoid,
+    Relu,
+    Abs,
+    Softplus,
+    /// `sign(x)`: −1, 0 or 1. The derivative of `abs` (0 at 0, as PyTorch does).
+    Sign,
+}
+
+impl Func {
+    pub fn name(self) -> &'static str {
+        match self {
+            Func::Sin => "sin",
+            Func::Cos => "cos",
+            Func::Tan => "tan",
+            Func::Exp => "exp",
+            Func::Ln => "ln",
+            Func::Sqrt => "sqrt",
+            Func::Tanh => "tanh",
+            Func::Sigmoid => "sigmoid",
+            Func::Relu => "relu",
+            Func::Abs => "abs",
+            Func::Softplus => "softplus",
+            Func::Sign => "sign",
+        }
+    }
+}
+
+/// What a node computes. Operands are [`NodeId`]s of earlier nodes.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Op {
+    /// The graph's `n`-th input (see [`Graph::inputs`]).
+    Input(u16),
+    Const(Const),
+    Neg(NodeId),
+    Add(NodeId, NodeId),
+    Sub(NodeId, NodeId),
+    Mul(NodeId, NodeId),
+    Div(NodeId, NodeId),
+    /// `a^b` for a general exponent.
+    Pow(NodeId, NodeId),
+    /// `a^n` for an integer constant exponent.
+    Powi(NodeId, i32),
+    Max(NodeId, NodeId),
+    Min(NodeId, NodeId),
+    /// `1` if `a > b`, else `0`: the derivative of `relu`, `max` and `min`.
+    Gt(NodeId, NodeId),
+    Call(Func, NodeId),
+}
+
+impl Op {
+    /// The operands, in order.
+    pub fn operands(&self) -> impl Iterator<Item = NodeId> {
+        let (a, b) = match *self {
+            Op::Input(_) | Op::Const(_) => (None, None),
+            Op::Neg(a) | Op::Powi(a, _) | Op::Call(_, a) => (Some(a), None),
+            Op::Add(a, b)
+            | Op::Sub(a, b)
+            | Op::Mul(a, b)
+            | Op::Div(a, b)
+            | Op::Pow(a, b)
+            | Op::Max(a, b)
+            | Op::Min(a, b)
+            | Op::Gt(a, b) => (Some(a), Some(b)),
+        };
+        a.into_iter().chain(b)
+    }
+
+    /// The same operation with every operand passed through `f`.
+    pub fn map_operands(self, mut f: impl FnMut(NodeId) -> NodeId) -> Op {
+        match self {
+            Op::Input(_) | Op::Const(_) => self,
+            Op::Neg(a) => Op::Neg(f(a)),
+            Op::Powi(a, n) => Op::Powi(f(a), n),
+            Op::Call(func, a) => Op::Call(func, f(a)),
+            Op::Add(a, b) => Op::Add(f(a), f(b)),
+            Op::Sub(a, b) => Op::Sub(f(a), f(b)),
+            Op::Mul(a, b) => Op::Mul(f(a), f(b)),
+            Op::Div(a, b) => Op::Div(f(a), f(b)),
+            Op::Pow(a, b) => Op::Pow(f(a), f(b)),
+            Op::Max(a, b) => Op::Max(f(a), f(b)),
+            Op::Min(a, b) => Op::Min(f(a), f(b)),
+            Op::Gt(a, b) => Op::Gt(f(a), f(b)),
+        }
+    }
+
+    pub fn as_const(&self) -> Option<f64> {
+        match self {
+            Op::Const(c) => Some(c.0),
+            _ => None,
+        }
+    }
+}
+
+/// The shape of a node's value. Scalar graphs have only scalars.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub enum Shape {
+    Scalar,
+}
+
+impl fmt::Display for Shape {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Shape::Scalar => f.write_str("scalar"),
+        }
+    }
+}
+
+/// One operation of the graph.
+#[derive(Clone, Debug)]
+pub struct Node {
+    pub op: Op,
+    /// The user's token this node came from; errors and emitted code point here.
+    pub span: Span,
+    pub shape: Shape,
+    /// The name the emitted `let` uses: the user's `let` name, `v3` for other forward nodes,
+    /// `d_v3` for adjoints. Unnamed nodes are temporaries, inlined where used once.
+    pub name: Option<Ident>,
+    /// The chain-rule step that produced this node, printed beside its `let`.
+    pub note: Option<String>,
+}
+
+/// A graph input: a parameter of the user's function, or the backward pass's `d_out`.
+#[derive(Clone, Debug)]
+pub struct Input {
+    pub name: Ident,
+    pub shape: Shape,
+    pub requires_grad: bool,
+}
+
+/// A computation as a list of nodes.
+///
+/// Invariant: operands come before their users, so index order is forward order and walking the
+/// list backwards is the backward pass.
+#[derive(Clone, Debug, Default)]
+pub struct Graph {
+    pub inputs: Vec<Input>,
+    nodes: Vec<Node>,
+}
+
+impl Graph {
+    pub fn new(inputs: Vec<Input>) -> Graph {
+        Graph {
+            inputs,
+            nodes: Vec::new(),
+        }
+    }
+
+    pub fn nodes(&self) -> &[Node] {
+        &self.nodes
+    }
+
+    pub fn node(&self, id: NodeId) -> &Node {
+        &self.nodes[id.index()]
+    }
+
+    pub fn node_mut(&mut self, id: NodeId) -> &mut Node {
+        &mut self.nodes[id.index()]
+    }
+
+    pub fn ids(&self) -> impl DoubleEndedIterator<Item = NodeId> {
+        (0..self.nodes.len() as u32).map(NodeId)
+    }
+
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// Appends a node. Panics if an operand does not exist yet: that would break the
+    /// forward-order invariant, and only our own passes build nodes.
+    pub fn push(&mut self, node: Node) -> NodeId {
+        let id = NodeId(u32::try_from(self.nodes.len()).expect("graph has under 2^32 nodes"));
+        assert!(
+            node.op.operands().all(|operand| operand < id),
+            "operands must precede their users"
+        );
+        self.nodes.push(node);
+        id
+    }
+
+    /// Appends an unnamed scalar node.
+    pub fn push_op(&mut self, op: Op, span: Span) -> NodeId {
+        self.push(Node {
+            op,
+            span,
+            shape: Shape::Scalar,
+            name: None,
+            note: None,
+        })
+    }
+
+    pub fn constant(&mut self, value: f64, span: Span) -> NodeId {
+        self.push_op(Op::Const(Const(value)), span)
+    }
+
+    /// A short label for a node: its input's or its own name, its constant value, or `%index`.
+    pub fn label(&self, id: NodeId) -> String {
+        let node = self.node(id);
+        match (&node.name, node.op) {
+            (_, Op::Input(n)) => self.inputs[usize::from(n)].name.to_string(),
+            (None, Op::Const(c)) => format_number(c.0),
+            (Some(name), _) => name.to_string(),
+            (None, _) => format!("%{}", id.index()),
+        }
+    }
+}
+
+/// `2`, `0.5`, `-1`: the shortest decimal that reads back as the same `f64`.
+pub fn format_number(value: f64) -> String {
+    format!("{value}")
+}
+
+/// One node per line, `label = op operands`: both the debug print and the language of tests.
+impl fmt::Display for Graph {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for id in self.ids() {
+            let label = |operand: NodeId| self.label(operand);
+            let lhs = match (&self.node(id).name, self.node(id).op) {
+                (_, Op::Input(_)) => self.label(id),
+                (Some(name), _) => name.to_string(),
+                (None, _) => format!("%{}", id.index()),
+            };
+            let rhs = match self.node(id).op {
+                Op::Input(n) => format!("input {n}"),
+                Op::Const(c) => format!("const {}", format_number(c.0)),
+                Op::Neg(a) => format!("neg {}", label(a)),
+                Op::Powi(a, n) => format!("powi {} {n}", label(a)),
+                Op::Call(func, a) => format!("{} {}", func.name(), label(a)),
+                Op::Add(a, b) => format!("add {} {}", label(a), label(b)),
+                Op::Sub(a, b) => format!("sub {} {}", label(a), label(b)),
+                Op::Mul(a, b) => format!("mul {} {}", label(a), label(b)),
+                Op::Div(a, b) => format!("div {} {}", label(a), label(b)),
+                Op::Pow(a, b) => format!("pow {} {}", label(a), label(b)),
+                Op::Max(a, b) => format!("max {} {}", label(a), label(b)),
+                Op::Min(a, b) => format!("min {} {}", label(a), label(b)),
+                Op::Gt(a, b) => format!("gt {} {}", label(a), label(b)),
+            };
+            writeln!(f, "{lhs} = {rhs}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operands_come_in_order_and_map_keeps_the_operation() {
+        let (a, b) = (NodeId(0), NodeId(1));
+        let op = Op::Sub(a, b);
+        assert_eq!(op.operands().collect::<Vec<_>>(), vec![a, b]);
+        assert_eq!(
+            op.map_operands(|id| NodeId(id.0 + 5)),
+            Op::Sub(NodeId(5), NodeId(6))
+        );
+        assert_eq!(Op::Powi(a, 3).operands().count(), 1);
+        assert_eq!(Op::Const(Const(1.0)).operands().count(), 0);
+    }
+
+    #[test]
+    fn constants_compare_by_bits_so_negative_zero_differs_from_zero() {
+        assert_eq!(Const(f64::NAN), Const(f64::NAN));
+        assert_ne!(Const(0.0), Const(-0.0));
+    }
+
+    #[test]
+    fn display_prints_one_node_per_line() {
+        let mut graph = Graph::new(vec![Input {
+            name: Ident::new("x", Span::call_site()),
+            shape: Shape::Scalar,
+            requires_grad: true,
+        }]);
+        let x = graph.push_op(Op::Input(0), Span::call_site());
+        let two = graph.constant(2.0, Span::call_site());
+        graph.push_op(Op::Mul(two, x), Span::call_site());
+        assert_eq!(
+            graph.to_string(),
+            "x = input 0\n%1 = const 2\n%2 = mul 2 x\n"
+        );
+    }
+}

@@ -1,0 +1,45 @@
+//! The compiler behind chainrule's `graph!` macro, as a plain library on `proc-macro2` so that
+//! tests and benchmarks can call it without compiling a crate.
+//!
+//! The stages, one module each: [`parse`] (tokens → [`ast`]), [`lower`] (ast → [`ir`]),
+//! [`diff`] (IR → IR with adjoints), [`simplify`] (IR → IR), [`emit`] (IR → tokens);
+//! [`compile`] chains the IR passes and [`eval`] interprets the IR for tests.
+
+pub mod ast;
+pub mod compile;
+pub mod diff;
+pub mod emit;
+pub mod eval;
+pub mod ir;
+pub mod lower;
+pub mod parse;
+pub mod simplify;
+
+use proc_macro2::TokenStream;
+
+pub use compile::{compile, Program};
+pub use lower::{lower, Lowered, Real};
+
+/// Expands a `graph!` invocation. Errors carry the span of the offending token; after an error
+/// in a `fn` graph's body, the expansion still holds a stub module with the right signatures.
+pub fn expand(tokens: TokenStream) -> syn::Result<TokenStream> {
+    let def = parse::parse_graph(tokens)?;
+    match lower(&def) {
+        Ok(lowered) => Ok(emit::program(&def, &compile(lowered))),
+        Err(error) => {
+            let mut out = error.to_compile_error();
+            if let Ok(real) = lower::check_signature(&def) {
+                out.extend(emit::stub(&def, real));
+            }
+            Ok(out)
+        }
+    }
+}
+
+/// Parses and lowers `src`, a `graph!` input written as a string: the entry point of tests.
+pub fn lower_str(src: &str) -> syn::Result<Lowered> {
+    let tokens: TokenStream = src
+        .parse()
+        .map_err(|error| syn::Error::new(proc_macro2::Span::call_site(), format!("{error}")))?;
+    lower(&parse::parse_graph(tokens)?)
+}

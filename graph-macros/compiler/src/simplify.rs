@@ -1,0 +1,231 @@
+//! Simplification: constant folding, algebraic identities (`x*1`, `x+0`, `x*0`, …),
+//! common-subexpression elimination and dead-code elimination. IR in, IR out.
+//!
+//! One forward walk rewrites each node with its operands already simplified and looks it up
+//! in a table of the nodes built so far (CSE); a backward walk then keeps only what the
+//! outputs need. Both walks are linear in the number of nodes.
+
+use std::collections::HashMap;
+
+use crate::eval;
+use crate::ir::{Const, Graph, Node, NodeId, Op};
+
+/// Simplifies `graph`, keeping only what `outputs` need. Returns the new graph and the
+/// outputs' new ids, in order.
+pub fn simplify(graph: &Graph, outputs: &[NodeId]) -> (Graph, Vec<NodeId>) {
+    let (rewritten, outputs) = rewrite_all(graph, outputs);
+    eliminate_dead_code(&rewritten, &outputs)
+}
+
+/// What a node becomes: an existing node, or a (possibly new) operation.
+enum Rewrite {
+    Existing(NodeId),
+    Op(Op),
+}
+
+fn rewrite_all(graph: &Graph, outputs: &[NodeId]) -> (Graph, Vec<NodeId>) {
+    let mut out = Graph::new(graph.inputs.clone());
+    let mut seen: HashMap<Op, NodeId> = HashMap::new();
+    let mut new_id: Vec<NodeId> = Vec::with_capacity(graph.len());
+    for node in graph.nodes() {
+        let op = node.op.map_operands(|operand| new_id[operand.index()]);
+        let id = match rewrite_fully(&out, op) {
+            Rewrite::Existing(id) => id,
+            Rewrite::Op(op) => match seen.get(&canonical(op)) {
+                Some(&id) => id,
+                None => {
+                    let id = out.push(Node {
+                        op,
+                        name: None,
+                        note: None,
+                        ..node.clone()
+                    });
+                    seen.insert(canonical(op), id);
+                    id
+                }
+            },
+        };
+        adopt_name(&mut out, id, node);
+        new_id.push(id);
+    }
+    let outputs = outputs.iter().map(|id| new_id[id.index()]).collect();
+    (out, outputs)
+}
+
+/// Gives `id` the name and note of `source`, the node it replaces, unless `id` already has a
+/// name or is a constant or input (those are written inline, never `let`-bound).
+fn adopt_name(graph: &mut Graph, id: NodeId, source: &Node) {
+    let target = graph.node_mut(id);
+    if target.name.is_none() && !matches!(target.op, Op::Const(_) | Op::Input(_)) {
+        target.name.clone_from(&source.name);
+        target.note.clone_from(&source.note);
+    }
+}
+
+/// Commutative operations with their operands sorted, so `a*b` and `b*a` share a CSE entry.
+fn canonical(op: Op) -> Op {
+    let sorted = |a: NodeId, b: NodeId| if a <= b { (a, b) } else { (b, a) };
+    match op {
+        Op::Add(a, b) => {
+            let (a, b) = sorted(a, b);
+            Op::Add(a, b)
+        }
+        Op::Mul(a, b) => {
+            let (a, b) = sorted(a, b);
+            Op::Mul(a, b)
+        }
+        Op::Max(a, b) => {
+            let (a, b) = sorted(a, b);
+            Op::Max(a, b)
+        }
+        Op::Min(a, b) => {
+            let (a, b) = sorted(a, b);
+            Op::Min(a, b)
+        }
+        op => op,
+    }
+}
+
+/// Applies [`rewrite`] until it settles (each step shrinks or specialises the operation, so
+/// a few steps always suffice).
+fn rewrite_fully(graph: &Graph, mut op: Op) -> Rewrite {
+    for _ in 0..4 {
+        match rewrite(graph, op) {
+            Rewrite::Op(next) if next != op => op = next,
+            settled => return settled,
+        }
+    }
+    Rewrite::Op(op)
+}
+
+fn rewrite(graph: &Graph, op: Op) -> Rewrite {
+    let constant = |id: NodeId| graph.node(id).op.as_const();
+    let is = |id: NodeId, value: f64| constant(id) == Some(value);
+    let folded = !matches!(op, Op::Input(_) | Op::Const(_))
+        && op.operands().all(|operand| constant(operand).is_some());
+    if folded {
+        let value = eval::apply(op, &[], |id| constant(id).expect("checked constant"));
+        return Rewrite::Op(Op::Const(Const(value)));
+    }
+    match op {
+        Op::Add(a, b) if is(b, 0.0) => Rewrite::Existing(a),
+        Op::Add(a, b) if is(a, 0.0) => Rewrite::Existing(b),
+        Op::Sub(a, b) if is(b, 0.0) => Rewrite::Existing(a),
+        Op::Sub(a, b) if is(a, 0.0) => Rewrite::Op(Op::Neg(b)),
+        Op::Mul(a, b) if is(a, 0.0) || is(b, 0.0) => Rewrite::Op(Op::Const(Const(0.0))),
+        Op::Mul(a, b) if is(b, 1.0) => Rewrite::Existing(a),
+        Op::Mul(a, b) if is(a, 1.0) => Rewrite::Existing(b),
+        Op::Mul(a, b) if is(b, -1.0) => Rewrite::Op(Op::Neg(a)),
+        Op::Mul(a, b) if is(a, -1.0) => Rewrite::Op(Op::Neg(b)),
+        Op::Div(a, _) if is(a, 0.0) => Rewrite::Op(Op::Const(Const(0.0))),
+        Op::Div(a, b) if is(b, 1.0) => Rewrite::Existing(a),
+        Op::Div(a, b) if is(b, -1.0) => Rewrite::Op(Op::Neg(a)),
+        Op::Neg(a) => match graph.node(a).op {
+            Op::Neg(inner) => Rewrite::Existing(inner),
+            _ => Rewrite::Op(op),
+        },
+        // Integer exponents become multiplications or `powi`, never `powf`.
+        Op::Pow(a, b) => match constant(b) {
+            Some(n) if n.fract() == 0.0 && n.abs() <= f64::from(i32::MAX) => {
+                Rewrite::Op(Op::Powi(a, n as i32))
+            }
+            _ => Rewrite::Op(op),
+        },
+        Op::Powi(_, 0) => Rewrite::Op(Op::Const(Const(1.0))),
+        Op::Powi(a, 1) => Rewrite::Existing(a),
+        op => Rewrite::Op(op),
+    }
+}
+
+/// Keeps the nodes the outputs need, in order.
+fn eliminate_dead_code(graph: &Graph, outputs: &[NodeId]) -> (Graph, Vec<NodeId>) {
+    let mut live = vec![false; graph.len()];
+    for output in outputs {
+        live[output.index()] = true;
+    }
+    for id in graph.ids().rev() {
+        if live[id.index()] {
+            for operand in graph.node(id).op.operands() {
+                live[operand.index()] = true;
+            }
+        }
+    }
+    let mut out = Graph::new(graph.inputs.clone());
+    let mut new_id: Vec<Option<NodeId>> = vec![None; graph.len()];
+    for id in graph.ids().filter(|id| live[id.index()]) {
+        let node = graph.node(id);
+        let op = node.op.map_operands(|operand| {
+            new_id[operand.index()].expect("operands of live nodes are live")
+        });
+        new_id[id.index()] = Some(out.push(Node { op, ..node.clone() }));
+    }
+    let outputs = outputs
+        .iter()
+        .map(|id| new_id[id.index()].expect("outputs are live"))
+        .collect();
+    (out, outputs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lower_str;
+
+    #[track_caller]
+    fn check(src: &str, expected_ir: &str) {
+        let lowered = lower_str(src).unwrap();
+        let (graph, _) = simplify(&lowered.graph, &[lowered.output]);
+        assert_eq!(graph.to_string().trim(), expected_ir.trim());
+    }
+
+    #[test]
+    fn constants_fold() {
+        check(
+            "|x: f64| x * (2 + 3) ^ 2",
+            "x = input 0\n%1 = const 25\nv2 = mul x 25",
+        );
+    }
+
+    #[test]
+    fn identities_disappear() {
+        check("|x: f64| (x * 1 + 0) / 1 - 0", "x = input 0");
+        check("|x: f64, y: f64| x * 0 + y", "y = input 1");
+        check("|x: f64| --x", "x = input 0");
+        check("|x: f64| 0 - x", "x = input 0\nv0 = neg x");
+    }
+
+    #[test]
+    fn integer_exponents_become_powi() {
+        check("|x: f64| x^3", "x = input 0\nv0 = powi x 3");
+        check("|x: f64| x^(1 + 1)", "x = input 0\nv1 = powi x 2");
+        check("|x: f64| x^1", "x = input 0");
+        check(
+            "|x: f64| x^0.5",
+            "x = input 0\n%1 = const 0.5\nv0 = pow x 0.5",
+        );
+    }
+
+    #[test]
+    fn common_subexpressions_are_computed_once_even_when_commuted() {
+        check(
+            "|x: f64, y: f64| { let a = sin(x * y); let b = sin(y * x); a + b }",
+            "x = input 0\ny = input 1\nv0 = mul x y\na = sin v0\nv2 = add a a",
+        );
+    }
+
+    #[test]
+    fn dead_lets_are_removed() {
+        check(
+            "|x: f64, y: f64| { let unused = exp(y); x * x }",
+            "x = input 0\nv0 = mul x x",
+        );
+    }
+
+    #[test]
+    fn simplifying_twice_changes_nothing() {
+        let lowered = lower_str("|x: f64, y: f64| tanh(ln(1 + y*2x/sin(y))) * 1 + 0").unwrap();
+        let (once, outputs) = simplify(&lowered.graph, &[lowered.output]);
+        let (twice, _) = simplify(&once, &outputs);
+        assert_eq!(once.to_string(), twice.to_string());
+    }
+}

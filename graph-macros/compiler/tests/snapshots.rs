@@ -1,0 +1,43 @@
+//! Expansion snapshots: what `cargo expand` shows users is part of the product, so every change
+//! to it is reviewed here (`cargo insta review`).
+
+fn pretty(src: &str) -> String {
+    let tokens: proc_macro2::TokenStream = src.parse().expect("test source lexes");
+    let expanded = graph_compiler::expand(tokens).expect("graph compiles");
+    let file: syn::File = syn::parse2(expanded).expect("expansion is a Rust file");
+    prettyplease::unparse(&file)
+}
+
+#[test]
+fn lecture_graph() {
+    insta::assert_snapshot!(pretty(
+        "/// The lecture's computational graph.
+        pub fn lecture(x: f64, y: f64, z: f64) -> f64 {
+            tanh(ln(1 + z*2x/sin(y)))
+        }"
+    ));
+}
+
+#[test]
+fn lecture_graph_with_the_slides_names() {
+    insta::assert_snapshot!(pretty(
+        "pub fn lecture(x: f64, y: f64, z: f64) -> f64 {
+            let a = 2x;
+            let b = sin(y);
+            let c = a / b;
+            let d = z * c;
+            let e = ln(1 + d);
+            tanh(e)
+        }"
+    ));
+}
+
+#[test]
+fn neuron_loss_with_data_inputs() {
+    insta::assert_snapshot!(pretty(
+        "/// The lecture's neuron: squared error of `tanh(w*x + b)` against `y`.
+        pub fn neuron_loss(w: f64, b: f64, #[no_grad] x: f64, #[no_grad] y: f64) -> f64 {
+            (y - tanh(w*x + b))^2
+        }"
+    ));
+}

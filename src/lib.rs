@@ -1,0 +1,68 @@
+//! # chainrule
+//!
+//! Compile-time reverse-mode differentiation. Math written inside [`graph!`] becomes plain
+//! Rust: a forward pass with one named intermediate per node, and a backward pass built by the
+//! chain rule, node by node. No tape, no allocation, no run-time graph.
+//!
+//! ```
+//! use chainrule::graph;
+//!
+//! graph! {
+//!     /// The lecture's computational graph.
+//!     pub fn lecture(x: f64, y: f64, z: f64) -> f64 {
+//!         tanh(ln(1 + z*2x/sin(y)))
+//!     }
+//! }
+//!
+//! let (value, grad) = lecture::value_and_grad(0.3, 1.1, 0.7);
+//! assert!((value - 0.3680161336434).abs() < 1e-12);
+//! assert!((grad.x - 0.9231108766).abs() < 1e-9);
+//! ```
+//!
+//! See the README for the language, and `cargo expand` for the code a graph becomes.
+
+/// Compiles math into plain Rust for its value and its reverse-mode gradient.
+///
+/// Two forms:
+///
+/// - A function, which becomes a module with `forward`, `backward` (the vector-Jacobian
+///   product), `value_and_grad` and a `Grad` struct with one field per parameter that is not
+///   `#[no_grad]`:
+///
+/// ```
+/// chainrule::graph! {
+///     /// A neuron's squared error; `x` and `y` are data, not parameters.
+///     fn neuron_loss(w: f64, b: f64, #[no_grad] x: f64, #[no_grad] y: f64) -> f64 {
+///         let prediction = tanh(w*x + b);
+///         (y - prediction)^2
+///     }
+/// }
+/// let (loss, grad) = neuron_loss::value_and_grad(0.4, -0.1, 1.5, 0.5);
+/// assert!(loss > 0.0);
+/// assert_eq!(neuron_loss::backward(0.4, -0.1, 1.5, 0.5, 2.0).w, 2.0 * grad.w);
+/// ```
+///
+/// - A closure, which becomes a value with `.forward(..)` and `.value_and_grad(..)`, the
+///   gradient an array in parameter order:
+///
+/// ```
+/// let f = chainrule::graph!(|x: f64, y: f64| x * sin(y));
+/// let (value, [dx, dy]) = f.value_and_grad(2.0, 0.0);
+/// assert_eq!((value, dx, dy), (0.0, 0.0, 2.0));
+/// ```
+///
+/// Grammar: numbers (`2`, `2.5`, `1e-3`; `2x` is 2·x and `2x^2` is 2·x²), `+ - * /`, `^`
+/// (right-associative, tighter than unary minus), parentheses, names of parameters and earlier
+/// `let`s, and the functions `sin cos tan exp ln log sqrt tanh sigmoid relu abs softplus`,
+/// `pow(a, b)`, `max(a, b)`, `min(a, b)`.
+pub use graph_macros::graph;
+
+pub use graph_runtime as runtime;
+pub use nalgebra;
+
+/// What generated code refers to. Not public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use graph_runtime::{relu, sigmoid, sign, softplus};
+    pub use nalgebra;
+}

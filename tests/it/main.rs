@@ -1,0 +1,3 @@
+//! The integration tests, one crate (each file in `tests/` would link separately).
+
+mod scalar;
