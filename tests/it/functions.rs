@@ -1,0 +1,1 @@
+//! Every scalar function's derivative against finite differences and dual numbers.

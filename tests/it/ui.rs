@@ -1,0 +1,1 @@
+//! Compile-fail tests: every malformed graph is a spanned compile error (`tests/ui/`).
