@@ -3,7 +3,7 @@
 use std::fmt;
 
 use proc_macro2::{Ident, Span};
-use syn::{Attribute, Type, Visibility};
+use syn::{Attribute, Generics, Type, Visibility};
 
 /// A whole `graph!` input.
 pub struct GraphDef {
@@ -21,6 +21,8 @@ pub enum Form {
         docs: Vec<Attribute>,
         vis: Visibility,
         name: Ident,
+        /// `<const I: usize, const O: usize>`: const generic dimensions.
+        generics: Generics,
         output: Type,
     },
     Closure {

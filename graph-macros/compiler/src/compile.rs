@@ -17,8 +17,8 @@ pub struct Program {
     pub forward: (Graph, NodeId),
     /// The backward graph (its last input is `d_out`) and one gradient per differentiable input.
     pub backward: (Graph, Vec<NodeId>),
-    /// The output first, then the gradients.
-    pub value_and_grad: (Graph, Vec<NodeId>),
+    /// The output first, then the gradients; only for a scalar output.
+    pub value_and_grad: Option<(Graph, Vec<NodeId>)>,
 }
 
 pub fn compile(lowered: Lowered) -> Program {
@@ -33,14 +33,17 @@ pub fn compile(lowered: Lowered) -> Program {
         requires_grad: false,
     });
     let seed = with_d_out.push_op(Op::Input(d_out as u16), Span::call_site());
+    // The seed is the output's adjoint; it needs the output's shape, which `push_op` infers.
     let (backward, grads) = differentiate(&with_d_out, output, seed);
     let backward = simplify(&backward, &grads);
 
-    let mut seeded = forward.clone();
-    let seed = seeded.constant(1.0, Span::call_site());
-    let (both, grads) = differentiate(&seeded, output, seed);
-    let outputs: Vec<NodeId> = std::iter::once(output).chain(grads).collect();
-    let value_and_grad = simplify(&both, &outputs);
+    let value_and_grad = forward.node(output).shape.is_scalar().then(|| {
+        let mut seeded = forward.clone();
+        let seed = seeded.constant(1.0, Span::call_site());
+        let (both, grads) = differentiate(&seeded, output, seed);
+        let outputs: Vec<NodeId> = std::iter::once(output).chain(grads).collect();
+        simplify(&both, &outputs)
+    });
 
     Program {
         real: lowered.real,

@@ -31,6 +31,14 @@ pub fn differentiate(forward: &Graph, output: NodeId, seed: NodeId) -> (Graph, V
         adjoint[id.index()] = Some(d_node);
         for (operand, contribution, step) in vector_jacobian_products(&mut graph, id, d_node) {
             if needs_grad[operand.index()] {
+                // A scalar broadcast over a matrix receives the sum of the matrix's adjoints.
+                let contribution = if graph.node(operand).shape.is_scalar()
+                    && !graph.node(contribution).shape.is_scalar()
+                {
+                    graph.push_op(Op::Sum(contribution), graph.node(id).span)
+                } else {
+                    contribution
+                };
                 pending[operand.index()].push((contribution, step));
             }
         }
@@ -46,8 +54,12 @@ pub fn differentiate(forward: &Graph, output: NodeId, seed: NodeId) -> (Graph, V
                 .find(|id| forward.node(*id).op == Op::Input(index as u16));
             match input_node.and_then(|node| adjoint[node.index()]) {
                 Some(grad) => grad,
-                // The output does not depend on this input.
-                None => graph.constant(0.0, Span::call_site()),
+                // The output does not depend on this input: a zero of the input's shape.
+                None => {
+                    let zero = graph.constant(0.0, Span::call_site());
+                    let shape = forward.inputs[index].shape.clone();
+                    graph.broadcast(zero, &shape, Span::call_site())
+                }
             }
         })
         .collect();
@@ -98,7 +110,8 @@ fn sum_contributions(
 }
 
 /// For each operand `u` of `node` (`v`), the contribution `d_v · ∂v/∂u` as new nodes, and a
-/// note naming the step, like `∂f/∂e = 1 - f²`.
+/// note naming the chain-rule step, like `∂f/∂e = 1 - f²`. A contribution has `v`'s shape;
+/// the caller sums it down to `u`'s when `u` was a broadcast scalar.
 fn vector_jacobian_products(
     graph: &mut Graph,
     node: NodeId,
@@ -106,59 +119,74 @@ fn vector_jacobian_products(
 ) -> Vec<(NodeId, NodeId, String)> {
     let span = graph.node(node).span;
     let v = graph.label(node);
+    // The adjoint's own name: it may be shared, as `+` passes its adjoint through.
+    let dv = graph.label(d_node);
     let op = graph.node(node).op;
     let g = graph;
-    // (operand, contribution, ∂v/∂operand as text)
+    let partial = |g: &Graph, operand: NodeId, partial: &str| {
+        format!("∂{v}/∂{} = {partial}", g.label(operand))
+    };
     let mut products: Vec<(NodeId, NodeId, String)> = Vec::new();
     match op {
-        Op::Input(_) | Op::Const(_) | Op::Gt(..) | Op::Call(Func::Sign, _) => {
-            // Inputs end the walk; `gt` and `sign` are piecewise constant: zero gradient.
+        Op::Input(_)
+        | Op::Const(_)
+        | Op::Gt(..)
+        | Op::Call(Func::Sign, _)
+        | Op::MaxElement(_)
+        | Op::Count(_) => {
+            // Inputs end the walk; the rest are piecewise constant or constant: no gradient.
         }
-        Op::Neg(a) => products.push((a, g.push_op(Op::Neg(d_node), span), "-1".into())),
+        Op::Neg(a) => products.push((a, g.push_op(Op::Neg(d_node), span), partial(g, a, "-1"))),
         Op::Add(a, b) => {
             // The adjoint passes through unchanged.
-            products.push((a, d_node, "1".into()));
-            products.push((b, d_node, "1".into()));
+            products.push((a, d_node, partial(g, a, "1")));
+            products.push((b, d_node, partial(g, b, "1")));
         }
         Op::Sub(a, b) => {
-            products.push((a, d_node, "1".into()));
-            products.push((b, g.push_op(Op::Neg(d_node), span), "-1".into()));
+            products.push((a, d_node, partial(g, a, "1")));
+            products.push((b, g.push_op(Op::Neg(d_node), span), partial(g, b, "-1")));
         }
         Op::Mul(a, b) => {
-            products.push((a, g.push_op(Op::Mul(d_node, b), span), g.label(b)));
-            products.push((b, g.push_op(Op::Mul(d_node, a), span), g.label(a)));
+            let (la, lb) = (g.label(a), g.label(b));
+            products.push((a, g.push_op(Op::Mul(d_node, b), span), partial(g, a, &lb)));
+            products.push((b, g.push_op(Op::Mul(d_node, a), span), partial(g, b, &la)));
         }
         Op::Div(a, b) => {
             let lb = g.label(b);
-            products.push((a, g.push_op(Op::Div(d_node, b), span), format!("1/{lb}")));
+            products.push((
+                a,
+                g.push_op(Op::Div(d_node, b), span),
+                partial(g, a, &format!("1/{lb}")),
+            ));
             // ∂(a/b)/∂b = -(a/b)/b: reuse the quotient itself.
             let scaled = g.push_op(Op::Mul(d_node, node), span);
             let ratio = g.push_op(Op::Div(scaled, b), span);
-            products.push((b, g.push_op(Op::Neg(ratio), span), format!("-{v}/{lb}")));
+            let text = partial(g, b, &format!("-{v}/{lb}"));
+            products.push((b, g.push_op(Op::Neg(ratio), span), text));
         }
         Op::Pow(a, b) => {
             let (la, lb) = (g.label(a), g.label(b));
             let one = g.constant(1.0, span);
             let exponent = g.push_op(Op::Sub(b, one), span);
             let power = g.push_op(Op::Pow(a, exponent), span);
-            let partial = g.push_op(Op::Mul(b, power), span);
-            let product = g.push_op(Op::Mul(d_node, partial), span);
-            products.push((a, product, format!("{lb}·{la}^({lb} - 1)")));
+            let slope = g.push_op(Op::Mul(b, power), span);
+            let product = g.push_op(Op::Mul(d_node, slope), span);
+            products.push((a, product, partial(g, a, &format!("{lb}·{la}^({lb} - 1)"))));
             let log = g.push_op(Op::Call(Func::Ln, a), span);
-            let partial = g.push_op(Op::Mul(log, node), span);
-            let product = g.push_op(Op::Mul(d_node, partial), span);
-            products.push((b, product, format!("ln({la})·{v}")));
+            let slope = g.push_op(Op::Mul(log, node), span);
+            let product = g.push_op(Op::Mul(d_node, slope), span);
+            products.push((b, product, partial(g, b, &format!("ln({la})·{v}"))));
         }
         Op::Powi(a, n) => {
             let power = g.push_op(Op::Powi(a, n - 1), span);
             let coefficient = g.constant(f64::from(n), span);
-            let partial = g.push_op(Op::Mul(coefficient, power), span);
-            let product = g.push_op(Op::Mul(d_node, partial), span);
+            let slope = g.push_op(Op::Mul(coefficient, power), span);
+            let product = g.push_op(Op::Mul(d_node, slope), span);
             let text = match n - 1 {
                 1 => format!("{n}·{}", g.label(a)),
                 m => format!("{n}·{}^{m}", g.label(a)),
             };
-            products.push((a, product, text));
+            products.push((a, product, partial(g, a, &text)));
         }
         Op::Max(a, b) | Op::Min(a, b) => {
             // The operand that wins takes the gradient; at a tie, `b` does.
@@ -169,20 +197,14 @@ fn vector_jacobian_products(
             };
             let one = g.constant(1.0, span);
             let b_wins = g.push_op(Op::Sub(one, a_wins), span);
-            products.push((
-                a,
-                g.push_op(Op::Mul(d_node, a_wins), span),
-                format!("[{la} wins]"),
-            ));
-            products.push((
-                b,
-                g.push_op(Op::Mul(d_node, b_wins), span),
-                format!("[{lb} wins]"),
-            ));
+            let text = partial(g, a, &format!("[{la} wins]"));
+            products.push((a, g.push_op(Op::Mul(d_node, a_wins), span), text));
+            let text = partial(g, b, &format!("[{lb} wins]"));
+            products.push((b, g.push_op(Op::Mul(d_node, b_wins), span), text));
         }
         Op::Call(func, a) => {
             let la = g.label(a);
-            let (partial, text) = match func {
+            let (slope, text) = match func {
                 Func::Sin => (
                     g.push_op(Op::Call(Func::Cos, a), span),
                     format!("cos({la})"),
@@ -198,18 +220,16 @@ fn vector_jacobian_products(
                 }
                 Func::Exp => (node, v.clone()),
                 Func::Ln => {
-                    products.push((a, g.push_op(Op::Div(d_node, a), span), format!("1/{la}")));
-                    return with_steps(g, &v, products);
+                    let text = partial(g, a, &format!("1/{la}"));
+                    products.push((a, g.push_op(Op::Div(d_node, a), span), text));
+                    return products;
                 }
                 Func::Sqrt => {
                     let two = g.constant(2.0, span);
                     let twice = g.push_op(Op::Mul(two, node), span);
-                    products.push((
-                        a,
-                        g.push_op(Op::Div(d_node, twice), span),
-                        format!("1/(2·{v})"),
-                    ));
-                    return with_steps(g, &v, products);
+                    let text = partial(g, a, &format!("1/(2·{v})"));
+                    products.push((a, g.push_op(Op::Div(d_node, twice), span), text));
+                    return products;
                 }
                 Func::Tanh => {
                     let square = g.push_op(Op::Mul(node, node), span);
@@ -238,25 +258,40 @@ fn vector_jacobian_products(
                 ),
                 Func::Sign => unreachable!("handled with the piecewise-constant operations"),
             };
-            products.push((a, g.push_op(Op::Mul(d_node, partial), span), text));
+            let text = partial(g, a, &text);
+            products.push((a, g.push_op(Op::Mul(d_node, slope), span), text));
+        }
+        Op::MatMul(a, b) => {
+            // Y = A·B: dA = dY·Bᵀ, dB = Aᵀ·dY.
+            let (la, lb) = (g.label(a), g.label(b));
+            let b_t = g.push_op(Op::Transpose(b), span);
+            products.push((
+                a,
+                g.push_op(Op::MatMul(d_node, b_t), span),
+                format!("{v} = {la}·{lb}: d_{la} = {dv}·{lb}ᵀ"),
+            ));
+            let a_t = g.push_op(Op::Transpose(a), span);
+            products.push((
+                b,
+                g.push_op(Op::MatMul(a_t, d_node), span),
+                format!("{v} = {la}·{lb}: d_{lb} = {la}ᵀ·{dv}"),
+            ));
+        }
+        Op::Transpose(a) => {
+            let text = format!("d_{} = {dv}ᵀ", g.label(a));
+            products.push((a, g.push_op(Op::Transpose(d_node), span), text));
+        }
+        Op::Sum(a) => {
+            let shape = g.node(a).shape.clone();
+            let text = format!("{v} = sum({0}): d_{0} = {dv} in every element", g.label(a));
+            products.push((a, g.broadcast(d_node, &shape, span), text));
+        }
+        Op::Broadcast(a) => {
+            let text = format!("d_{} = the sum of {dv}", g.label(a));
+            products.push((a, g.push_op(Op::Sum(d_node), span), text));
         }
     }
-    with_steps(g, &v, products)
-}
-
-/// Turns each `(operand, contribution, partial)` into `(operand, contribution, "∂v/∂u = partial")`.
-fn with_steps(
-    graph: &Graph,
-    v: &str,
-    products: Vec<(NodeId, NodeId, String)>,
-) -> Vec<(NodeId, NodeId, String)> {
     products
-        .into_iter()
-        .map(|(operand, contribution, partial)| {
-            let step = format!("∂{v}/∂{} = {partial}", graph.label(operand));
-            (operand, contribution, step)
-        })
-        .collect()
 }
 
 #[cfg(test)]

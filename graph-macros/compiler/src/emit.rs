@@ -6,12 +6,12 @@
 //! linearly with the graph. Everything outside the user's code is named by absolute path.
 
 use proc_macro2::{Ident, Literal, Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
 
 use crate::ast::{Form, GraphDef};
 use crate::compile::Program;
-use crate::ir::{Func, Graph, NodeId, Op};
-use crate::lower::Real;
+use crate::ir::{Dim, Func, Graph, NodeId, Op, Shape};
+use crate::lower::{Real, Signature};
 
 /// Operator precedence of an emitted expression, loosest first.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
@@ -69,11 +69,18 @@ pub fn body(graph: &Graph, outputs: &[NodeId], real: Real) -> Body {
         uses[output.index()] += 1;
     }
     let mut fragments: Vec<Fragment> = Vec::with_capacity(graph.len());
+    let mut bound: Vec<bool> = Vec::with_capacity(graph.len());
     let mut statements = Vec::new();
     let mut temporaries = 0;
     for id in graph.ids() {
         let node = graph.node(id);
-        let fragment = expression(graph, id, real, &fragments);
+        let context = Context {
+            graph,
+            real,
+            fragments: &fragments,
+            bound: &bound,
+        };
+        let fragment = expression(&context, id);
         let binding = match (&node.name, node.op) {
             (_, Op::Input(_) | Op::Const(_)) => None,
             (Some(name), _) => Some(name.clone()),
@@ -83,6 +90,7 @@ pub fn body(graph: &Graph, outputs: &[NodeId], real: Real) -> Body {
             }
             (None, _) => None,
         };
+        bound.push(binding.is_some());
         let Some(name) = binding else {
             fragments.push(fragment);
             continue;
@@ -134,66 +142,88 @@ fn literal(value: f64, real: Real) -> Fragment {
     }
 }
 
-fn expression(graph: &Graph, id: NodeId, real: Real, fragments: &[Fragment]) -> Fragment {
-    let node = graph.node(id);
-    let span = node.span;
-    let operand = |id: NodeId| &fragments[id.index()];
-    // A method receiver: a constant needs its type spelled out (`2.0.ln()` is ambiguous).
-    let receiver = |id: NodeId| match graph.node(id).op {
-        Op::Const(c) if c.0.is_finite() => {
-            let typed = match real {
-                Real::F32 => Literal::f32_suffixed(c.0 as f32),
-                Real::F64 => Literal::f64_suffixed(c.0),
-            };
-            if c.0.is_sign_negative() {
-                let magnitude = match real {
+/// What emitting one node needs to know about the nodes before it.
+struct Context<'a> {
+    graph: &'a Graph,
+    real: Real,
+    fragments: &'a [Fragment],
+    /// `bound[i]`: node `i` has a `let`; otherwise its fragment is written inline.
+    bound: &'a [bool],
+}
+
+impl Context<'_> {
+    fn operand(&self, id: NodeId) -> &Fragment {
+        &self.fragments[id.index()]
+    }
+
+    fn is_matrix(&self, id: NodeId) -> bool {
+        !self.graph.node(id).shape.is_scalar()
+    }
+
+    /// The node's operation, if it is written inline (so a peephole may look through it).
+    fn inlined_op(&self, id: NodeId) -> Option<Op> {
+        (!self.bound[id.index()]).then(|| self.graph.node(id).op)
+    }
+
+    /// A method receiver: a constant needs its type spelled out (`2.0.ln()` is ambiguous).
+    fn receiver(&self, id: NodeId) -> TokenStream {
+        match self.graph.node(id).op {
+            Op::Const(c) if c.0.is_finite() => {
+                let magnitude = match self.real {
                     Real::F32 => Literal::f32_suffixed(c.0.abs() as f32),
                     Real::F64 => Literal::f64_suffixed(c.0.abs()),
                 };
-                quote!((-#magnitude))
-            } else {
-                quote!(#typed)
+                if c.0.is_sign_negative() {
+                    quote!((-#magnitude))
+                } else {
+                    quote!(#magnitude)
+                }
             }
+            _ => self.operand(id).at_least(Prec::Atom),
         }
-        _ => operand(id).at_least(Prec::Atom),
-    };
-    let infix = |a: NodeId, b: NodeId, op: TokenStream, prec: Prec| {
-        let (lhs, rhs) = (operand(a).at_least(prec), operand(b).at_least(next(prec)));
+    }
+
+    fn method(&self, receiver: NodeId, name: &str, args: TokenStream) -> Fragment {
+        let receiver = self.receiver(receiver);
+        let name = Ident::new(name, Span::call_site());
+        Fragment::atom(quote!(#receiver.#name(#args)))
+    }
+
+    fn by_ref(&self, id: NodeId) -> TokenStream {
+        let tokens = self.operand(id).at_least(Prec::Prefix);
+        quote!(&#tokens)
+    }
+}
+
+/// The scalar formula of an element-wise operation, given its operands' fragments.
+fn scalar_formula(op: Op, real: Real, operands: &[Fragment], span: Span) -> Fragment {
+    let infix = |op: TokenStream, prec: Prec| {
+        let (lhs, rhs) = (operands[0].at_least(prec), operands[1].at_least(next(prec)));
         Fragment {
             tokens: quote!(#lhs #op #rhs),
             prec,
         }
     };
-    let method = |a: NodeId, name: &str, args: TokenStream| {
-        let recv = receiver(a);
+    let method = |name: &str, args: TokenStream| {
+        let receiver = operands[0].at_least(Prec::Atom);
         let name = Ident::new(name, span);
-        Fragment::atom(quote!(#recv.#name(#args)))
+        Fragment::atom(quote!(#receiver.#name(#args)))
     };
-    let helper = |a: NodeId, name: &str| {
-        let runtime = runtime();
-        let name = Ident::new(name, span);
-        let arg = operand(a).at_least(Prec::Conditional);
-        Fragment::atom(quote!(#runtime::#name(#arg)))
-    };
-    match node.op {
-        Op::Input(n) => {
-            let name = &graph.inputs[usize::from(n)].name;
-            Fragment::atom(quote!(#name))
-        }
-        Op::Const(c) => literal(c.0, real),
-        Op::Neg(a) => {
-            let inner = operand(a).at_least(Prec::Prefix);
+    let second = || operands[1].at_least(Prec::Conditional);
+    match op {
+        Op::Neg(_) => {
+            let inner = operands[0].at_least(Prec::Prefix);
             Fragment {
                 tokens: quote_spanned!(span=> -#inner),
                 prec: Prec::Prefix,
             }
         }
-        Op::Add(a, b) => infix(a, b, quote_spanned!(span=> +), Prec::Add),
-        Op::Sub(a, b) => infix(a, b, quote_spanned!(span=> -), Prec::Add),
-        Op::Mul(a, b) => infix(a, b, quote_spanned!(span=> *), Prec::Mul),
-        Op::Div(a, b) => infix(a, b, quote_spanned!(span=> /), Prec::Mul),
-        Op::Powi(a, n @ (2 | 3)) if operand(a).prec == Prec::Atom => {
-            let base = &operand(a).tokens;
+        Op::Add(..) => infix(quote_spanned!(span=> +), Prec::Add),
+        Op::Sub(..) => infix(quote_spanned!(span=> -), Prec::Add),
+        Op::Mul(..) => infix(quote_spanned!(span=> *), Prec::Mul),
+        Op::Div(..) => infix(quote_spanned!(span=> /), Prec::Mul),
+        Op::Powi(_, n @ (2 | 3)) if operands[0].prec == Prec::Atom => {
+            let base = &operands[0].tokens;
             let tokens = if n == 2 {
                 quote!(#base * #base)
             } else {
@@ -204,31 +234,218 @@ fn expression(graph: &Graph, id: NodeId, real: Real, fragments: &[Fragment]) -> 
                 prec: Prec::Mul,
             }
         }
-        Op::Powi(a, n) => method(a, "powi", quote!(#n)),
-        Op::Pow(a, b) => method(a, "powf", operand(b).at_least(Prec::Conditional)),
-        Op::Max(a, b) => method(a, "max", operand(b).at_least(Prec::Conditional)),
-        Op::Min(a, b) => method(a, "min", operand(b).at_least(Prec::Conditional)),
-        Op::Gt(a, b) => {
+        Op::Powi(_, n) => method("powi", quote!(#n)),
+        Op::Pow(..) => method("powf", second()),
+        Op::Max(..) => method("max", second()),
+        Op::Min(..) => method("min", second()),
+        Op::Gt(..) => {
             let (lhs, rhs) = (
-                operand(a).at_least(Prec::Add),
-                operand(b).at_least(Prec::Mul),
+                operands[0].at_least(Prec::Add),
+                operands[1].at_least(Prec::Mul),
             );
+            let (one, zero) = (literal(1.0, real).tokens, literal(0.0, real).tokens);
             Fragment {
-                tokens: quote!(if #lhs > #rhs { 1.0 } else { 0.0 }),
+                tokens: quote!(if #lhs > #rhs { #one } else { #zero }),
                 prec: Prec::Conditional,
             }
         }
-        Op::Call(func, a) => match func {
-            Func::Sigmoid | Func::Relu | Func::Softplus | Func::Sign => helper(a, func.name()),
-            Func::Sin
-            | Func::Cos
-            | Func::Tan
-            | Func::Exp
-            | Func::Ln
-            | Func::Sqrt
-            | Func::Tanh
-            | Func::Abs => method(a, func.name(), TokenStream::new()),
+        Op::Call(func @ (Func::Sigmoid | Func::Relu | Func::Softplus | Func::Sign), _) => {
+            let runtime = runtime();
+            let name = Ident::new(func.name(), span);
+            let arg = operands[0].at_least(Prec::Conditional);
+            Fragment::atom(quote!(#runtime::#name(#arg)))
+        }
+        Op::Call(func, _) => method(func.name(), TokenStream::new()),
+        _ => unreachable!("{op:?} is not element-wise"),
+    }
+}
+
+fn expression(context: &Context, id: NodeId) -> Fragment {
+    let graph = context.graph;
+    let node = graph.node(id);
+    let span = node.span;
+    let real = context.real;
+    let operands: Vec<NodeId> = node.op.operands().collect();
+    match node.op {
+        Op::Input(n) => {
+            let name = &graph.inputs[usize::from(n)].name;
+            Fragment::atom(quote!(#name))
+        }
+        Op::Const(c) => literal(c.0, real),
+        // Scalars only: the formula as written.
+        _ if operands.iter().all(|operand| !context.is_matrix(*operand))
+            && node.shape.is_scalar() =>
+        {
+            let fragments: Vec<Fragment> = operands
+                .iter()
+                .map(|operand| context.operand(*operand).clone())
+                .collect();
+            match node.op {
+                Op::Pow(a, _) | Op::Max(a, _) | Op::Min(a, _) | Op::Powi(a, _) | Op::Call(_, a)
+                    if matches!(graph.node(a).op, Op::Const(_)) =>
+                {
+                    // A constant receiver needs its type: `2.0.powf(x)` is ambiguous.
+                    let mut fragments = fragments;
+                    fragments[0] = Fragment::atom(context.receiver(a));
+                    scalar_formula(node.op, real, &fragments, span)
+                }
+                Op::MatMul(..)
+                | Op::Transpose(_)
+                | Op::Sum(_)
+                | Op::MaxElement(_)
+                | Op::Count(_)
+                | Op::Broadcast(_) => {
+                    // A 1×1 view of a scalar cannot occur: `lower` only builds these on matrices.
+                    context.operand(operands[0]).clone()
+                }
+                _ => scalar_formula(node.op, real, &fragments, span),
+            }
+        }
+        Op::MatMul(a, b) => match context.inlined_op(a) {
+            // Aᵀ·B without materialising Aᵀ.
+            Some(Op::Transpose(inner)) => context.method(inner, "tr_mul", context.by_ref(b)),
+            _ => {
+                let (lhs, rhs) = (
+                    context.operand(a).at_least(Prec::Mul),
+                    context.operand(b).at_least(Prec::Prefix),
+                );
+                Fragment {
+                    tokens: quote_spanned!(span=> #lhs * #rhs),
+                    prec: Prec::Mul,
+                }
+            }
         },
+        Op::Transpose(a) => context.method(a, "transpose", TokenStream::new()),
+        Op::Sum(a) => match context.inlined_op(a) {
+            Some(Op::Mul(x, y)) if x == y && context.is_matrix(x) => {
+                context.method(x, "norm_squared", TokenStream::new())
+            }
+            Some(Op::Mul(x, y)) if context.is_matrix(x) && context.is_matrix(y) => {
+                context.method(x, "dot", context.by_ref(y))
+            }
+            _ => context.method(a, "sum", TokenStream::new()),
+        },
+        Op::MaxElement(a) => context.method(a, "max", TokenStream::new()),
+        Op::Count(a) => {
+            let count = context.method(a, "len", TokenStream::new()).tokens;
+            let ty = format_ident!("{}", real.name());
+            Fragment::atom(quote!((#count as #ty)))
+        }
+        Op::Broadcast(a) => {
+            let ty = type_of(&node.shape, real);
+            match graph.node(a).op {
+                Op::Const(c) if c.0 == 0.0 => Fragment::atom(quote!(<#ty>::zeros())),
+                _ => {
+                    let value = context.operand(a).at_least(Prec::Conditional);
+                    Fragment::atom(quote!(<#ty>::repeat(#value)))
+                }
+            }
+        }
+        // Element-wise on matrices.
+        op => elementwise(context, op, span),
+    }
+}
+
+/// An element-wise operation with at least one matrix operand: nalgebra's operators where
+/// they exist, `map`/`zip_map` of the scalar formula otherwise.
+fn elementwise(context: &Context, op: Op, span: Span) -> Fragment {
+    let operands: Vec<NodeId> = op.operands().collect();
+    let element =
+        |name: &str| Fragment::atom(Ident::new(name, Span::mixed_site()).into_token_stream());
+    let infix = |a: NodeId, b: NodeId, symbol: TokenStream, prec: Prec| {
+        let (lhs, rhs) = (
+            context.operand(a).at_least(prec),
+            context.operand(b).at_least(next(prec)),
+        );
+        Fragment {
+            tokens: quote!(#lhs #symbol #rhs),
+            prec,
+        }
+    };
+    let both_matrices =
+        operands.len() == 2 && operands.iter().all(|operand| context.is_matrix(*operand));
+    match op {
+        Op::Neg(_) => scalar_formula(
+            op,
+            context.real,
+            &[context.operand(operands[0]).clone()],
+            span,
+        ),
+        Op::Add(a, b) | Op::Sub(a, b) if both_matrices => {
+            let symbol = if matches!(op, Op::Add(..)) {
+                quote_spanned!(span=> +)
+            } else {
+                quote_spanned!(span=> -)
+            };
+            infix(a, b, symbol, Prec::Add)
+        }
+        Op::Mul(a, b) if both_matrices => context.method(a, "component_mul", context.by_ref(b)),
+        Op::Div(a, b) if both_matrices => context.method(a, "component_div", context.by_ref(b)),
+        Op::Mul(a, b) if context.is_matrix(a) => infix(a, b, quote_spanned!(span=> *), Prec::Mul),
+        Op::Mul(a, b) => infix(b, a, quote_spanned!(span=> *), Prec::Mul),
+        Op::Div(a, b) if context.is_matrix(a) => infix(a, b, quote_spanned!(span=> /), Prec::Mul),
+        Op::Add(a, b) => {
+            let (matrix, scalar) = if context.is_matrix(a) { (a, b) } else { (b, a) };
+            context.method(
+                matrix,
+                "add_scalar",
+                context.operand(scalar).at_least(Prec::Conditional),
+            )
+        }
+        Op::Sub(a, b) if context.is_matrix(a) => {
+            let negated = context.operand(b).at_least(Prec::Prefix);
+            context.method(a, "add_scalar", quote!(-#negated))
+        }
+        Op::Powi(a, 2) => context.method(a, "component_mul", context.by_ref(a)),
+        _ if both_matrices => {
+            let (x, y) = (element("l"), element("r"));
+            let formula = scalar_formula(op, context.real, &[x.clone(), y.clone()], span).tokens;
+            let (x, y) = (x.tokens, y.tokens);
+            context.method(operands[0], "zip_map", {
+                let other = context.by_ref(operands[1]);
+                quote!(#other, |#x, #y| #formula)
+            })
+        }
+        _ => {
+            // One matrix operand: map its elements, the other operand (if any) captured.
+            let x = element("e");
+            let matrix = *operands
+                .iter()
+                .find(|operand| context.is_matrix(**operand))
+                .expect("a matrix operand");
+            let fragments: Vec<Fragment> = operands
+                .iter()
+                .map(|operand| {
+                    if *operand == matrix {
+                        x.clone()
+                    } else {
+                        context.operand(*operand).clone()
+                    }
+                })
+                .collect();
+            let formula = scalar_formula(op, context.real, &fragments, span).tokens;
+            let x = x.tokens;
+            context.method(matrix, "map", quote!(|#x| #formula))
+        }
+    }
+}
+
+/// The Rust type of a value of `shape`, by absolute path.
+pub fn type_of(shape: &Shape, real: Real) -> TokenStream {
+    let scalar = format_ident!("{}", real.name());
+    match shape {
+        Shape::Scalar => quote!(#scalar),
+        Shape::Matrix { rows, cols } => {
+            let (rows, cols) = (dim(rows), dim(cols));
+            quote!(::chainrule::__private::nalgebra::SMatrix<#scalar, #rows, #cols>)
+        }
+    }
+}
+
+fn dim(dim: &Dim) -> TokenStream {
+    match dim {
+        Dim::Fixed(n) => Literal::usize_unsuffixed(*n).into_token_stream(),
+        Dim::Named(name) => Ident::new(name, Span::call_site()).into_token_stream(),
     }
 }
 
@@ -242,12 +459,13 @@ fn next(prec: Prec) -> Prec {
     }
 }
 
-/// The parameter list `x: f64, y: f64` with the user's names and types.
-fn params(def: &GraphDef) -> Vec<TokenStream> {
+/// The parameter list `x: f64, w: SMatrix<f64, 2, 3>` with the user's names and our types.
+fn params(def: &GraphDef, shapes: &[Shape], real: Real) -> Vec<TokenStream> {
     def.params
         .iter()
-        .map(|param| {
-            let (name, ty) = (&param.name, &param.ty);
+        .zip(shapes)
+        .map(|(param, shape)| {
+            let (name, ty) = (&param.name, type_of(shape, real));
             quote!(#name: #ty)
         })
         .collect()
@@ -257,57 +475,96 @@ fn d_out() -> Ident {
     Ident::new("d_out", Span::mixed_site())
 }
 
+/// The `Grad` struct: one field per parameter that requires a gradient, of its type.
+fn grad_struct(
+    def: &GraphDef,
+    shapes: &[Shape],
+    real: Real,
+    generics: &syn::Generics,
+) -> TokenStream {
+    let (fields, types): (Vec<&Ident>, Vec<TokenStream>) = def
+        .params
+        .iter()
+        .zip(shapes)
+        .filter(|(param, _)| param.requires_grad)
+        .map(|(param, shape)| (&param.name, type_of(shape, real)))
+        .unzip();
+    let (impl_generics, _, where_clause) = generics.split_for_impl();
+    quote! {
+        /// The gradient: one field per parameter that requires it, of the parameter's type.
+        #[derive(
+            ::core::fmt::Debug,
+            ::core::clone::Clone,
+            ::core::marker::Copy,
+            ::core::cmp::PartialEq,
+            ::core::default::Default
+        )]
+        pub struct Grad #impl_generics #where_clause {
+            #( pub #fields: #types, )*
+        }
+    }
+}
+
+fn grad_fields(def: &GraphDef) -> Vec<&Ident> {
+    def.params
+        .iter()
+        .filter(|param| param.requires_grad)
+        .map(|param| &param.name)
+        .collect()
+}
+
 /// The whole expansion: a module for `fn` graphs, a value with methods for closure graphs.
 pub fn program(def: &GraphDef, program: &Program) -> TokenStream {
-    let real = format_ident!("{}", program.real.name());
-    let params = params(def);
+    let real = program.real;
+    let (forward_graph, output) = (&program.forward.0, program.forward.1);
+    let shapes: Vec<Shape> = forward_graph
+        .inputs
+        .iter()
+        .map(|input| input.shape.clone())
+        .collect();
+    let output_shape = forward_graph.node(output).shape.clone();
+    let scalar = type_of(&Shape::Scalar, real);
+    let output_type = type_of(&output_shape, real);
+    let params = params(def, &shapes, real);
     let d_out = d_out();
 
-    let forward = body(&program.forward.0, &[program.forward.1], program.real);
-    let backward = body(&program.backward.0, &program.backward.1, program.real);
-    let both = body(
-        &program.value_and_grad.0,
-        &program.value_and_grad.1,
-        program.real,
-    );
+    let forward = body(forward_graph, &[output], real);
+    let backward = body(&program.backward.0, &program.backward.1, real);
     let (fwd_statements, fwd_out) = (&forward.statements, &forward.outputs[0]);
     let (bwd_statements, bwd_grads) = (&backward.statements, &backward.outputs);
-    let (both_statements, both_value, both_grads) =
-        (&both.statements, &both.outputs[0], &both.outputs[1..]);
 
     match &def.form {
         Form::Item {
-            docs, vis, name, ..
+            docs,
+            vis,
+            name,
+            generics,
+            ..
         } => {
-            let fields: Vec<&Ident> = def
-                .params
-                .iter()
-                .filter(|param| param.requires_grad)
-                .map(|param| &param.name)
-                .collect();
-            let field_types = def
-                .params
-                .iter()
-                .filter(|param| param.requires_grad)
-                .map(|param| &param.ty);
+            let fields = grad_fields(def);
+            let grad = grad_struct(def, &shapes, real, generics);
+            let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
+            let value_and_grad = program.value_and_grad.as_ref().map(|(graph, outputs)| {
+                let both = body(graph, outputs, real);
+                let (statements, value, grads) = (&both.statements, &both.outputs[0], &both.outputs[1..]);
+                quote! {
+                    /// The value and the gradient, sharing one forward pass (`d_out` = 1).
+                    #[inline]
+                    #[allow(unused_variables)]
+                    pub fn value_and_grad #impl_generics (#(#params),*) -> (#scalar, Grad #ty_generics) #where_clause {
+                        #(#statements)*
+                        (#value, Grad { #( #fields: #grads ),* })
+                    }
+                }
+            });
             quote! {
                 #(#docs)*
                 #vis mod #name {
-                    /// The gradient: one field per parameter that requires it, of the parameter's type.
-                    #[derive(
-                        ::core::fmt::Debug,
-                        ::core::clone::Clone,
-                        ::core::marker::Copy,
-                        ::core::cmp::PartialEq,
-                        ::core::default::Default
-                    )]
-                    pub struct Grad {
-                        #( pub #fields: #field_types, )*
-                    }
+                    #grad
 
                     /// The forward pass: one `let` per node of the graph.
                     #[inline]
-                    pub fn forward(#(#params),*) -> #real {
+                    pub fn forward #impl_generics (#(#params),*) -> #output_type #where_clause {
                         #(#fwd_statements)*
                         #fwd_out
                     }
@@ -316,22 +573,23 @@ pub fn program(def: &GraphDef, program: &Program) -> TokenStream {
                     /// one `let` per adjoint, by the chain rule.
                     #[inline]
                     #[allow(unused_variables)]
-                    pub fn backward(#(#params,)* #d_out: #real) -> Grad {
+                    pub fn backward #impl_generics (#(#params,)* #d_out: #output_type) -> Grad #ty_generics #where_clause {
                         #(#bwd_statements)*
                         Grad { #( #fields: #bwd_grads ),* }
                     }
 
-                    /// The value and the gradient, sharing one forward pass (`d_out` = 1).
-                    #[inline]
-                    #[allow(unused_variables)]
-                    pub fn value_and_grad(#(#params),*) -> (#real, Grad) {
-                        #(#both_statements)*
-                        (#both_value, Grad { #( #fields: #both_grads ),* })
-                    }
+                    #value_and_grad
                 }
             }
         }
         Form::Closure { span } => {
+            let (graph, outputs) = program
+                .value_and_grad
+                .as_ref()
+                .expect("lowering checked that a closure graph's output is a scalar");
+            let both = body(graph, outputs, real);
+            let (both_statements, both_value, both_grads) =
+                (&both.statements, &both.outputs[0], &both.outputs[1..]);
             let n_grads = bwd_grads.len();
             let graph_type = Ident::new("Graph", *span);
             quote! {
@@ -342,19 +600,19 @@ pub fn program(def: &GraphDef, program: &Program) -> TokenStream {
                     #[allow(dead_code, unused_variables)]
                     impl #graph_type {
                         #[inline]
-                        fn forward(&self, #(#params),*) -> #real {
+                        fn forward(&self, #(#params),*) -> #scalar {
                             #(#fwd_statements)*
                             #fwd_out
                         }
 
                         #[inline]
-                        fn backward(&self, #(#params,)* #d_out: #real) -> [#real; #n_grads] {
+                        fn backward(&self, #(#params,)* #d_out: #scalar) -> [#scalar; #n_grads] {
                             #(#bwd_statements)*
                             [#(#bwd_grads),*]
                         }
 
                         #[inline]
-                        fn value_and_grad(&self, #(#params),*) -> (#real, [#real; #n_grads]) {
+                        fn value_and_grad(&self, #(#params),*) -> (#scalar, [#scalar; #n_grads]) {
                             #(#both_statements)*
                             (#both_value, [#(#both_grads),*])
                         }
@@ -369,49 +627,44 @@ pub fn program(def: &GraphDef, program: &Program) -> TokenStream {
 
 /// What an erroneous `fn` graph expands to beside its errors: the module with the right
 /// signatures, so the user's calls type-check and only the real error is reported.
-pub fn stub(def: &GraphDef, real: Real) -> TokenStream {
+pub fn stub(def: &GraphDef, signature: &Signature) -> TokenStream {
     let Form::Item {
-        docs, vis, name, ..
+        docs,
+        vis,
+        name,
+        generics,
+        ..
     } = &def.form
     else {
         return TokenStream::new();
     };
-    let real = format_ident!("{}", real.name());
-    let params = params(def);
+    let real = signature.real;
+    let output = signature.output.clone().unwrap_or(Shape::Scalar);
+    let output_type = type_of(&output, real);
+    let scalar = type_of(&Shape::Scalar, real);
+    let params = params(def, &signature.params, real);
     let d_out = d_out();
-    let fields = def
-        .params
-        .iter()
-        .filter(|param| param.requires_grad)
-        .map(|param| &param.name);
-    let field_types = def
-        .params
-        .iter()
-        .filter(|param| param.requires_grad)
-        .map(|param| &param.ty);
+    let grad = grad_struct(def, &signature.params, real, generics);
+    let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
+    let value_and_grad = output.is_scalar().then(|| {
+        quote! {
+            pub fn value_and_grad #impl_generics (#(#params),*) -> (#scalar, Grad #ty_generics) #where_clause {
+                ::core::unimplemented!()
+            }
+        }
+    });
     quote! {
         #(#docs)*
         #[allow(unused_variables)]
         #vis mod #name {
-            #[derive(
-                ::core::fmt::Debug,
-                ::core::clone::Clone,
-                ::core::marker::Copy,
-                ::core::cmp::PartialEq,
-                ::core::default::Default
-            )]
-            pub struct Grad {
-                #( pub #fields: #field_types, )*
-            }
-            pub fn forward(#(#params),*) -> #real {
+            #grad
+            pub fn forward #impl_generics (#(#params),*) -> #output_type #where_clause {
                 ::core::unimplemented!()
             }
-            pub fn backward(#(#params,)* #d_out: #real) -> Grad {
+            pub fn backward #impl_generics (#(#params,)* #d_out: #output_type) -> Grad #ty_generics #where_clause {
                 ::core::unimplemented!()
             }
-            pub fn value_and_grad(#(#params),*) -> (#real, Grad) {
-                ::core::unimplemented!()
-            }
+            #value_and_grad
         }
     }
 }

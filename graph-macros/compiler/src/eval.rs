@@ -1,6 +1,8 @@
 //! An interpreter for the IR in `f64`: constant folding uses it at compile time, and property
 //! tests use it to check the backward graph against finite differences without compiling code.
 //! Its functions must agree with what `emit` writes and the runtime computes.
+//!
+//! Every value is a scalar here, so matrix operations mean what they mean on 1×1 matrices.
 
 use crate::ir::{Func, Graph, NodeId, Op};
 
@@ -60,6 +62,9 @@ pub fn apply(op: Op, inputs: &[f64], value: impl Fn(NodeId) -> f64) -> f64 {
             }
         }
         Op::Call(func, a) => call(func, value(a)),
+        Op::MatMul(a, b) => value(a) * value(b),
+        Op::Transpose(a) | Op::Sum(a) | Op::MaxElement(a) | Op::Broadcast(a) => value(a),
+        Op::Count(_) => 1.0,
     }
 }
 

@@ -90,6 +90,18 @@ pub enum Op {
     /// `1` if `a > b`, else `0`: the derivative of `relu`, `max` and `min`.
     Gt(NodeId, NodeId),
     Call(Func, NodeId),
+    /// Matrix product. (`Mul` is element-wise, or a scalar times anything.)
+    MatMul(NodeId, NodeId),
+    Transpose(NodeId),
+    /// The sum of all elements.
+    Sum(NodeId),
+    /// The largest element. Treated as a constant by `diff`: it only shifts `logsumexp`
+    /// and `softmax`, whose gradient does not depend on the shift.
+    MaxElement(NodeId),
+    /// The number of elements, as a scalar.
+    Count(NodeId),
+    /// A scalar repeated into the node's shape.
+    Broadcast(NodeId),
 }
 
 impl Op {
@@ -97,7 +109,14 @@ impl Op {
     pub fn operands(&self) -> impl Iterator<Item = NodeId> {
         let (a, b) = match *self {
             Op::Input(_) | Op::Const(_) => (None, None),
-            Op::Neg(a) | Op::Powi(a, _) | Op::Call(_, a) => (Some(a), None),
+            Op::Neg(a)
+            | Op::Powi(a, _)
+            | Op::Call(_, a)
+            | Op::Transpose(a)
+            | Op::Sum(a)
+            | Op::MaxElement(a)
+            | Op::Count(a)
+            | Op::Broadcast(a) => (Some(a), None),
             Op::Add(a, b)
             | Op::Sub(a, b)
             | Op::Mul(a, b)
@@ -105,7 +124,8 @@ impl Op {
             | Op::Pow(a, b)
             | Op::Max(a, b)
             | Op::Min(a, b)
-            | Op::Gt(a, b) => (Some(a), Some(b)),
+            | Op::Gt(a, b)
+            | Op::MatMul(a, b) => (Some(a), Some(b)),
         };
         a.into_iter().chain(b)
     }
@@ -125,6 +145,12 @@ impl Op {
             Op::Max(a, b) => Op::Max(f(a), f(b)),
             Op::Min(a, b) => Op::Min(f(a), f(b)),
             Op::Gt(a, b) => Op::Gt(f(a), f(b)),
+            Op::MatMul(a, b) => Op::MatMul(f(a), f(b)),
+            Op::Transpose(a) => Op::Transpose(f(a)),
+            Op::Sum(a) => Op::Sum(f(a)),
+            Op::MaxElement(a) => Op::MaxElement(f(a)),
+            Op::Count(a) => Op::Count(f(a)),
+            Op::Broadcast(a) => Op::Broadcast(f(a)),
         }
     }
 
@@ -136,16 +162,107 @@ impl Op {
     }
 }
 
-/// The shape of a node's value. Scalar graphs have only scalars.
+/// One dimension of a matrix: a number, or the name of a const generic parameter.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub enum Dim {
+    Fixed(usize),
+    Named(String),
+}
+
+impl Dim {
+    /// Whether two dimensions may be equal. A name and a number may be: only rustc can tell,
+    /// once the const generic is known, so we leave that case to rustc.
+    pub fn compatible(&self, other: &Dim) -> bool {
+        match (self, other) {
+            (Dim::Fixed(a), Dim::Fixed(b)) => a == b,
+            (Dim::Named(a), Dim::Named(b)) => a == b,
+            _ => true,
+        }
+    }
+}
+
+impl fmt::Display for Dim {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Dim::Fixed(n) => write!(f, "{n}"),
+            Dim::Named(name) => f.write_str(name),
+        }
+    }
+}
+
+/// The shape of a node's value: a scalar, or a fixed-size matrix (vectors are `n×1`).
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub enum Shape {
     Scalar,
+    Matrix { rows: Dim, cols: Dim },
+}
+
+impl Shape {
+    pub fn matrix(rows: Dim, cols: Dim) -> Shape {
+        Shape::Matrix { rows, cols }
+    }
+
+    pub fn is_scalar(&self) -> bool {
+        matches!(self, Shape::Scalar)
+    }
+
+    pub fn compatible(&self, other: &Shape) -> bool {
+        match (self, other) {
+            (Shape::Scalar, Shape::Scalar) => true,
+            (Shape::Matrix { rows: r1, cols: c1 }, Shape::Matrix { rows: r2, cols: c2 }) => {
+                r1.compatible(r2) && c1.compatible(c2)
+            }
+            _ => false,
+        }
+    }
+
+    pub fn transposed(&self) -> Shape {
+        match self {
+            Shape::Scalar => Shape::Scalar,
+            Shape::Matrix { rows, cols } => Shape::matrix(cols.clone(), rows.clone()),
+        }
+    }
 }
 
 impl fmt::Display for Shape {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Shape::Scalar => f.write_str("scalar"),
+            Shape::Matrix { rows, cols } => write!(f, "{rows}×{cols}"),
+        }
+    }
+}
+
+/// The shape of `op`'s result, for operands whose shapes `lower` has already checked.
+/// Element-wise operations broadcast a scalar operand to the other operand's shape.
+pub fn result_shape(graph: &Graph, op: Op) -> Shape {
+    let shape = |id: NodeId| graph.node(id).shape.clone();
+    let wider = |a: NodeId, b: NodeId| {
+        if shape(a).is_scalar() {
+            shape(b)
+        } else {
+            shape(a)
+        }
+    };
+    match op {
+        Op::Input(n) => graph.inputs[usize::from(n)].shape.clone(),
+        Op::Const(_) | Op::Sum(_) | Op::MaxElement(_) | Op::Count(_) => Shape::Scalar,
+        Op::Neg(a) | Op::Powi(a, _) | Op::Call(_, a) => shape(a),
+        Op::Add(a, b)
+        | Op::Sub(a, b)
+        | Op::Mul(a, b)
+        | Op::Div(a, b)
+        | Op::Pow(a, b)
+        | Op::Max(a, b)
+        | Op::Min(a, b)
+        | Op::Gt(a, b) => wider(a, b),
+        Op::MatMul(a, b) => match (shape(a), shape(b)) {
+            (Shape::Matrix { rows, .. }, Shape::Matrix { cols, .. }) => Shape::matrix(rows, cols),
+            _ => wider(a, b),
+        },
+        Op::Transpose(a) => shape(a).transposed(),
+        Op::Broadcast(_) => {
+            panic!("a broadcast's shape is its target's; push it with `push_shaped`")
         }
     }
 }
@@ -226,15 +343,30 @@ impl Graph {
         id
     }
 
-    /// Appends an unnamed scalar node.
+    /// Appends an unnamed node, its shape inferred from its operands'.
     pub fn push_op(&mut self, op: Op, span: Span) -> NodeId {
+        let shape = result_shape(self, op);
+        self.push_shaped(op, span, shape)
+    }
+
+    /// Appends an unnamed node of the given shape.
+    pub fn push_shaped(&mut self, op: Op, span: Span, shape: Shape) -> NodeId {
         self.push(Node {
             op,
             span,
-            shape: Shape::Scalar,
+            shape,
             name: None,
             note: None,
         })
+    }
+
+    /// `value` repeated into `shape` (itself when `shape` is scalar).
+    pub fn broadcast(&mut self, value: NodeId, shape: &Shape, span: Span) -> NodeId {
+        if shape.is_scalar() {
+            value
+        } else {
+            self.push_shaped(Op::Broadcast(value), span, shape.clone())
+        }
     }
 
     pub fn constant(&mut self, value: f64, span: Span) -> NodeId {
@@ -282,8 +414,17 @@ impl fmt::Display for Graph {
                 Op::Max(a, b) => format!("max {} {}", label(a), label(b)),
                 Op::Min(a, b) => format!("min {} {}", label(a), label(b)),
                 Op::Gt(a, b) => format!("gt {} {}", label(a), label(b)),
+                Op::MatMul(a, b) => format!("matmul {} {}", label(a), label(b)),
+                Op::Transpose(a) => format!("transpose {}", label(a)),
+                Op::Sum(a) => format!("sum {}", label(a)),
+                Op::MaxElement(a) => format!("max_element {}", label(a)),
+                Op::Count(a) => format!("count {}", label(a)),
+                Op::Broadcast(a) => format!("broadcast {}", label(a)),
             };
-            writeln!(f, "{lhs} = {rhs}")?;
+            match &self.node(id).shape {
+                Shape::Scalar => writeln!(f, "{lhs} = {rhs}")?,
+                shape => writeln!(f, "{lhs}: {shape} = {rhs}")?,
+            }
         }
         Ok(())
     }

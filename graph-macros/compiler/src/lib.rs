@@ -6,6 +6,7 @@
 //! [`compile`] chains the IR passes and [`eval`] interprets the IR for tests.
 
 pub mod ast;
+pub mod builtins;
 pub mod compile;
 pub mod diff;
 pub mod emit;
@@ -14,6 +15,7 @@ pub mod ir;
 pub mod lower;
 pub mod parse;
 pub mod simplify;
+pub mod types;
 
 use proc_macro2::TokenStream;
 
@@ -28,8 +30,8 @@ pub fn expand(tokens: TokenStream) -> syn::Result<TokenStream> {
         Ok(lowered) => Ok(emit::program(&def, &compile(lowered))),
         Err(error) => {
             let mut out = error.to_compile_error();
-            if let Ok(real) = lower::check_signature(&def) {
-                out.extend(emit::stub(&def, real));
+            if let Ok(signature) = lower::check_signature(&def) {
+                out.extend(emit::stub(&def, &signature));
             }
             Ok(out)
         }

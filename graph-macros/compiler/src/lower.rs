@@ -6,10 +6,12 @@ use std::collections::HashMap;
 
 use proc_macro2::{Ident, Span};
 use quote::ToTokens;
-use syn::Type;
+use syn::{Generics, Type};
 
 use crate::ast::{BinOp, Expr, Form, GraphDef};
-use crate::ir::{Func, Graph, Input, NodeId, Op, Shape};
+use crate::builtins::{self, BUILTINS};
+use crate::ir::{Graph, Input, NodeId, Op, Shape};
+use crate::types::classify;
 
 /// The scalar type a graph computes in.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -25,66 +27,6 @@ impl Real {
             Real::F64 => "f64",
         }
     }
-
-    fn of(ty: &Type) -> Option<Real> {
-        let Type::Path(path) = ty else { return None };
-        if path.qself.is_some() {
-            return None;
-        }
-        let last = path.path.segments.last()?;
-        if !last.arguments.is_empty() {
-            return None;
-        }
-        match last.ident.to_string().as_str() {
-            "f32" => Some(Real::F32),
-            "f64" => Some(Real::F64),
-            _ => None,
-        }
-    }
-}
-
-/// A function the graph language knows.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Builtin {
-    Func(Func),
-    Pow,
-    Max,
-    Min,
-}
-
-impl Builtin {
-    fn arity(self) -> usize {
-        match self {
-            Builtin::Func(_) => 1,
-            Builtin::Pow | Builtin::Max | Builtin::Min => 2,
-        }
-    }
-}
-
-/// Every function name, in the order error messages list them.
-pub const BUILTINS: &[(&str, Builtin)] = &[
-    ("sin", Builtin::Func(Func::Sin)),
-    ("cos", Builtin::Func(Func::Cos)),
-    ("tan", Builtin::Func(Func::Tan)),
-    ("exp", Builtin::Func(Func::Exp)),
-    ("ln", Builtin::Func(Func::Ln)),
-    ("log", Builtin::Func(Func::Ln)),
-    ("sqrt", Builtin::Func(Func::Sqrt)),
-    ("tanh", Builtin::Func(Func::Tanh)),
-    ("sigmoid", Builtin::Func(Func::Sigmoid)),
-    ("relu", Builtin::Func(Func::Relu)),
-    ("abs", Builtin::Func(Func::Abs)),
-    ("softplus", Builtin::Func(Func::Softplus)),
-    ("pow", Builtin::Pow),
-    ("max", Builtin::Max),
-    ("min", Builtin::Min),
-];
-
-fn builtin(name: &str) -> Option<Builtin> {
-    BUILTINS
-        .iter()
-        .find(|(known, _)| *known == name)
-        .map(|(_, builtin)| *builtin)
 }
 
 /// The closest of `candidates` to `name`, if it is close enough to be a typo.
@@ -126,11 +68,38 @@ impl Errors {
     }
 }
 
-/// Checks the parameters and returns the graph's scalar type.
-pub fn check_signature(def: &GraphDef) -> syn::Result<Real> {
+/// A checked signature: the scalar type, each parameter's shape, and the declared output's.
+pub struct Signature {
+    pub real: Real,
+    pub params: Vec<Shape>,
+    /// `None` for closure graphs, whose output must be a scalar.
+    pub output: Option<Shape>,
+}
+
+/// The graph's const generics (none for closure graphs).
+pub fn generics(def: &GraphDef) -> Generics {
+    match &def.form {
+        Form::Item { generics, .. } => generics.clone(),
+        Form::Closure { .. } => Generics::default(),
+    }
+}
+
+/// Checks the parameters and the return type.
+pub fn check_signature(def: &GraphDef) -> syn::Result<Signature> {
     let mut errors = Errors::default();
+    let generics = generics(def);
+    for param in generics.params.iter() {
+        let ok = matches!(param, syn::GenericParam::Const(c) if c.ty.to_token_stream().to_string() == "usize");
+        if !ok {
+            errors.push(syn::Error::new_spanned(
+                param,
+                "only `const N: usize` generic parameters (matrix dimensions) are supported",
+            ));
+        }
+    }
     let mut real: Option<(Real, &Type)> = None;
     let mut seen: HashMap<String, &Ident> = HashMap::new();
+    let mut params = Vec::new();
     for param in &def.params {
         if seen.insert(param.name.to_string(), &param.name).is_some() {
             errors.push(syn::Error::new(
@@ -138,61 +107,65 @@ pub fn check_signature(def: &GraphDef) -> syn::Result<Real> {
                 format!("duplicate parameter `{}`", param.name),
             ));
         }
-        match (Real::of(&param.ty), real) {
-            (None, _) => errors.push(syn::Error::new_spanned(
-                &param.ty,
-                format!(
-                    "unsupported parameter type `{}`; scalar graphs take `f32` or `f64`",
-                    param.ty.to_token_stream()
-                ),
-            )),
-            (Some(this), Some((first, first_ty))) if this != first => errors.push(syn::Error::new_spanned(
-                &param.ty,
-                format!(
-                    "parameter `{}` is `{}` but an earlier one is `{}`; a graph computes in one scalar type",
-                    param.name,
-                    this.name(),
-                    first_ty.to_token_stream()
-                ),
-            )),
-            (Some(this), None) => real = Some((this, &param.ty)),
-            (Some(_), Some(_)) => {}
+        match classify(&param.ty, &generics) {
+            Err(error) => {
+                errors.push(error);
+                params.push(Shape::Scalar);
+            }
+            Ok((this, shape)) => {
+                params.push(shape);
+                match real {
+                    Some((first, first_ty)) if this != first => errors.push(syn::Error::new_spanned(
+                        &param.ty,
+                        format!(
+                            "parameter `{}` is `{}` but an earlier one is `{}`; a graph computes in one scalar type",
+                            param.name,
+                            this.name(),
+                            first_ty.to_token_stream()
+                        ),
+                    )),
+                    Some(_) => {}
+                    None => real = Some((this, &param.ty)),
+                }
+            }
         }
     }
     let real = real.map_or(Real::F64, |(real, _)| real);
-    if let Form::Item { output, name, .. } = &def.form {
-        match Real::of(output) {
-            Some(out) if out == real => {}
-            Some(out) => errors.push(syn::Error::new_spanned(
-                output,
+    let mut output = None;
+    if let Form::Item {
+        output: ty, name, ..
+    } = &def.form
+    {
+        match classify(ty, &generics) {
+            Ok((out, shape)) if out == real => output = Some(shape),
+            Ok((out, _)) => errors.push(syn::Error::new_spanned(
+                ty,
                 format!(
                     "graph `{name}` returns `{}` but computes in `{}`",
                     out.name(),
                     real.name()
                 ),
             )),
-            None => errors.push(syn::Error::new_spanned(
-                output,
-                format!(
-                    "non-scalar output `{}`: `value_and_grad` needs a scalar output, `{}`",
-                    output.to_token_stream(),
-                    real.name()
-                ),
-            )),
+            Err(error) => errors.push(error),
         }
     }
-    errors.finish(real)
+    errors.finish(Signature {
+        real,
+        params,
+        output,
+    })
 }
 
 /// Lowers a parsed graph to IR, reporting every error found.
 pub fn lower(def: &GraphDef) -> syn::Result<Lowered> {
-    let real = check_signature(def)?;
+    let signature = check_signature(def)?;
     let inputs = def
         .params
         .iter()
-        .map(|param| Input {
+        .zip(&signature.params)
+        .map(|(param, shape)| Input {
             name: param.name.clone(),
-            shape: Shape::Scalar,
+            shape: shape.clone(),
             requires_grad: param.requires_grad,
         })
         .collect();
@@ -213,6 +186,9 @@ pub fn lower(def: &GraphDef) -> syn::Result<Lowered> {
         }
     }
     let output = lowering.expr(&def.body.result);
+    if let Some(output) = output {
+        lowering.check_output(def, &signature, output);
+    }
     let Lowering {
         mut graph, errors, ..
     } = lowering;
@@ -223,7 +199,7 @@ pub fn lower(def: &GraphDef) -> syn::Result<Lowered> {
     Ok(Lowered {
         graph,
         output,
-        real,
+        real: signature.real,
     })
 }
 
@@ -247,6 +223,56 @@ struct Lowering {
 }
 
 impl Lowering {
+    fn shape(&self, id: NodeId) -> &Shape {
+        &self.graph.node(id).shape
+    }
+
+    /// The body's value must have the declared shape; a closure graph's must be a scalar.
+    fn check_output(&mut self, def: &GraphDef, signature: &Signature, output: NodeId) {
+        let found = self.shape(output).clone();
+        let error = match (&def.form, &signature.output) {
+            (Form::Item { output: ty, .. }, Some(declared)) if !declared.compatible(&found) => Some(syn::Error::new_spanned(
+                ty,
+                format!("the graph returns `{declared}` but its body computes `{found}`"),
+            )),
+            (Form::Closure { span }, _) if !found.is_scalar() => Some(syn::Error::new(
+                *span,
+                format!(
+                    "non-scalar output `{found}`: a closure graph needs a scalar output for `value_and_grad`; write a `fn` graph for other outputs"
+                ),
+            )),
+            _ => None,
+        };
+        if let Some(error) = error {
+            self.errors.push(error);
+        }
+    }
+
+    /// The operation for `lhs op rhs`, or an error spanned on the operator naming both shapes.
+    fn binary(&self, op: BinOp, lhs: NodeId, rhs: NodeId) -> Result<Op, String> {
+        let (a, b) = (self.shape(lhs), self.shape(rhs));
+        let both_matrices = !a.is_scalar() && !b.is_scalar();
+        match op {
+            BinOp::Add | BinOp::Sub if !a.compatible(b) => {
+                let verb = if op == BinOp::Add { "add" } else { "subtract" };
+                Err(format!("cannot {verb} `{a}` and `{b}`: `{}` needs operands of one shape", op.symbol()))
+            }
+            BinOp::Add => Ok(Op::Add(lhs, rhs)),
+            BinOp::Sub => Ok(Op::Sub(lhs, rhs)),
+            BinOp::Mul if both_matrices => match (a, b) {
+                (Shape::Matrix { cols, .. }, Shape::Matrix { rows, .. }) if !cols.compatible(rows) => Err(format!(
+                    "cannot multiply `{a}` by `{b}`: the left has {cols} columns but the right has {rows} rows"
+                )),
+                _ => Ok(Op::MatMul(lhs, rhs)),
+            },
+            BinOp::Mul => Ok(Op::Mul(lhs, rhs)),
+            BinOp::Div if !b.is_scalar() => Err(format!("cannot divide by `{b}`: `/` needs a scalar divisor")),
+            BinOp::Div => Ok(Op::Div(lhs, rhs)),
+            BinOp::Pow if !b.is_scalar() => Err(format!("cannot raise to the power `{b}`: `^` needs a scalar exponent")),
+            BinOp::Pow => Ok(Op::Pow(lhs, rhs)),
+        }
+    }
+
     /// Binds a `let` name to a node, naming the node unless it already has a name (an alias,
     /// `let b = a;`) or is an input or constant.
     fn bind(&mut self, name: &Ident, id: NodeId) {
@@ -280,14 +306,13 @@ impl Lowering {
                 // Lower both sides before giving up, to report errors in each.
                 let (lhs, rhs) = (self.expr(lhs), self.expr(rhs));
                 let (lhs, rhs) = (lhs?, rhs?);
-                let op = match op {
-                    BinOp::Add => Op::Add(lhs, rhs),
-                    BinOp::Sub => Op::Sub(lhs, rhs),
-                    BinOp::Mul => Op::Mul(lhs, rhs),
-                    BinOp::Div => Op::Div(lhs, rhs),
-                    BinOp::Pow => Op::Pow(lhs, rhs),
-                };
-                self.push(op, *span)
+                match self.binary(*op, lhs, rhs) {
+                    Ok(op) => self.push(op, *span),
+                    Err(message) => {
+                        self.errors.push(syn::Error::new(*span, message));
+                        None
+                    }
+                }
             }
             Expr::Call {
                 func,
@@ -302,7 +327,7 @@ impl Lowering {
         if let Some(id) = self.scope.get(&text) {
             return Some(*id);
         }
-        let message = if builtin(&text).is_some() {
+        let message = if builtins::lookup(&text).is_some() {
             format!("`{text}` is a function; call it as `{text}(..)`")
         } else {
             let in_scope = self.scope.keys().map(String::as_str);
@@ -322,7 +347,7 @@ impl Lowering {
     fn call(&mut self, func: &Ident, args_span: Span, args: &[Expr]) -> Option<NodeId> {
         let lowered: Vec<Option<NodeId>> = args.iter().map(|arg| self.expr(arg)).collect();
         let name = func.to_string();
-        let Some(builtin) = builtin(&name) else {
+        let Some(builtin) = builtins::lookup(&name) else {
             let known = BUILTINS.iter().map(|(known, _)| *known);
             let message = match closest(&name, known.clone()) {
                 Some(similar) => format!("unknown function `{name}`; did you mean `{similar}`?"),
@@ -350,13 +375,12 @@ impl Lowering {
             return None;
         }
         let args: Vec<NodeId> = lowered.into_iter().collect::<Option<_>>()?;
-        let op = match builtin {
-            Builtin::Func(f) => Op::Call(f, args[0]),
-            Builtin::Pow => Op::Pow(args[0], args[1]),
-            Builtin::Max => Op::Max(args[0], args[1]),
-            Builtin::Min => Op::Min(args[0], args[1]),
-        };
-        self.push(op, func.span())
+        let shapes: Vec<&Shape> = args.iter().map(|arg| self.shape(*arg)).collect();
+        if let Err(message) = builtin.check(&name, &shapes) {
+            self.errors.push(syn::Error::new(func.span(), message));
+            return None;
+        }
+        Some(builtin.build(&mut self.graph, &args, func.span()))
     }
 }
 
@@ -454,11 +478,7 @@ mod tests {
         );
         assert_eq!(
             errors("|s: String| s"),
-            vec!["unsupported parameter type `String`; scalar graphs take `f32` or `f64`"]
-        );
-        assert_eq!(
-            errors("fn f(x: f64) -> [f64; 2] { x }"),
-            vec!["non-scalar output `[f64 ; 2]`: `value_and_grad` needs a scalar output, `f64`"]
+            vec!["unsupported type `String`; graphs take `f32`, `f64`, or nalgebra's `SMatrix<T, R, C>`, `SVector<T, N>`, `RowSVector<T, N>`, `Matrix3<T>`, `Vector3<T>`, …"]
         );
     }
 }

@@ -103,9 +103,7 @@ fn parse_item(input: ParseStream) -> syn::Result<GraphDef> {
     }
     input.parse::<Token![fn]>()?;
     let name: Ident = input.parse()?;
-    if input.peek(Token![<]) {
-        return Err(input.error("generic parameters are not supported yet in scalar graphs"));
-    }
+    let generics: syn::Generics = input.parse()?;
     let content;
     let parens = parenthesized!(content in input);
     let params = content
@@ -132,6 +130,7 @@ fn parse_item(input: ParseStream) -> syn::Result<GraphDef> {
             docs,
             vis,
             name,
+            generics,
             output,
         },
         params,

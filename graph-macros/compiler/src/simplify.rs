@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use crate::eval;
-use crate::ir::{Const, Graph, Node, NodeId, Op};
+use crate::ir::{Const, Dim, Graph, Node, NodeId, Op, Shape};
 
 /// Simplifies `graph`, keeping only what `outputs` need. Returns the new graph and the
 /// outputs' new ids, in order.
@@ -25,25 +25,38 @@ enum Rewrite {
 
 fn rewrite_all(graph: &Graph, outputs: &[NodeId]) -> (Graph, Vec<NodeId>) {
     let mut out = Graph::new(graph.inputs.clone());
-    let mut seen: HashMap<Op, NodeId> = HashMap::new();
+    // Keyed by shape too: broadcasts of one scalar to two shapes are different nodes.
+    let mut seen: HashMap<(Op, Shape), NodeId> = HashMap::new();
     let mut new_id: Vec<NodeId> = Vec::with_capacity(graph.len());
     for node in graph.nodes() {
         let op = node.op.map_operands(|operand| new_id[operand.index()]);
-        let id = match rewrite_fully(&out, op) {
+        let rewritten = match rewrite_fully(&out, op) {
+            // A rewrite must keep the node's shape: `M * 0` is a zero matrix, not `0`.
+            Rewrite::Existing(id) if out.node(id).shape == node.shape => Rewrite::Existing(id),
+            Rewrite::Op(new) if new.operands().count() == 0 && !node.shape.is_scalar() => {
+                Rewrite::Op(op)
+            }
+            Rewrite::Existing(_) => Rewrite::Op(op),
+            rewritten => rewritten,
+        };
+        let id = match rewritten {
             Rewrite::Existing(id) => id,
-            Rewrite::Op(op) => match seen.get(&canonical(op)) {
-                Some(&id) => id,
-                None => {
-                    let id = out.push(Node {
-                        op,
-                        name: None,
-                        note: None,
-                        ..node.clone()
-                    });
-                    seen.insert(canonical(op), id);
-                    id
+            Rewrite::Op(op) => {
+                let key = (canonical(op), node.shape.clone());
+                match seen.get(&key) {
+                    Some(&id) => id,
+                    None => {
+                        let id = out.push(Node {
+                            op,
+                            name: None,
+                            note: None,
+                            ..node.clone()
+                        });
+                        seen.insert(key, id);
+                        id
+                    }
                 }
-            },
+            }
         };
         adopt_name(&mut out, id, node);
         new_id.push(id);
@@ -99,6 +112,21 @@ fn rewrite_fully(graph: &Graph, mut op: Op) -> Rewrite {
 }
 
 fn rewrite(graph: &Graph, op: Op) -> Rewrite {
+    // An element-wise operation broadcasts a scalar operand by itself: no need to
+    // materialise the broadcast matrix.
+    let scalar_of_broadcast = |id: NodeId| match graph.node(id).op {
+        Op::Broadcast(scalar) => Some(scalar),
+        _ => None,
+    };
+    let is_matrix = |id: NodeId| !graph.node(id).shape.is_scalar();
+    if let Some((a, b)) = elementwise_operands(op) {
+        if let (Some(scalar), true) = (scalar_of_broadcast(a), is_matrix(b)) {
+            return Rewrite::Op(with_operands(op, scalar, b));
+        }
+        if let (Some(scalar), true) = (scalar_of_broadcast(b), is_matrix(a)) {
+            return Rewrite::Op(with_operands(op, a, scalar));
+        }
+    }
     let constant = |id: NodeId| graph.node(id).op.as_const();
     let is = |id: NodeId, value: f64| constant(id) == Some(value);
     let folded = !matches!(op, Op::Input(_) | Op::Const(_))
@@ -132,9 +160,47 @@ fn rewrite(graph: &Graph, op: Op) -> Rewrite {
             _ => Rewrite::Op(op),
         },
         Op::Powi(_, 0) => Rewrite::Op(Op::Const(Const(1.0))),
+        // Reductions and transposes of a scalar are the scalar.
+        Op::Sum(a) | Op::Transpose(a) | Op::MaxElement(a) if graph.node(a).shape.is_scalar() => {
+            Rewrite::Existing(a)
+        }
+        Op::Transpose(a) => match graph.node(a).op {
+            Op::Transpose(inner) => Rewrite::Existing(inner),
+            _ => Rewrite::Op(op),
+        },
+        // A fixed-size matrix's element count is a constant.
+        Op::Count(a) => match &graph.node(a).shape {
+            Shape::Scalar => Rewrite::Op(Op::Const(Const(1.0))),
+            Shape::Matrix {
+                rows: Dim::Fixed(rows),
+                cols: Dim::Fixed(cols),
+            } => Rewrite::Op(Op::Const(Const((rows * cols) as f64))),
+            Shape::Matrix { .. } => Rewrite::Op(op),
+        },
         Op::Powi(a, 1) => Rewrite::Existing(a),
         op => Rewrite::Op(op),
     }
+}
+
+/// The operands of a binary element-wise operation.
+fn elementwise_operands(op: Op) -> Option<(NodeId, NodeId)> {
+    match op {
+        Op::Add(a, b)
+        | Op::Sub(a, b)
+        | Op::Mul(a, b)
+        | Op::Div(a, b)
+        | Op::Pow(a, b)
+        | Op::Max(a, b)
+        | Op::Min(a, b)
+        | Op::Gt(a, b) => Some((a, b)),
+        _ => None,
+    }
+}
+
+/// The same binary operation on other operands.
+fn with_operands(op: Op, a: NodeId, b: NodeId) -> Op {
+    let mut operands = [a, b].into_iter();
+    op.map_operands(|_| operands.next().expect("a binary operation"))
 }
 
 /// Keeps the nodes the outputs need, in order.

@@ -41,3 +41,27 @@ fn neuron_loss_with_data_inputs() {
         }"
     ));
 }
+
+#[test]
+fn mlp_loss_over_matrices() {
+    insta::assert_snapshot!(pretty(
+        "/// A 2-16-1 tanh network's squared error on one sample.
+        pub fn mlp_loss(w1: SMatrix<f32, 16, 2>, b1: SVector<f32, 16>,
+                        w2: SMatrix<f32, 1, 16>, b2: SVector<f32, 1>,
+                        #[no_grad] x: SVector<f32, 2>, #[no_grad] y: SVector<f32, 1>) -> f32 {
+            let h = tanh(w1 * x + b1);
+            let out = w2 * h + b2;
+            mse(out, y)
+        }"
+    ));
+}
+
+#[test]
+fn const_generic_linear_layer() {
+    insta::assert_snapshot!(pretty(
+        "pub fn linear<const I: usize, const O: usize>(w: SMatrix<f32, O, I>, b: SVector<f32, O>,
+                                                     #[no_grad] x: SVector<f32, I>) -> SVector<f32, O> {
+            w * x + b
+        }"
+    ));
+}
