@@ -475,32 +475,41 @@ fn d_out() -> Ident {
     Ident::new("d_out", Span::mixed_site())
 }
 
-/// The `Grad` struct: one field per parameter that requires a gradient, of its type.
+/// The `Grad` struct: one field per parameter that requires a gradient, of its type, and a
+/// `Default` of zeros (derived `Default` cannot see through const-generic array lengths).
 fn grad_struct(
     def: &GraphDef,
     shapes: &[Shape],
     real: Real,
     generics: &syn::Generics,
 ) -> TokenStream {
-    let (fields, types): (Vec<&Ident>, Vec<TokenStream>) = def
+    let (fields, (types, zeros)): (Vec<&Ident>, (Vec<TokenStream>, Vec<TokenStream>)) = def
         .params
         .iter()
         .zip(shapes)
         .filter(|(param, _)| param.requires_grad)
-        .map(|(param, shape)| (&param.name, type_of(shape, real)))
+        .map(|(param, shape)| {
+            let ty = type_of(shape, real);
+            let zero = match shape {
+                Shape::Scalar => literal(0.0, real).tokens,
+                Shape::Matrix { .. } => quote!(<#ty>::zeros()),
+            };
+            (&param.name, (ty, zero))
+        })
         .unzip();
-    let (impl_generics, _, where_clause) = generics.split_for_impl();
+    let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
     quote! {
         /// The gradient: one field per parameter that requires it, of the parameter's type.
-        #[derive(
-            ::core::fmt::Debug,
-            ::core::clone::Clone,
-            ::core::marker::Copy,
-            ::core::cmp::PartialEq,
-            ::core::default::Default
-        )]
+        #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::marker::Copy, ::core::cmp::PartialEq)]
         pub struct Grad #impl_generics #where_clause {
             #( pub #fields: #types, )*
+        }
+
+        impl #impl_generics ::core::default::Default for Grad #ty_generics #where_clause {
+            /// All zeros.
+            fn default() -> Self {
+                Grad { #( #fields: #zeros ),* }
+            }
         }
     }
 }
