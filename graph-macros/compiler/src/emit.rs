@@ -524,6 +524,9 @@ fn grad_fields(def: &GraphDef) -> Vec<&Ident> {
 
 /// The whole expansion: a module for `fn` graphs, a value with methods for closure graphs.
 pub fn program(def: &GraphDef, program: &Program) -> TokenStream {
+    // The signatures are the user's parameter list (plus `d_out`); a lint about its length
+    // would point at code the user cannot change.
+    let allow_long_signature = quote!(#[allow(clippy::too_many_arguments)]);
     let real = program.real;
     let (forward_graph, output) = (&program.forward.0, program.forward.1);
     let shapes: Vec<Shape> = forward_graph
@@ -560,6 +563,7 @@ pub fn program(def: &GraphDef, program: &Program) -> TokenStream {
                     /// The value and the gradient, sharing one forward pass (`d_out` = 1).
                     #[inline]
                     #[allow(unused_variables)]
+                    #allow_long_signature
                     pub fn value_and_grad #impl_generics (#(#params),*) -> (#scalar, Grad #ty_generics) #where_clause {
                         #(#statements)*
                         (#value, Grad { #( #fields: #grads ),* })
@@ -573,6 +577,7 @@ pub fn program(def: &GraphDef, program: &Program) -> TokenStream {
 
                     /// The forward pass: one `let` per node of the graph.
                     #[inline]
+                    #allow_long_signature
                     pub fn forward #impl_generics (#(#params),*) -> #output_type #where_clause {
                         #(#fwd_statements)*
                         #fwd_out
@@ -582,6 +587,7 @@ pub fn program(def: &GraphDef, program: &Program) -> TokenStream {
                     /// one `let` per adjoint, by the chain rule.
                     #[inline]
                     #[allow(unused_variables)]
+                    #allow_long_signature
                     pub fn backward #impl_generics (#(#params,)* #d_out: #output_type) -> Grad #ty_generics #where_clause {
                         #(#bwd_statements)*
                         Grad { #( #fields: #bwd_grads ),* }
@@ -607,6 +613,7 @@ pub fn program(def: &GraphDef, program: &Program) -> TokenStream {
                     struct #graph_type;
 
                     #[allow(dead_code, unused_variables)]
+                    #allow_long_signature
                     impl #graph_type {
                         #[inline]
                         fn forward(&self, #(#params),*) -> #scalar {
@@ -664,7 +671,7 @@ pub fn stub(def: &GraphDef, signature: &Signature) -> TokenStream {
     });
     quote! {
         #(#docs)*
-        #[allow(unused_variables)]
+        #[allow(unused_variables, clippy::too_many_arguments)]
         #vis mod #name {
             #grad
             pub fn forward #impl_generics (#(#params),*) -> #output_type #where_clause {
