@@ -22,3 +22,20 @@ fn lecture_gradient_matches_the_slide_formula() {
     assert!((grad.x - slide).abs() < 1e-14, "{} vs {slide}", grad.x);
     assert_eq!(lecture::forward(x, y, z), value);
 }
+
+graph! {
+    /// `out`'s adjoint spells `d_out`, like the backward pass's seed.
+    fn named_out(x: f64) -> f64 {
+        let out = x * x;
+        out * out + x
+    }
+}
+
+#[test]
+fn a_let_named_out_does_not_capture_the_backward_seed() {
+    let x = 1.5;
+    // f = x⁴ + x, so f' = 4x³ + 1, and backward scales it by d_out.
+    let expected = 4.0 * x * x * x + 1.0;
+    assert_eq!(named_out::value_and_grad(x).1.x, expected);
+    assert_eq!(named_out::backward(x, 3.0).x, 3.0 * expected);
+}

@@ -98,11 +98,14 @@ fn sum_contributions(
         });
     }
     let total = total.expect("a node with pending contributions has at least one");
+    // Only named values get named adjoints; a builtin's internal temporaries have neither.
+    let primal_named =
+        graph.node(primal).name.is_some() || matches!(graph.node(primal).op, Op::Input(_));
     let name = format!("d_{}", graph.label(primal));
     let node = graph.node_mut(total);
     // A contribution may be an existing named node (the seed, or `d_v` passed through
     // unchanged by `+`); it keeps its name and the caller sees it as this adjoint too.
-    if node.name.is_none() && !matches!(node.op, Op::Const(_) | Op::Input(_)) {
+    if primal_named && node.name.is_none() && !matches!(node.op, Op::Const(_) | Op::Input(_)) {
         node.name = Some(Ident::new(&name, Span::mixed_site()));
         node.note = (!steps.is_empty()).then(|| steps.join("; "));
     }
@@ -118,13 +121,13 @@ fn vector_jacobian_products(
     d_node: NodeId,
 ) -> Vec<(NodeId, NodeId, String)> {
     let span = graph.node(node).span;
-    let v = graph.label(node);
+    let v = graph.describe(node);
     // The adjoint's own name: it may be shared, as `+` passes its adjoint through.
-    let dv = graph.label(d_node);
+    let dv = graph.describe(d_node);
     let op = graph.node(node).op;
     let g = graph;
     let partial = |g: &Graph, operand: NodeId, partial: &str| {
-        format!("∂{v}/∂{} = {partial}", g.label(operand))
+        format!("∂{v}/∂{} = {partial}", g.describe(operand))
     };
     let mut products: Vec<(NodeId, NodeId, String)> = Vec::new();
     match op {
@@ -147,12 +150,12 @@ fn vector_jacobian_products(
             products.push((b, g.push_op(Op::Neg(d_node), span), partial(g, b, "-1")));
         }
         Op::Mul(a, b) => {
-            let (la, lb) = (g.label(a), g.label(b));
+            let (la, lb) = (g.describe(a), g.describe(b));
             products.push((a, g.push_op(Op::Mul(d_node, b), span), partial(g, a, &lb)));
             products.push((b, g.push_op(Op::Mul(d_node, a), span), partial(g, b, &la)));
         }
         Op::Div(a, b) => {
-            let lb = g.label(b);
+            let lb = g.describe(b);
             products.push((
                 a,
                 g.push_op(Op::Div(d_node, b), span),
@@ -165,7 +168,7 @@ fn vector_jacobian_products(
             products.push((b, g.push_op(Op::Neg(ratio), span), text));
         }
         Op::Pow(a, b) => {
-            let (la, lb) = (g.label(a), g.label(b));
+            let (la, lb) = (g.describe(a), g.describe(b));
             let one = g.constant(1.0, span);
             let exponent = g.push_op(Op::Sub(b, one), span);
             let power = g.push_op(Op::Pow(a, exponent), span);
@@ -183,14 +186,14 @@ fn vector_jacobian_products(
             let slope = g.push_op(Op::Mul(coefficient, power), span);
             let product = g.push_op(Op::Mul(d_node, slope), span);
             let text = match n - 1 {
-                1 => format!("{n}·{}", g.label(a)),
-                m => format!("{n}·{}^{m}", g.label(a)),
+                1 => format!("{n}·{}", g.describe(a)),
+                m => format!("{n}·{}^{m}", g.describe(a)),
             };
             products.push((a, product, partial(g, a, &text)));
         }
         Op::Max(a, b) | Op::Min(a, b) => {
             // The operand that wins takes the gradient; at a tie, `b` does.
-            let (la, lb) = (g.label(a), g.label(b));
+            let (la, lb) = (g.describe(a), g.describe(b));
             let a_wins = match op {
                 Op::Max(..) => g.push_op(Op::Gt(a, b), span),
                 _ => g.push_op(Op::Gt(b, a), span),
@@ -203,7 +206,7 @@ fn vector_jacobian_products(
             products.push((b, g.push_op(Op::Mul(d_node, b_wins), span), text));
         }
         Op::Call(func, a) => {
-            let la = g.label(a);
+            let la = g.describe(a);
             let (slope, text) = match func {
                 Func::Sin => (
                     g.push_op(Op::Call(Func::Cos, a), span),
@@ -263,7 +266,7 @@ fn vector_jacobian_products(
         }
         Op::MatMul(a, b) => {
             // Y = A·B: dA = dY·Bᵀ, dB = Aᵀ·dY.
-            let (la, lb) = (g.label(a), g.label(b));
+            let (la, lb) = (g.describe(a), g.describe(b));
             let b_t = g.push_op(Op::Transpose(b), span);
             products.push((
                 a,
@@ -278,16 +281,19 @@ fn vector_jacobian_products(
             ));
         }
         Op::Transpose(a) => {
-            let text = format!("d_{} = {dv}ᵀ", g.label(a));
+            let text = format!("d_{} = {dv}ᵀ", g.describe(a));
             products.push((a, g.push_op(Op::Transpose(d_node), span), text));
         }
         Op::Sum(a) => {
             let shape = g.node(a).shape.clone();
-            let text = format!("{v} = sum({0}): d_{0} = {dv} in every element", g.label(a));
+            let text = format!(
+                "{v} = sum({0}): d_{0} = {dv} in every element",
+                g.describe(a)
+            );
             products.push((a, g.broadcast(d_node, &shape, span), text));
         }
         Op::Broadcast(a) => {
-            let text = format!("d_{} = the sum of {dv}", g.label(a));
+            let text = format!("d_{} = the sum of {dv}", g.describe(a));
             products.push((a, g.push_op(Op::Sum(d_node), span), text));
         }
     }

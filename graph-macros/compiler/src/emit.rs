@@ -5,6 +5,8 @@
 //! inline where it is used once and gets a `let t<k>` otherwise, so the emitted code grows
 //! linearly with the graph. Everything outside the user's code is named by absolute path.
 
+use std::collections::HashSet;
+
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 
@@ -59,10 +61,15 @@ pub struct Body {
 
 /// Emits one `let` per named node (and per temporary used more than once), in forward order.
 pub fn body(graph: &Graph, outputs: &[NodeId], real: Real) -> Body {
+    // How many times each node's expression is written out: a squared or cubed operand is
+    // written two or three times (`a * a`), and must then be `let`-bound, not recomputed.
     let mut uses = vec![0u32; graph.len()];
     for node in graph.nodes() {
         for operand in node.op.operands() {
             uses[operand.index()] += 1;
+        }
+        if let Op::Powi(a, n @ (2 | 3)) = node.op {
+            uses[a.index()] += n.unsigned_abs() - 1;
         }
     }
     for output in outputs {
@@ -72,6 +79,13 @@ pub fn body(graph: &Graph, outputs: &[NodeId], real: Real) -> Body {
     let mut bound: Vec<bool> = Vec::with_capacity(graph.len());
     let mut statements = Vec::new();
     let mut temporaries = 0;
+    // Names already bound in this function. A minted name may spell the same as another
+    // (`d_out` the adjoint of a `let out`, and `d_out` the seed): it gets a suffix.
+    let mut taken: HashSet<String> = graph
+        .inputs
+        .iter()
+        .map(|input| input.name.to_string())
+        .collect();
     for id in graph.ids() {
         let node = graph.node(id);
         let context = Context {
@@ -95,6 +109,7 @@ pub fn body(graph: &Graph, outputs: &[NodeId], real: Real) -> Body {
             fragments.push(fragment);
             continue;
         };
+        let name = unique(name, &mut taken);
         let value = fragment.at_least(Prec::Conditional);
         let note = node.note.as_ref().map(|note| {
             let text = format!(" {note}");
@@ -111,6 +126,20 @@ pub fn body(graph: &Graph, outputs: &[NodeId], real: Real) -> Body {
         statements,
         outputs,
     }
+}
+
+/// `name`, or `name_2`, `name_3`, … if the spelling is taken; records the result as taken.
+fn unique(name: Ident, taken: &mut HashSet<String>) -> Ident {
+    let spelling = name.to_string();
+    if taken.insert(spelling.clone()) {
+        return name;
+    }
+    let fresh = (2..)
+        .map(|n| format!("{spelling}_{n}"))
+        .find(|candidate| !taken.contains(candidate))
+        .expect("some suffix is free");
+    taken.insert(fresh.clone());
+    Ident::new(&fresh, name.span())
 }
 
 /// The path of the runtime helpers generated code calls.
@@ -317,6 +346,9 @@ fn expression(context: &Context, id: NodeId) -> Fragment {
         },
         Op::Transpose(a) => context.method(a, "transpose", TokenStream::new()),
         Op::Sum(a) => match context.inlined_op(a) {
+            Some(Op::Powi(x, 2)) if context.is_matrix(x) => {
+                context.method(x, "norm_squared", TokenStream::new())
+            }
             Some(Op::Mul(x, y)) if x == y && context.is_matrix(x) => {
                 context.method(x, "norm_squared", TokenStream::new())
             }

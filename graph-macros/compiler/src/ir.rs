@@ -385,6 +385,45 @@ impl Graph {
     }
 }
 
+impl Graph {
+    /// How a chain-rule note names a node: its label, or for an unnamed temporary a short
+    /// expression (`v5^2`, `sum(v5^2)`), since temporaries have no name in the emitted code.
+    pub fn describe(&self, id: NodeId) -> String {
+        self.describe_within(id, 2)
+    }
+
+    fn describe_within(&self, id: NodeId, depth: u32) -> String {
+        let node = self.node(id);
+        if node.name.is_some() || matches!(node.op, Op::Input(_) | Op::Const(_)) {
+            return self.label(id);
+        }
+        if depth == 0 {
+            return "…".to_string();
+        }
+        let d = |operand: NodeId| self.describe_within(operand, depth - 1);
+        match node.op {
+            Op::Input(_) | Op::Const(_) => self.label(id),
+            Op::Neg(a) => format!("-{}", d(a)),
+            Op::Add(a, b) => format!("({} + {})", d(a), d(b)),
+            Op::Sub(a, b) => format!("({} - {})", d(a), d(b)),
+            Op::Mul(a, b) => format!("{}·{}", d(a), d(b)),
+            Op::MatMul(a, b) => format!("{}·{}", d(a), d(b)),
+            Op::Div(a, b) => format!("{}/{}", d(a), d(b)),
+            Op::Pow(a, b) => format!("{}^{}", d(a), d(b)),
+            Op::Powi(a, n) => format!("{}^{n}", d(a)),
+            Op::Max(a, b) => format!("max({}, {})", d(a), d(b)),
+            Op::Min(a, b) => format!("min({}, {})", d(a), d(b)),
+            Op::Gt(a, b) => format!("[{} > {}]", d(a), d(b)),
+            Op::Call(func, a) => format!("{}({})", func.name(), d(a)),
+            Op::Transpose(a) => format!("{}ᵀ", d(a)),
+            Op::Sum(a) => format!("sum({})", d(a)),
+            Op::MaxElement(a) => format!("max_element({})", d(a)),
+            Op::Count(a) => format!("count({})", d(a)),
+            Op::Broadcast(a) => d(a),
+        }
+    }
+}
+
 /// `2`, `0.5`, `-1`: the shortest decimal that reads back as the same `f64`.
 pub fn format_number(value: f64) -> String {
     format!("{value}")

@@ -173,6 +173,7 @@ pub fn lower(def: &GraphDef) -> syn::Result<Lowered> {
         graph: Graph::new(inputs),
         scope: HashMap::new(),
         errors: Errors::default(),
+        internal: Vec::new(),
     };
     for (index, param) in def.params.iter().enumerate() {
         let id = lowering
@@ -190,12 +191,15 @@ pub fn lower(def: &GraphDef) -> syn::Result<Lowered> {
         lowering.check_output(def, &signature, output);
     }
     let Lowering {
-        mut graph, errors, ..
+        mut graph,
+        errors,
+        internal,
+        ..
     } = lowering;
     let output = errors
         .finish(output)?
         .expect("an output when lowering reported no error");
-    name_anonymous_nodes(&mut graph);
+    name_anonymous_nodes(&mut graph, &internal);
     Ok(Lowered {
         graph,
         output,
@@ -205,9 +209,14 @@ pub fn lower(def: &GraphDef) -> syn::Result<Lowered> {
 
 /// Names the forward nodes no `let` named `v0`, `v1`, … in order, as the lecture names
 /// its intermediates. Minted with `mixed_site` so they cannot clash with the user's names.
-fn name_anonymous_nodes(graph: &mut Graph) {
+/// The nodes inside a builtin function (`mse`, `softmax`, …) stay unnamed: to the user the
+/// call is one node, and `emit` may then fuse them (`sum(d∘d)` becomes `norm_squared()`).
+fn name_anonymous_nodes(graph: &mut Graph, internal: &[NodeId]) {
     let mut counter = 0;
     for id in graph.ids() {
+        if internal.binary_search(&id).is_ok() {
+            continue;
+        }
         let node = graph.node_mut(id);
         if node.name.is_none() && !matches!(node.op, Op::Input(_) | Op::Const(_)) {
             node.name = Some(Ident::new(&format!("v{counter}"), Span::mixed_site()));
@@ -220,6 +229,8 @@ struct Lowering {
     graph: Graph,
     scope: HashMap<String, NodeId>,
     errors: Errors,
+    /// The nodes a builtin function built before its result, in increasing order.
+    internal: Vec<NodeId>,
 }
 
 impl Lowering {
@@ -380,7 +391,11 @@ impl Lowering {
             self.errors.push(syn::Error::new(func.span(), message));
             return None;
         }
-        Some(builtin.build(&mut self.graph, &args, func.span()))
+        let first = self.graph.len();
+        let result = builtin.build(&mut self.graph, &args, func.span());
+        self.internal
+            .extend(self.graph.ids().skip(first).filter(|id| *id != result));
+        Some(result)
     }
 }
 

@@ -17,52 +17,74 @@ pub fn simplify(graph: &Graph, outputs: &[NodeId]) -> (Graph, Vec<NodeId>) {
     eliminate_dead_code(&rewritten, &outputs)
 }
 
-/// What a node becomes: an existing node, or a (possibly new) operation.
+/// What a node becomes: an existing node, a (possibly new) operation, or `factor · x` with a
+/// constant factor that may not exist yet as a node.
 enum Rewrite {
     Existing(NodeId),
     Op(Op),
+    Scale { x: NodeId, factor: f64 },
+}
+
+/// The simplified graph under construction, with its CSE table.
+struct Builder {
+    out: Graph,
+    /// Keyed by shape too: broadcasts of one scalar to two shapes are different nodes.
+    seen: HashMap<(Op, Shape), NodeId>,
+}
+
+impl Builder {
+    /// The node computing `op`: an existing one if any (CSE), else a new one like `template`.
+    fn intern(&mut self, op: Op, template: &Node, shape: Shape) -> NodeId {
+        let key = (canonical(op), shape.clone());
+        if let Some(&id) = self.seen.get(&key) {
+            return id;
+        }
+        let id = self.out.push(Node {
+            op,
+            shape,
+            name: None,
+            note: None,
+            ..template.clone()
+        });
+        self.seen.insert(key, id);
+        id
+    }
+
+    /// Rewrites `op` (the operation of `node`, operands already simplified) until it settles.
+    /// Every step keeps the node's shape: `M * 0` is a zero matrix, not `0`, so it stays.
+    fn simplified(&mut self, mut op: Op, node: &Node) -> NodeId {
+        // Each step shrinks or specialises the operation, so a few steps always suffice.
+        for _ in 0..8 {
+            match rewrite(&self.out, op) {
+                Rewrite::Existing(id) if self.out.node(id).shape == node.shape => return id,
+                Rewrite::Existing(_) => break,
+                Rewrite::Op(new) if new == op => break,
+                Rewrite::Op(Op::Const(_)) if !node.shape.is_scalar() => break,
+                Rewrite::Op(new) => op = new,
+                Rewrite::Scale { x, factor } => {
+                    let factor = self.intern(Op::Const(Const(factor)), node, Shape::Scalar);
+                    op = Op::Mul(x, factor);
+                }
+            }
+        }
+        self.intern(op, node, node.shape.clone())
+    }
 }
 
 fn rewrite_all(graph: &Graph, outputs: &[NodeId]) -> (Graph, Vec<NodeId>) {
-    let mut out = Graph::new(graph.inputs.clone());
-    // Keyed by shape too: broadcasts of one scalar to two shapes are different nodes.
-    let mut seen: HashMap<(Op, Shape), NodeId> = HashMap::new();
+    let mut builder = Builder {
+        out: Graph::new(graph.inputs.clone()),
+        seen: HashMap::new(),
+    };
     let mut new_id: Vec<NodeId> = Vec::with_capacity(graph.len());
     for node in graph.nodes() {
         let op = node.op.map_operands(|operand| new_id[operand.index()]);
-        let rewritten = match rewrite_fully(&out, op) {
-            // A rewrite must keep the node's shape: `M * 0` is a zero matrix, not `0`.
-            Rewrite::Existing(id) if out.node(id).shape == node.shape => Rewrite::Existing(id),
-            Rewrite::Op(new) if new.operands().count() == 0 && !node.shape.is_scalar() => {
-                Rewrite::Op(op)
-            }
-            Rewrite::Existing(_) => Rewrite::Op(op),
-            rewritten => rewritten,
-        };
-        let id = match rewritten {
-            Rewrite::Existing(id) => id,
-            Rewrite::Op(op) => {
-                let key = (canonical(op), node.shape.clone());
-                match seen.get(&key) {
-                    Some(&id) => id,
-                    None => {
-                        let id = out.push(Node {
-                            op,
-                            name: None,
-                            note: None,
-                            ..node.clone()
-                        });
-                        seen.insert(key, id);
-                        id
-                    }
-                }
-            }
-        };
-        adopt_name(&mut out, id, node);
+        let id = builder.simplified(op, node);
+        adopt_name(&mut builder.out, id, node);
         new_id.push(id);
     }
     let outputs = outputs.iter().map(|id| new_id[id.index()]).collect();
-    (out, outputs)
+    (builder.out, outputs)
 }
 
 /// Gives `id` the name and note of `source`, the node it replaces, unless `id` already has a
@@ -99,18 +121,6 @@ fn canonical(op: Op) -> Op {
     }
 }
 
-/// Applies [`rewrite`] until it settles (each step shrinks or specialises the operation, so
-/// a few steps always suffice).
-fn rewrite_fully(graph: &Graph, mut op: Op) -> Rewrite {
-    for _ in 0..4 {
-        match rewrite(graph, op) {
-            Rewrite::Op(next) if next != op => op = next,
-            settled => return settled,
-        }
-    }
-    Rewrite::Op(op)
-}
-
 fn rewrite(graph: &Graph, op: Op) -> Rewrite {
     // An element-wise operation broadcasts a scalar operand by itself: no need to
     // materialise the broadcast matrix.
@@ -145,6 +155,26 @@ fn rewrite(graph: &Graph, op: Op) -> Rewrite {
         Op::Mul(a, b) if is(a, 1.0) => Rewrite::Existing(b),
         Op::Mul(a, b) if is(b, -1.0) => Rewrite::Op(Op::Neg(a)),
         Op::Mul(a, b) if is(a, -1.0) => Rewrite::Op(Op::Neg(b)),
+        // Gather constant factors: (c1·x)·c2 = (c1·c2)·x, one pass over a matrix instead of two.
+        Op::Mul(a, b) if constant(a).is_some() || constant(b).is_some() => {
+            let (c, x) = match constant(a) {
+                Some(c) => (c, b),
+                None => (constant(b).expect("one factor is constant"), a),
+            };
+            let inner = match graph.node(x).op {
+                Op::Mul(p, q) => constant(p)
+                    .map(|c| (c, q))
+                    .or_else(|| constant(q).map(|c| (c, p))),
+                _ => None,
+            };
+            match inner {
+                Some((inner_factor, y)) => Rewrite::Scale {
+                    x: y,
+                    factor: c * inner_factor,
+                },
+                None => Rewrite::Op(op),
+            }
+        }
         Op::Div(a, _) if is(a, 0.0) => Rewrite::Op(Op::Const(Const(0.0))),
         Op::Div(a, b) if is(b, 1.0) => Rewrite::Existing(a),
         Op::Div(a, b) if is(b, -1.0) => Rewrite::Op(Op::Neg(a)),
