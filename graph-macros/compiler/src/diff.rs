@@ -8,7 +8,7 @@
 
 use proc_macro2::{Ident, Span};
 
-use crate::ir::{Func, Graph, NodeId, Op};
+use crate::ir::{mint, Func, Graph, NodeId, Op};
 
 /// Appends to `forward` the adjoints of `output` seeded with `seed` (a node of `forward`: the
 /// constant 1, or the backward pass's `d_out` input). Returns the new graph and, for each input
@@ -106,7 +106,7 @@ fn sum_contributions(
     // A contribution may be an existing named node (the seed, or `d_v` passed through
     // unchanged by `+`); it keeps its name and the caller sees it as this adjoint too.
     if primal_named && node.name.is_none() && !matches!(node.op, Op::Const(_) | Op::Input(_)) {
-        node.name = Some(Ident::new(&name, Span::mixed_site()));
+        node.name = Some(mint(&name));
         node.note = (!steps.is_empty()).then(|| steps.join("; "));
     }
     total

@@ -12,7 +12,7 @@ use quote::{format_ident, quote, quote_spanned, ToTokens};
 
 use crate::ast::{Form, GraphDef};
 use crate::compile::Program;
-use crate::ir::{Dim, Func, Graph, NodeId, Op, Shape};
+use crate::ir::{mint, user_ident, Dim, Func, Graph, NodeId, Op, Shape};
 use crate::lower::{Real, Signature};
 
 /// Operator precedence of an emitted expression, loosest first.
@@ -100,7 +100,7 @@ pub fn body(graph: &Graph, outputs: &[NodeId], real: Real) -> Body {
             (Some(name), _) => Some(name.clone()),
             (None, _) if uses[id.index()] > 1 => {
                 temporaries += 1;
-                Some(Ident::new(&format!("t{temporaries}"), Span::mixed_site()))
+                Some(mint(&format!("t{temporaries}")))
             }
             (None, _) => None,
         };
@@ -139,7 +139,7 @@ fn unique(name: Ident, taken: &mut HashSet<String>) -> Ident {
         .find(|candidate| !taken.contains(candidate))
         .expect("some suffix is free");
     taken.insert(fresh.clone());
-    Ident::new(&fresh, name.span())
+    mint(&fresh)
 }
 
 /// The path of the runtime helpers generated code calls.
@@ -197,7 +197,10 @@ impl Context<'_> {
     /// A method receiver: a constant needs its type spelled out (`2.0.ln()` is ambiguous).
     fn receiver(&self, id: NodeId) -> TokenStream {
         match self.graph.node(id).op {
-            Op::Const(c) if c.0.is_finite() => {
+            // (A constant too large for `f32` is infinite there, and written as a path.)
+            Op::Const(c)
+                if c.0.is_finite() && (self.real == Real::F64 || (c.0 as f32).is_finite()) =>
+            {
                 let magnitude = match self.real {
                     Real::F32 => Literal::f32_suffixed(c.0.abs() as f32),
                     Real::F64 => Literal::f64_suffixed(c.0.abs()),
@@ -477,7 +480,7 @@ pub fn type_of(shape: &Shape, real: Real) -> TokenStream {
 fn dim(dim: &Dim) -> TokenStream {
     match dim {
         Dim::Fixed(n) => Literal::usize_unsuffixed(*n).into_token_stream(),
-        Dim::Named(name) => Ident::new(name, Span::call_site()).into_token_stream(),
+        Dim::Named(name) => user_ident(name, Span::call_site()).into_token_stream(),
     }
 }
 

@@ -424,6 +424,21 @@ impl Graph {
     }
 }
 
+/// A name for generated code, hygienic (`mixed_site`) so it cannot clash with the user's.
+/// `text` may be built from a raw user name (`d_r#type`); the `r#` goes, as every minted name
+/// has a prefix or suffix that keeps it from being a keyword.
+pub fn mint(text: &str) -> Ident {
+    Ident::new(&text.replace("r#", ""), Span::mixed_site())
+}
+
+/// The identifier spelled `text`, which came from the user (so it may be raw, `r#type`).
+pub fn user_ident(text: &str, span: Span) -> Ident {
+    match text.strip_prefix("r#") {
+        Some(raw) => Ident::new_raw(raw, span),
+        None => Ident::new(text, span),
+    }
+}
+
 /// `2`, `0.5`, `-1`: the shortest decimal that reads back as the same `f64`.
 pub fn format_number(value: f64) -> String {
     format!("{value}")

@@ -45,3 +45,28 @@ pub fn lower_str(src: &str) -> syn::Result<Lowered> {
         .map_err(|error| syn::Error::new(proc_macro2::Span::call_site(), format!("{error}")))?;
     lower(&parse::parse_graph(tokens)?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[track_caller]
+    fn expands(src: &str) -> bool {
+        expand(src.parse().expect("test source lexes")).is_ok()
+    }
+
+    #[test]
+    fn raw_identifiers_as_names_expand_without_panicking() {
+        assert!(expands(
+            "|r#type: f64| { let r#in = r#type * r#type; r#in * r#type }"
+        ));
+        assert!(expands(
+            "fn f<const r#N: usize>(r#v: SVector<f64, r#N>) -> f64 { sum(r#v) }"
+        ));
+    }
+
+    #[test]
+    fn a_constant_too_large_for_f32_does_not_panic() {
+        assert!(expands("|x: f32| max(1e300, x)"));
+    }
+}

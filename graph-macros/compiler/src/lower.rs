@@ -10,7 +10,7 @@ use syn::{Generics, Type};
 
 use crate::ast::{BinOp, Expr, Form, GraphDef};
 use crate::builtins::{self, BUILTINS};
-use crate::ir::{Graph, Input, NodeId, Op, Shape};
+use crate::ir::{mint, Graph, Input, NodeId, Op, Shape};
 use crate::types::classify;
 
 /// The scalar type a graph computes in.
@@ -219,7 +219,7 @@ fn name_anonymous_nodes(graph: &mut Graph, internal: &[NodeId]) {
         }
         let node = graph.node_mut(id);
         if node.name.is_none() && !matches!(node.op, Op::Input(_) | Op::Const(_)) {
-            node.name = Some(Ident::new(&format!("v{counter}"), Span::mixed_site()));
+            node.name = Some(mint(&format!("v{counter}")));
             counter += 1;
         }
     }
@@ -293,7 +293,7 @@ impl Lowering {
             // A shadowed name gets a fresh, hygienic spelling so the backward pass, which
             // uses both values, never confuses them.
             node.name = Some(if shadows {
-                Ident::new(&format!("{name}_{}", id.index()), Span::mixed_site())
+                mint(&format!("{name}_{}", id.index()))
             } else {
                 name.clone()
             });

@@ -238,9 +238,24 @@ fn joined_punct(mut cursor: syn::buffer::Cursor) -> String {
     operator
 }
 
+/// How deeply parentheses, calls, powers and unary minus may nest, and how many binary
+/// operators one expression may chain. Later stages recurse over the tree, so its depth must
+/// stay far below what the compiler's stack holds; real graphs split long sums with `let`.
+const MAX_NESTING: u32 = 128;
+const MAX_CHAIN: usize = 2048;
+
 /// `expr := term (('+' | '-') term)*`
 pub fn parse_expr(input: ParseStream) -> syn::Result<Expr> {
-    parse_binary(input, 0)
+    expr_at(input, 0)
+}
+
+fn expr_at(input: ParseStream, depth: u32) -> syn::Result<Expr> {
+    if depth > MAX_NESTING {
+        return Err(input.error(format!(
+            "expression nested more than {MAX_NESTING} levels deep; name parts of it with `let`"
+        )));
+    }
+    parse_binary(input, 0, depth)
 }
 
 fn peek_binary(input: ParseStream) -> Option<(BinOp, u8)> {
@@ -257,9 +272,16 @@ fn peek_binary(input: ParseStream) -> Option<(BinOp, u8)> {
     }
 }
 
-fn parse_binary(input: ParseStream, min_precedence: u8) -> syn::Result<Expr> {
-    let mut lhs = parse_unary(input)?;
+fn parse_binary(input: ParseStream, min_precedence: u8, depth: u32) -> syn::Result<Expr> {
+    let mut lhs = parse_unary(input, depth)?;
+    let mut chained = 0;
     while let Some((op, precedence)) = peek_binary(input) {
+        chained += 1;
+        if chained > MAX_CHAIN {
+            return Err(input.error(format!(
+                "expression chains more than {MAX_CHAIN} operators; split it with `let`"
+            )));
+        }
         if precedence < min_precedence {
             break;
         }
@@ -272,7 +294,7 @@ fn parse_binary(input: ParseStream, min_precedence: u8) -> syn::Result<Expr> {
         })?;
         expect_operand(input, span, op.symbol())?;
         // Left-associative: the right side binds only tighter operators.
-        let rhs = parse_binary(input, precedence + 1)?;
+        let rhs = parse_binary(input, precedence + 1, depth)?;
         lhs = Expr::Binary {
             op,
             span,
@@ -295,28 +317,33 @@ fn expect_operand(input: ParseStream, operator: Span, symbol: &str) -> syn::Resu
 }
 
 /// `unary := '-' unary | power`
-fn parse_unary(input: ParseStream) -> syn::Result<Expr> {
+fn parse_unary(input: ParseStream, depth: u32) -> syn::Result<Expr> {
+    if depth > MAX_NESTING {
+        return Err(input.error(format!(
+            "expression nested more than {MAX_NESTING} levels deep; name parts of it with `let`"
+        )));
+    }
     if input.peek(Token![-]) {
         let minus: Token![-] = input.parse()?;
         expect_operand(input, minus.span, "-")?;
-        let operand = parse_unary(input)?;
+        let operand = parse_unary(input, depth + 1)?;
         return Ok(Expr::Neg {
             span: minus.span,
             operand: Box::new(operand),
         });
     }
-    let base = parse_primary(input)?;
-    parse_power_of(input, base)
+    let base = parse_primary(input, depth)?;
+    parse_power_of(input, base, depth)
 }
 
 /// `power := primary ('^' unary)?`, right-associative through `unary`.
-fn parse_power_of(input: ParseStream, base: Expr) -> syn::Result<Expr> {
+fn parse_power_of(input: ParseStream, base: Expr, depth: u32) -> syn::Result<Expr> {
     if !input.peek(Token![^]) || input.peek(Token![^=]) {
         return Ok(base);
     }
     let caret: Token![^] = input.parse()?;
     expect_operand(input, caret.span, "^")?;
-    let exponent = parse_unary(input)?;
+    let exponent = parse_unary(input, depth + 1)?;
     Ok(Expr::Binary {
         op: BinOp::Pow,
         span: caret.span,
@@ -329,9 +356,9 @@ const INTEGER_SUFFIXES: &[&str] = &[
     "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize",
 ];
 
-fn parse_primary(input: ParseStream) -> syn::Result<Expr> {
+fn parse_primary(input: ParseStream, depth: u32) -> syn::Result<Expr> {
     if input.peek(Lit) {
-        return parse_number(input);
+        return parse_number(input, depth);
     }
     if input.peek(syn::token::Paren) {
         let content;
@@ -339,7 +366,7 @@ fn parse_primary(input: ParseStream) -> syn::Result<Expr> {
         if content.is_empty() {
             return Err(content.error("empty parentheses; expected an expression inside"));
         }
-        let inner = parse_expr(&content)?;
+        let inner = expr_at(&content, depth + 1)?;
         expect_end(&content, "`)`")?;
         return Ok(inner);
     }
@@ -350,11 +377,17 @@ fn parse_primary(input: ParseStream) -> syn::Result<Expr> {
         }
         let content;
         let parens = parenthesized!(content in input);
-        let args = content.parse_terminated(parse_expr, Token![,])?;
+        let mut args = Vec::new();
+        while !content.is_empty() {
+            args.push(expr_at(&content, depth + 1)?);
+            if !content.is_empty() {
+                content.parse::<Token![,]>()?;
+            }
+        }
         return Ok(Expr::Call {
             func: name,
             args_span: parens.span.join(),
-            args: args.into_iter().collect(),
+            args,
         });
     }
     if input.is_empty() {
@@ -381,7 +414,7 @@ fn parse_primary(input: ParseStream) -> syn::Result<Expr> {
 }
 
 /// A number, or a coefficient glued to a name: `2x^2` is `2 * (x^2)`.
-fn parse_number(input: ParseStream) -> syn::Result<Expr> {
+fn parse_number(input: ParseStream, depth: u32) -> syn::Result<Expr> {
     let literal: Lit = input.parse()?;
     let span = literal.span();
     let (digits, suffix) = match &literal {
@@ -409,7 +442,7 @@ fn parse_number(input: ParseStream) -> syn::Result<Expr> {
         )),
         suffix => {
             let name = Ident::new(suffix, span);
-            let factor = parse_power_of(input, Expr::Name(name))?;
+            let factor = parse_power_of(input, Expr::Name(name), depth)?;
             Ok(Expr::Binary {
                 op: BinOp::Mul,
                 span,
@@ -477,6 +510,17 @@ mod tests {
             "tanh(ln((1 + ((z * (2 * x)) / sin(y)))))"
         );
         assert_eq!(grouping("pow(a, b)"), "pow(a, b)");
+    }
+
+    #[test]
+    fn deep_nesting_and_long_chains_are_errors_not_stack_overflows() {
+        let nested = format!("{}x{}", "(".repeat(500), ")".repeat(500));
+        assert!(grouping(&nested).contains("nested more than 128 levels"));
+        assert!(grouping(&format!("{}x", "-".repeat(500))).contains("nested more than 128 levels"));
+        let chain = vec!["x"; 3000].join(" + ");
+        assert!(grouping(&chain).contains("chains more than 2048 operators"));
+        let long_but_fine = vec!["x"; 2000].join(" + ");
+        assert!(!grouping(&long_but_fine).starts_with("error"));
     }
 
     #[test]
