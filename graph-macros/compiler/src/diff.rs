@@ -6,7 +6,7 @@
 //! (tanh' = 1 − t², exp' = eˣ, sigmoid' = s(1 − s)). Only nodes that depend on an input with
 //! `requires_grad` get an adjoint, so `#[no_grad]` inputs cost nothing.
 
-use proc_macro2::{Ident, Span};
+use proc_macro2::Span;
 
 use crate::ir::{mint, Func, Graph, NodeId, Op};
 
