@@ -1,0 +1,5 @@
+use chainrule::graph;
+
+fn main() {
+    let _ = graph!(|v: Vector3<f64>| softmax(v));
+}

@@ -1,0 +1,5 @@
+use chainrule::graph;
+
+fn main() {
+    let _ = graph!(|| 1);
+}

@@ -1,0 +1,9 @@
+use chainrule::graph;
+
+graph! {
+    fn square<T>(x: T) -> T {
+        x * x
+    }
+}
+
+fn main() {}

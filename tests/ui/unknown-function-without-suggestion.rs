@@ -1,0 +1,9 @@
+use chainrule::graph;
+
+graph! {
+    fn smooth(x: f64) -> f64 {
+        erf(x)
+    }
+}
+
+fn main() {}
