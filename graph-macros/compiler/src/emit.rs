@@ -676,9 +676,56 @@ pub fn program(def: &GraphDef, program: &Program) -> TokenStream {
     }
 }
 
-/// What an erroneous `fn` graph expands to beside its errors: the module with the right
-/// signatures, so the user's calls type-check and only the real error is reported.
-pub fn stub(def: &GraphDef, signature: &Signature) -> TokenStream {
+/// What an erroneous graph expands to: its errors, and (when the signature is sound) a stub
+/// with the right signatures, so the user's calls type-check and only the real error shows.
+/// A closure graph's errors and stub go in one block: the macro is an expression there.
+pub fn after_errors(
+    def: &GraphDef,
+    errors: TokenStream,
+    signature: Option<&Signature>,
+) -> TokenStream {
+    match (&def.form, signature) {
+        (Form::Item { .. }, None) => errors,
+        (Form::Item { .. }, Some(signature)) => {
+            let stub = item_stub(def, signature);
+            quote!(#errors #stub)
+        }
+        (Form::Closure { .. }, None) => quote!({ #errors ::core::unimplemented!() }),
+        (Form::Closure { span }, Some(signature)) => {
+            let real = signature.real;
+            let scalar = type_of(&Shape::Scalar, real);
+            let params = params(def, &signature.params, real);
+            let n_grads = def
+                .params
+                .iter()
+                .filter(|param| param.requires_grad)
+                .count();
+            let graph_type = Ident::new("Graph", *span);
+            let d_out = d_out();
+            quote! {
+                {
+                    #errors
+                    struct #graph_type;
+                    #[allow(dead_code, unused_variables, clippy::too_many_arguments)]
+                    impl #graph_type {
+                        fn forward(&self, #(#params),*) -> #scalar {
+                            ::core::unimplemented!()
+                        }
+                        fn backward(&self, #(#params,)* #d_out: #scalar) -> [#scalar; #n_grads] {
+                            ::core::unimplemented!()
+                        }
+                        fn value_and_grad(&self, #(#params),*) -> (#scalar, [#scalar; #n_grads]) {
+                            ::core::unimplemented!()
+                        }
+                    }
+                    #graph_type
+                }
+            }
+        }
+    }
+}
+
+fn item_stub(def: &GraphDef, signature: &Signature) -> TokenStream {
     let Form::Item {
         docs,
         vis,

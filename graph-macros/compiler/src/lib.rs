@@ -28,12 +28,13 @@ pub fn expand(tokens: TokenStream) -> syn::Result<TokenStream> {
     let def = parse::parse_graph(tokens)?;
     match lower(&def) {
         Ok(lowered) => Ok(emit::program(&def, &compile(lowered))),
-        Err(error) => {
-            let mut out = error.to_compile_error();
-            if let Ok(signature) = lower::check_signature(&def) {
-                out.extend(emit::stub(&def, &signature));
-            }
-            Ok(out)
+        Err(errors) => {
+            let signature = lower::check_signature(&def).ok();
+            Ok(emit::after_errors(
+                &def,
+                errors.to_compile_error(),
+                signature.as_ref(),
+            ))
         }
     }
 }
@@ -66,7 +67,14 @@ mod tests {
     }
 
     #[test]
-    fn a_constant_too_large_for_f32_does_not_panic() {
-        assert!(expands("|x: f32| max(1e300, x)"));
+    fn several_errors_in_a_closure_graph_stay_one_expression() {
+        let expanded = expand("|x: f64| w * x + b".parse().unwrap()).unwrap();
+        let block: syn::Block = syn::parse2(expanded).expect("one block expression");
+        let errors = block
+            .stmts
+            .iter()
+            .filter(|stmt| matches!(stmt, syn::Stmt::Macro(_)))
+            .count();
+        assert_eq!(errors, 2, "one compile_error! per unknown name");
     }
 }

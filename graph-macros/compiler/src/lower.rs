@@ -170,6 +170,7 @@ pub fn lower(def: &GraphDef) -> syn::Result<Lowered> {
         })
         .collect();
     let mut lowering = Lowering {
+        real: signature.real,
         graph: Graph::new(inputs),
         scope: HashMap::new(),
         errors: Errors::default(),
@@ -179,11 +180,14 @@ pub fn lower(def: &GraphDef) -> syn::Result<Lowered> {
         let id = lowering
             .graph
             .push_op(Op::Input(index as u16), param.name.span());
-        lowering.scope.insert(param.name.to_string(), id);
+        lowering.scope.insert(param.name.to_string(), Some(id));
     }
     for binding in &def.body.lets {
-        if let Some(id) = lowering.expr(&binding.value) {
-            lowering.bind(&binding.name, id);
+        match lowering.expr(&binding.value) {
+            Some(id) => lowering.bind(&binding.name, id),
+            None => {
+                lowering.scope.insert(binding.name.to_string(), None);
+            }
         }
     }
     let output = lowering.expr(&def.body.result);
@@ -226,8 +230,11 @@ fn name_anonymous_nodes(graph: &mut Graph, internal: &[NodeId]) {
 }
 
 struct Lowering {
+    real: Real,
     graph: Graph,
-    scope: HashMap<String, NodeId>,
+    /// Names in scope. `None`: a `let` whose value had an error, already reported; its uses
+    /// are not reported again.
+    scope: HashMap<String, Option<NodeId>>,
     errors: Errors,
     /// The nodes a builtin function built before its result, in increasing order.
     internal: Vec<NodeId>,
@@ -246,8 +253,8 @@ impl Lowering {
                 ty,
                 format!("the graph returns `{declared}` but its body computes `{found}`"),
             )),
-            (Form::Closure { span }, _) if !found.is_scalar() => Some(syn::Error::new(
-                *span,
+            (Form::Closure { .. }, _) if !found.is_scalar() => Some(syn::Error::new(
+                self.graph.node(output).span,
                 format!(
                     "non-scalar output `{found}`: a closure graph needs a scalar output for `value_and_grad`; write a `fn` graph for other outputs"
                 ),
@@ -298,7 +305,7 @@ impl Lowering {
                 name.clone()
             });
         }
-        self.scope.insert(name.to_string(), id);
+        self.scope.insert(name.to_string(), Some(id));
     }
 
     fn push(&mut self, op: Op, span: Span) -> Option<NodeId> {
@@ -307,7 +314,25 @@ impl Lowering {
 
     fn expr(&mut self, expr: &Expr) -> Option<NodeId> {
         match expr {
-            Expr::Number { value, span } => Some(self.graph.constant(*value, *span)),
+            Expr::Number { value, span } => {
+                let fits = match self.real {
+                    Real::F32 => (*value as f32).is_finite(),
+                    Real::F64 => value.is_finite(),
+                };
+                if !fits {
+                    let largest = match self.real {
+                        Real::F32 => f64::from(f32::MAX),
+                        Real::F64 => f64::MAX,
+                    };
+                    let message = format!(
+                        "number out of range for `{}`, whose largest is {largest:e}",
+                        self.real.name()
+                    );
+                    self.errors.push(syn::Error::new(*span, message));
+                    return None;
+                }
+                Some(self.graph.constant(*value, *span))
+            }
             Expr::Name(name) => self.name(name),
             Expr::Neg { span, operand } => {
                 let operand = self.expr(operand)?;
@@ -336,7 +361,7 @@ impl Lowering {
     fn name(&mut self, name: &Ident) -> Option<NodeId> {
         let text = name.to_string();
         if let Some(id) = self.scope.get(&text) {
-            return Some(*id);
+            return *id;
         }
         let message = if builtins::lookup(&text).is_some() {
             format!("`{text}` is a function; call it as `{text}(..)`")
@@ -363,7 +388,7 @@ impl Lowering {
             let message = match closest(&name, known.clone()) {
                 Some(similar) => format!("unknown function `{name}`; did you mean `{similar}`?"),
                 None => format!(
-                    "unknown function `{name}`; graphs know {}",
+                    "unknown function `{name}`; a graph calls only its own functions: {}",
                     known
                         .map(|known| format!("`{known}`"))
                         .collect::<Vec<_>>()
@@ -458,6 +483,65 @@ mod tests {
                 "unknown function `sinh`; did you mean `sin`?",
                 "cannot find `y` in this graph; declare it as a parameter or with `let`",
             ]
+        );
+    }
+
+    #[test]
+    fn a_let_whose_value_failed_is_still_declared() {
+        assert_eq!(
+            errors("|x: f64| { let z = w * x; let y = z; tanh(y) }"),
+            vec!["cannot find `w` in this graph; declare it as a parameter or with `let`"]
+        );
+    }
+
+    #[test]
+    fn numbers_out_of_range_are_errors_not_infinities() {
+        assert_eq!(
+            errors("|x: f32| 1e300 * x"),
+            vec!["number out of range for `f32`, whose largest is 3.4028234663852886e38"]
+        );
+        assert_eq!(
+            errors("|x: f64| 1e400 * x"),
+            vec!["number out of range for `f64`, whose largest is 1.7976931348623157e308"]
+        );
+        assert!(errors("|x: f64| 1e300 * x").is_empty());
+    }
+
+    #[test]
+    fn shape_errors_name_both_shapes() {
+        assert_eq!(
+            errors("fn f(w: SMatrix<f32, 16, 2>, x: SVector<f32, 3>) -> f32 { sum(w * x) }"),
+            vec![
+                "cannot multiply `16×2` by `3×1`: the left has 2 columns but the right has 3 rows"
+            ]
+        );
+        assert_eq!(
+            errors("fn f(a: SVector<f32, 4>, b: RowSVector<f32, 4>) -> f32 { sum(a + b) }"),
+            vec!["cannot add `4×1` and `1×4`: `+` needs operands of one shape"]
+        );
+        assert_eq!(
+            errors("fn f(a: SVector<f32, 4>, b: SVector<f32, 3>) -> f32 { mse(a, b) }"),
+            vec!["`mse` needs arguments of one shape, found `4×1` and `3×1`"]
+        );
+        assert_eq!(
+            errors("fn f(a: SVector<f32, 4>) -> f32 { sum(1 / a) }"),
+            vec!["cannot divide by `4×1`: `/` needs a scalar divisor"]
+        );
+        assert_eq!(
+            errors("fn f(a: SVector<f32, 4>) -> f32 { a }"),
+            vec!["the graph returns `scalar` but its body computes `4×1`"]
+        );
+    }
+
+    #[test]
+    fn a_const_generic_dimension_is_compared_by_name() {
+        assert!(errors(
+            "fn f<const N: usize>(a: SVector<f32, N>, b: SVector<f32, N>) -> f32 { dot(a, b) }"
+        )
+        .is_empty());
+        assert_eq!(
+            errors("fn f<const N: usize, const M: usize>(a: SVector<f32, N>, b: SVector<f32, M>) -> f32 { dot(a, b) }"),
+            vec!["`dot` needs arguments of one shape, found `N×1` and `M×1`"]
         );
     }
 

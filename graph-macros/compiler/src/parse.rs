@@ -55,10 +55,23 @@ fn parse_closure(input: ParseStream) -> syn::Result<GraphDef> {
                 "unclosed `|`: expected `|` after the parameters",
             ));
         }
-        params.push(parse_param(input)?);
-        if !input.peek(Token![|]) {
+        let param = parse_param(input)?;
+        if input.is_empty() {
+            return Err(syn::Error::new(
+                open.span,
+                "unclosed `|`: expected `|` after the parameters",
+            ));
+        }
+        if !input.peek(Token![|]) && !input.peek(Token![,]) {
+            return Err(input.error(format!(
+                "expected `,` or `|` after parameter `{}`",
+                param.name
+            )));
+        }
+        if input.peek(Token![,]) {
             input.parse::<Token![,]>()?;
         }
+        params.push(param);
     }
     input.parse::<Token![|]>()?;
     let body = if input.peek(syn::token::Brace) {
@@ -89,9 +102,10 @@ fn parse_item(input: ParseStream) -> syn::Result<GraphDef> {
         if attr.path().is_ident("doc") {
             docs.push(attr);
         } else {
+            let path = attr.path().to_token_stream().to_string().replace(' ', "");
             return Err(syn::Error::new_spanned(
                 attr.path(),
-                "unsupported attribute on a graph; only doc comments are allowed here",
+                format!("unsupported attribute `#[{path}]` on a graph; only doc comments are allowed here"),
             ));
         }
     }
@@ -143,6 +157,11 @@ fn parse_param(input: ParseStream) -> syn::Result<Param> {
     for attr in input.call(Attribute::parse_outer)? {
         if attr.path().is_ident("no_grad") && matches!(attr.meta, syn::Meta::Path(_)) {
             requires_grad = false;
+        } else if attr.path().is_ident("no_grad") {
+            return Err(syn::Error::new_spanned(
+                &attr.meta,
+                "`#[no_grad]` takes no arguments",
+            ));
         } else {
             return Err(syn::Error::new_spanned(
                 attr,
@@ -180,12 +199,16 @@ fn parse_body(input: ParseStream, braces: Span) -> syn::Result<Body> {
         lets.push(Let { name, value });
     }
     if input.is_empty() {
-        let message = if lets.is_empty() {
-            "empty graph body; expected an expression"
-        } else {
-            "a graph body must end with an expression, its output"
-        };
-        return Err(syn::Error::new(braces, message));
+        return Err(match lets.last() {
+            None => syn::Error::new(braces, "empty graph body; expected an expression"),
+            Some(last) => syn::Error::new(
+                last.name.span(),
+                format!(
+                    "the graph body ends with `let {0} = ..;` but must end with its output; write `{0}` after it",
+                    last.name
+                ),
+            ),
+        });
     }
     let result = parse_expr(input)?;
     if input.peek(Token![;]) {
@@ -209,6 +232,9 @@ fn expect_end(input: ParseStream, expected: &str) -> syn::Result<()> {
                 let operator = joined_punct(*cursor);
                 if operator == "**" {
                     "`**` is not an operator in graphs; write `x^2` for a power".to_string()
+                } else if operator == "." {
+                    "method calls are not part of the graph language; call functions as `sin(x)`"
+                        .to_string()
                 } else {
                     format!("unsupported operator `{operator}`; graphs know `+ - * / ^`")
                 }
@@ -362,9 +388,12 @@ fn parse_primary(input: ParseStream, depth: u32) -> syn::Result<Expr> {
     }
     if input.peek(syn::token::Paren) {
         let content;
-        parenthesized!(content in input);
+        let parens = parenthesized!(content in input);
         if content.is_empty() {
-            return Err(content.error("empty parentheses; expected an expression inside"));
+            return Err(syn::Error::new(
+                parens.span.join(),
+                "empty parentheses; expected an expression inside",
+            ));
         }
         let inner = expr_at(&content, depth + 1)?;
         expect_end(&content, "`)`")?;
@@ -566,11 +595,25 @@ mod tests {
             def_error("fn f(x: f64) -> f64 {}"),
             "empty graph body; expected an expression"
         );
-        assert!(
-            def_error("fn f(x: f64) -> f64 { let a = x; }").contains("must end with an expression")
-        );
+        assert!(def_error("fn f(x: f64) -> f64 { let a = x; }").contains("write `a` after it"));
         assert!(def_error("fn f(x: f64) -> f64 { x; }").contains("must not end with `;`"));
         assert!(def_error("fn f(#[grad] x: f64) -> f64 { x }").contains("only `#[no_grad]`"));
         assert!(def_error("|| 1").contains("at least one parameter"));
+        assert!(def_error("|x: f64").contains("unclosed `|`"));
+        assert!(def_error("|x: f64 y: f64| x").contains("expected `,` or `|` after parameter `x`"));
+        assert_eq!(
+            def_error("fn f(#[no_grad(x)] x: f64) -> f64 { x }"),
+            "`#[no_grad]` takes no arguments"
+        );
+        assert!(def_error("#[inline] fn f(x: f64) -> f64 { x }").contains("`#[inline]`"));
+        assert!(def_error("|x: f64| x.sin()").contains("call functions as `sin(x)`"));
+        assert!(def_error("|x: f64").contains("unclosed `|`"));
+        assert!(def_error("|x: f64 y: f64| x").contains("expected `,` or `|` after parameter `x`"));
+        assert_eq!(
+            def_error("fn f(#[no_grad(x)] x: f64) -> f64 { x }"),
+            "`#[no_grad]` takes no arguments"
+        );
+        assert!(def_error("#[inline] fn f(x: f64) -> f64 { x }").contains("`#[inline]`"));
+        assert!(def_error("|x: f64| x.sin()").contains("call functions as `sin(x)`"));
     }
 }

@@ -128,7 +128,12 @@ fn dim(arg: &GenericArgument, generics: &Generics) -> syn::Result<Dim> {
     };
     match arg {
         GenericArgument::Const(Expr::Lit(literal)) => match &literal.lit {
-            Lit::Int(int) => int.base10_parse().map(Dim::Fixed),
+            Lit::Int(int) => int.base10_parse().map(Dim::Fixed).map_err(|_| {
+                syn::Error::new_spanned(
+                    int,
+                    format!("dimension `{int}` is not a size (a whole number that fits `usize`)"),
+                )
+            }),
             other => Err(syn::Error::new_spanned(
                 other,
                 "a dimension must be a whole number",
@@ -149,7 +154,10 @@ fn dim(arg: &GenericArgument, generics: &Generics) -> syn::Result<Dim> {
         }
         other => Err(syn::Error::new_spanned(
             other,
-            "a dimension must be a number or a const generic name",
+            format!(
+                "dimension `{}` must be a number or a const generic name",
+                other.to_token_stream()
+            ),
         )),
     }
 }
@@ -199,5 +207,6 @@ mod tests {
             shape_of("SMatrix<i32, 2, 2>", "").starts_with("error: unsupported element type `i32`")
         );
         assert!(shape_of("Matrix9<f64>", "").starts_with("error: unsupported type"));
+        assert!(shape_of("SVector<f64, 99999999999999999999999>", "").contains("is not a size"));
     }
 }
