@@ -4,7 +4,11 @@
 //! `cargo bench -p graph-compiler --bench expand`
 //!
 //! - A chain: each `let` uses the previous one, `let v3 = sin(v2) * x + v2;` (3 nodes a line),
-//!   so every node is on the one path from input to output.
+//!   so every node is on the one path from input to output, and the parameter `x` is used on
+//!   every line, so its adjoint `d_x` sums one contribution per line.
+//! - A local chain: the same without the parameter, `let v3 = sin(v2) * v2 + v2;`, so every
+//!   adjoint has at most two contributions. Comparing it with the chain isolates the cost of an
+//!   adjoint with many contributions.
 //! - A balanced binary tree: leaves `sin(k * x + y)` (4 nodes with the constant `k`) multiplied
 //!   pairwise (1 node a product), so the backward pass needs every forward value.
 //!
@@ -23,15 +27,30 @@ const SIZES: [usize; 3] = [100, 1_000, 10_000];
 /// A graph shape: its name, and its source text for about the given number of nodes.
 type Shape = (&'static str, fn(usize) -> String);
 
-const SHAPES: [Shape; 2] = [("chain", chain), ("tree", tree)];
+const SHAPES: [Shape; 3] = [("chain", chain), ("local", local_chain), ("tree", tree)];
 
-/// A chain of about `nodes` nodes: one input and `nodes / 3` lines of three nodes each.
+/// A chain of about `nodes` nodes: one input and `nodes / 3` lines of three nodes each, each
+/// line multiplying by the input `x`.
 fn chain(nodes: usize) -> String {
+    chain_with_factor(nodes, |_| "x".to_string())
+}
+
+/// A chain like [`chain`], each line multiplying by the previous line's value instead of `x`.
+fn local_chain(nodes: usize) -> String {
+    chain_with_factor(nodes, |previous| format!("v{previous}"))
+}
+
+fn chain_with_factor(nodes: usize, factor: fn(usize) -> String) -> String {
     let lines = nodes / 3;
     let mut src = String::from("fn chain(x: f64) -> f64 {\n    let v0 = x;\n");
     for i in 1..=lines {
         let previous = i - 1;
-        writeln!(src, "    let v{i} = sin(v{previous}) * x + v{previous};").expect("a String");
+        let factor = factor(previous);
+        writeln!(
+            src,
+            "    let v{i} = sin(v{previous}) * {factor} + v{previous};"
+        )
+        .expect("a String");
     }
     writeln!(src, "    v{lines}\n}}").expect("a String");
     src
