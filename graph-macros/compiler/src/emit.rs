@@ -42,6 +42,21 @@ impl Fragment {
         }
     }
 
+    /// The same expression as one invisible (`Delimiter::None`) group: interpolating it into
+    /// its user then copies one token tree instead of every token. Without this, inlining a
+    /// long sum term by term copies each prefix again, quadratic work for linear output.
+    /// Parentheses stay explicit (`at_least`), so the printed code is unchanged.
+    fn sealed(self) -> Fragment {
+        if self.prec == Prec::Atom && self.tokens.clone().into_iter().count() <= 1 {
+            return self;
+        }
+        let group = proc_macro2::Group::new(proc_macro2::Delimiter::None, self.tokens);
+        Fragment {
+            tokens: group.into_token_stream(),
+            prec: self.prec,
+        }
+    }
+
     /// The tokens, parenthesised if they bind looser than `min`.
     fn at_least(&self, min: Prec) -> TokenStream {
         let tokens = &self.tokens;
@@ -106,7 +121,7 @@ pub fn body(graph: &Graph, outputs: &[NodeId], real: Real) -> Body {
         };
         bound.push(binding.is_some());
         let Some(name) = binding else {
-            fragments.push(fragment);
+            fragments.push(fragment.sealed());
             continue;
         };
         let name = unique(name, &mut taken);

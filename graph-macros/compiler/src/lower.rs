@@ -2,7 +2,7 @@
 //! and names every forward node. Collects every error it finds before giving up, so the user
 //! sees all unknown names at once.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use proc_macro2::{Ident, Span};
 use quote::ToTokens;
@@ -215,16 +215,30 @@ pub fn lower(def: &GraphDef) -> syn::Result<Lowered> {
 /// its intermediates. Minted with `mixed_site` so they cannot clash with the user's names.
 /// The nodes inside a builtin function (`mse`, `softmax`, …) stay unnamed: to the user the
 /// call is one node, and `emit` may then fuse them (`sum(d∘d)` becomes `norm_squared()`).
+/// A user's own `v3` is never reused: hygiene would keep the two apart, but a reader could not.
 fn name_anonymous_nodes(graph: &mut Graph, internal: &[NodeId]) {
-    let mut counter = 0;
+    let user_names: HashSet<String> = graph
+        .inputs
+        .iter()
+        .map(|input| input.name.to_string())
+        .chain(
+            graph
+                .nodes()
+                .iter()
+                .filter_map(|node| node.name.as_ref().map(Ident::to_string)),
+        )
+        .collect();
+    let mut fresh_names = (0..)
+        .map(|n| format!("v{n}"))
+        .filter(|name| !user_names.contains(name));
     for id in graph.ids() {
         if internal.binary_search(&id).is_ok() {
             continue;
         }
         let node = graph.node_mut(id);
         if node.name.is_none() && !matches!(node.op, Op::Input(_) | Op::Const(_)) {
-            node.name = Some(mint(&format!("v{counter}")));
-            counter += 1;
+            let name = fresh_names.next().expect("names are endless");
+            node.name = Some(mint(&name));
         }
     }
 }
@@ -381,9 +395,10 @@ impl Lowering {
     }
 
     fn call(&mut self, func: &Ident, args_span: Span, args: &[Expr]) -> Option<NodeId> {
-        let lowered: Vec<Option<NodeId>> = args.iter().map(|arg| self.expr(arg)).collect();
         let name = func.to_string();
-        let Some(builtin) = builtins::lookup(&name) else {
+        // The function's name comes first in the source, so its error does too.
+        let builtin = builtins::lookup(&name);
+        if builtin.is_none() {
             let known = BUILTINS.iter().map(|(known, _)| *known);
             let message = match closest(&name, known.clone()) {
                 Some(similar) => format!("unknown function `{name}`; did you mean `{similar}`?"),
@@ -396,8 +411,9 @@ impl Lowering {
                 ),
             };
             self.errors.push(syn::Error::new(func.span(), message));
-            return None;
-        };
+        }
+        let lowered: Vec<Option<NodeId>> = args.iter().map(|arg| self.expr(arg)).collect();
+        let builtin = builtin?;
         if args.len() != builtin.arity() {
             let plural = if builtin.arity() == 1 { "" } else { "s" };
             self.errors.push(syn::Error::new(
@@ -461,6 +477,14 @@ mod tests {
     }
 
     #[test]
+    fn minted_names_skip_the_users_own() {
+        check(
+            "|x: f64| { let v0 = x * x; let v2 = v0 + 1; sin(v2) * v0 }",
+            "x = input 0\nv0 = mul x x\n%2 = const 1\nv2 = add v0 1\nv1 = sin v2\nv3 = mul v1 v0",
+        );
+    }
+
+    #[test]
     fn an_alias_let_does_not_rename_its_value() {
         check("|x: f64| { let a = x; a * a }", "x = input 0\nv0 = mul x x");
     }
@@ -478,8 +502,8 @@ mod tests {
         assert_eq!(
             errors("|x: f64| tahn(w) + sinh(x) + y"),
             vec![
-                "cannot find `w` in this graph; declare it as a parameter or with `let`",
                 "unknown function `tahn`; did you mean `tanh`?",
+                "cannot find `w` in this graph; declare it as a parameter or with `let`",
                 "unknown function `sinh`; did you mean `sin`?",
                 "cannot find `y` in this graph; declare it as a parameter or with `let`",
             ]
