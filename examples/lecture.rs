@@ -5,13 +5,16 @@
 //! A part exits with status 1 if a generated gradient disagrees with its hand-derived formula,
 //! which stops the run there.
 //!
-//! Only "Gradients via the computational graph" exists so far; the training parts (gradient
-//! descent, a neural net, learning rates) are added to [`SECTIONS`] as they are written.
+//! The parts so far: gradients via the computational graph, and a neural network trained by
+//! gradient descent. The learning-rate part is added to [`SECTIONS`] when it is written.
 
-// Its `main` is unused here: this example calls `computational_graph::run` instead.
+// Their `main`s are unused here: this example calls their `run`s instead.
 #[allow(dead_code)]
 #[path = "computational_graph.rs"]
 mod computational_graph;
+#[allow(dead_code)]
+#[path = "neural_network.rs"]
+mod neural_network;
 
 /// One part of the lecture.
 struct Section {
@@ -21,10 +24,16 @@ struct Section {
 }
 
 /// The lecture's parts, in the order the slides present them.
-const SECTIONS: &[Section] = &[Section {
-    title: "Gradients via the computational graph (forward / backward / gradients)",
-    run: computational_graph::run,
-}];
+const SECTIONS: &[Section] = &[
+    Section {
+        title: "Gradients via the computational graph (forward / backward / gradients)",
+        run: computational_graph::run,
+    },
+    Section {
+        title: "Build a neural network! (Coding Exercise 3.1)",
+        run: neural_network::run,
+    },
+];
 
 fn main() {
     println!("Deep Linear Neural Networks: the lecture, computed by chainrule");
