@@ -63,6 +63,6 @@ pub use nalgebra;
 /// What generated code refers to. Not public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use graph_runtime::{relu, sigmoid, sign, softplus};
+    pub use graph_runtime::{ln_or_zero, relu, sigmoid, sign, softplus};
     pub use nalgebra;
 }

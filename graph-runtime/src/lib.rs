@@ -5,4 +5,4 @@
 
 pub mod scalar;
 
-pub use scalar::{relu, sigmoid, sign, softplus, Real};
+pub use scalar::{ln_or_zero, relu, sigmoid, sign, softplus, Real};

@@ -30,6 +30,7 @@ pub trait Real:
     const ZERO: Self;
     const ONE: Self;
     fn exp(self) -> Self;
+    fn ln(self) -> Self;
     fn ln_1p(self) -> Self;
     fn abs(self) -> Self;
     fn max(self, other: Self) -> Self;
@@ -41,6 +42,7 @@ macro_rules! impl_real {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
             fn exp(self) -> Self { <$t>::exp(self) }
+            fn ln(self) -> Self { <$t>::ln(self) }
             fn ln_1p(self) -> Self { <$t>::ln_1p(self) }
             fn abs(self) -> Self { <$t>::abs(self) }
             fn max(self, other: Self) -> Self { <$t>::max(self, other) }
@@ -87,6 +89,24 @@ pub fn softplus<T: Real>(x: T) -> T {
 #[inline]
 pub fn relu<T: Real>(x: T) -> T {
     x.max(T::ZERO)
+}
+
+/// ln(x) for x > 0, else 0: the exponent's part of the derivative of `a^b` in generated code,
+/// which is 0 where the base is 0 (0^b is 0) and where a real power is undefined.
+///
+/// ```
+/// use graph_runtime::ln_or_zero;
+/// assert_eq!(ln_or_zero(1.0_f64), 0.0);
+/// assert_eq!(ln_or_zero(0.0_f64), 0.0); // not -inf
+/// assert_eq!(ln_or_zero(-2.0_f32), 0.0); // not NaN
+/// ```
+#[inline]
+pub fn ln_or_zero<T: Real>(x: T) -> T {
+    if x > T::ZERO {
+        x.ln()
+    } else {
+        T::ZERO
+    }
 }
 
 /// −1, 0 or 1: the derivative of |x|, with the subgradient 0 at 0 (as PyTorch uses).

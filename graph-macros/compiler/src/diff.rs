@@ -80,23 +80,34 @@ fn nodes_needing_grad(graph: &Graph) -> Vec<bool> {
 }
 
 /// `d_u = c1 + c2 + …`, named `d_u` and noted with each contribution's chain-rule step.
+/// The terms are added as a balanced tree: its depth, log₂ of their number, bounds how deeply
+/// `emit` nests the inlined sum, and pairwise summation rounds no worse than left to right.
 fn sum_contributions(
     graph: &mut Graph,
     primal: NodeId,
     contributions: Vec<(NodeId, String)>,
 ) -> NodeId {
     let span = graph.node(primal).span;
-    let mut steps = Vec::new();
-    let mut total: Option<NodeId> = None;
-    for (contribution, step) in contributions {
-        if !step.is_empty() {
-            steps.push(step);
-        }
-        total = Some(match total {
-            None => contribution,
-            Some(sum) => graph.push_op(Op::Add(sum, contribution), span),
-        });
+    let steps: Vec<String> = contributions
+        .iter()
+        .map(|(_, step)| step.clone())
+        .filter(|step| !step.is_empty())
+        .collect();
+    let mut terms: Vec<NodeId> = contributions
+        .into_iter()
+        .map(|(contribution, _)| contribution)
+        .collect();
+    while terms.len() > 1 {
+        terms = terms
+            .chunks(2)
+            .map(|pair| match *pair {
+                [a, b] => graph.push_op(Op::Add(a, b), span),
+                [a] => a,
+                _ => unreachable!("chunks of two"),
+            })
+            .collect();
     }
+    let total = terms.pop();
     let total = total.expect("a node with pending contributions has at least one");
     // Only named values get named adjoints; a builtin's internal temporaries have neither.
     let primal_named =
@@ -175,7 +186,9 @@ fn vector_jacobian_products(
             let slope = g.push_op(Op::Mul(b, power), span);
             let product = g.push_op(Op::Mul(d_node, slope), span);
             products.push((a, product, partial(g, a, &format!("{lb}·{la}^({lb} - 1)"))));
-            let log = g.push_op(Op::Call(Func::Ln, a), span);
+            // ln(a)·a^b, taken as 0 where a ≤ 0: exact at a = 0 (0^b is 0 for every b > 0),
+            // and no NaN from a branch a `max` or `relu` masks out.
+            let log = g.push_op(Op::Call(Func::LnOrZero, a), span);
             let slope = g.push_op(Op::Mul(log, node), span);
             let product = g.push_op(Op::Mul(d_node, slope), span);
             products.push((b, product, partial(g, b, &format!("ln({la})·{v}"))));
@@ -259,7 +272,9 @@ fn vector_jacobian_products(
                     g.push_op(Op::Call(Func::Sigmoid, a), span),
                     format!("sigmoid({la})"),
                 ),
-                Func::Sign => unreachable!("handled with the piecewise-constant operations"),
+                Func::Sign | Func::LnOrZero => {
+                    unreachable!("only ever built by `diff`, never differentiated")
+                }
             };
             let text = partial(g, a, &text);
             products.push((a, g.push_op(Op::Mul(d_node, slope), span), text));

@@ -296,7 +296,10 @@ fn scalar_formula(op: Op, real: Real, operands: &[Fragment], span: Span) -> Frag
                 prec: Prec::Conditional,
             }
         }
-        Op::Call(func @ (Func::Sigmoid | Func::Relu | Func::Softplus | Func::Sign), _) => {
+        Op::Call(
+            func @ (Func::Sigmoid | Func::Relu | Func::Softplus | Func::Sign | Func::LnOrZero),
+            _,
+        ) => {
             let runtime = runtime();
             let name = Ident::new(func.name(), span);
             let arg = operands[0].at_least(Prec::Conditional);
@@ -627,6 +630,7 @@ pub fn program(def: &GraphDef, program: &Program) -> TokenStream {
 
                     /// The forward pass: one `let` per node of the graph.
                     #[inline]
+                    #[allow(unused_variables)]
                     #allow_long_signature
                     pub fn forward #impl_generics (#(#params),*) -> #output_type #where_clause {
                         #(#fwd_statements)*

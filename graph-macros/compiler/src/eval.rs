@@ -28,6 +28,13 @@ pub fn call(func: Func, x: f64) -> f64 {
         Func::Relu => x.max(0.0),
         Func::Abs => x.abs(),
         Func::Softplus => x.max(0.0) + (-x.abs()).exp().ln_1p(),
+        Func::LnOrZero => {
+            if x > 0.0 {
+                x.ln()
+            } else {
+                0.0
+            }
+        }
         Func::Sign => {
             if x > 0.0 {
                 1.0

@@ -49,6 +49,9 @@ pub enum Func {
     Softplus,
     /// `sign(x)`: −1, 0 or 1. The derivative of `abs` (0 at 0, as PyTorch does).
     Sign,
+    /// `ln(x)` for `x > 0`, else 0: the exponent's part of the derivative of `a^b`, which is
+    /// 0 where the base is 0 (0^b is 0) and undefined in the reals where it is negative.
+    LnOrZero,
 }
 
 impl Func {
@@ -66,6 +69,7 @@ impl Func {
             Func::Abs => "abs",
             Func::Softplus => "softplus",
             Func::Sign => "sign",
+            Func::LnOrZero => "ln_or_zero",
         }
     }
 }
