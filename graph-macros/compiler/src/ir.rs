@@ -121,15 +121,13 @@ impl Op {
             | Op::MaxElement(a)
             | Op::Count(a)
             | Op::Broadcast(a) => (Some(a), None),
-            Op::Add(a, b)
-            | Op::Sub(a, b)
-            | Op::Mul(a, b)
-            | Op::Div(a, b)
-            | Op::Pow(a, b)
-            | Op::Max(a, b)
-            | Op::Min(a, b)
-            | Op::Gt(a, b)
-            | Op::MatMul(a, b) => (Some(a), Some(b)),
+            Op::MatMul(a, b) => (Some(a), Some(b)),
+            op => {
+                let (a, b) = op
+                    .elementwise_operands()
+                    .expect("every other operation is binary element-wise");
+                (Some(a), Some(b))
+            }
         };
         a.into_iter().chain(b)
     }
@@ -155,6 +153,22 @@ impl Op {
             Op::MaxElement(a) => Op::MaxElement(f(a)),
             Op::Count(a) => Op::Count(f(a)),
             Op::Broadcast(a) => Op::Broadcast(f(a)),
+        }
+    }
+
+    /// The operands of a binary element-wise operation, which broadcasts a scalar operand
+    /// over a matrix one.
+    pub fn elementwise_operands(&self) -> Option<(NodeId, NodeId)> {
+        match *self {
+            Op::Add(a, b)
+            | Op::Sub(a, b)
+            | Op::Mul(a, b)
+            | Op::Div(a, b)
+            | Op::Pow(a, b)
+            | Op::Max(a, b)
+            | Op::Min(a, b)
+            | Op::Gt(a, b) => Some((a, b)),
+            _ => None,
         }
     }
 
@@ -248,18 +262,13 @@ pub fn result_shape(graph: &Graph, op: Op) -> Shape {
             shape(a)
         }
     };
+    if let Some((a, b)) = op.elementwise_operands() {
+        return wider(a, b);
+    }
     match op {
         Op::Input(n) => graph.inputs[usize::from(n)].shape.clone(),
         Op::Const(_) | Op::Sum(_) | Op::MaxElement(_) | Op::Count(_) => Shape::Scalar,
         Op::Neg(a) | Op::Powi(a, _) | Op::Call(_, a) => shape(a),
-        Op::Add(a, b)
-        | Op::Sub(a, b)
-        | Op::Mul(a, b)
-        | Op::Div(a, b)
-        | Op::Pow(a, b)
-        | Op::Max(a, b)
-        | Op::Min(a, b)
-        | Op::Gt(a, b) => wider(a, b),
         Op::MatMul(a, b) => match (shape(a), shape(b)) {
             (Shape::Matrix { rows, .. }, Shape::Matrix { cols, .. }) => Shape::matrix(rows, cols),
             _ => wider(a, b),
@@ -268,6 +277,7 @@ pub fn result_shape(graph: &Graph, op: Op) -> Shape {
         Op::Broadcast(_) => {
             panic!("a broadcast's shape is its target's; push it with `push_shaped`")
         }
+        _ => unreachable!("element-wise operations returned above"),
     }
 }
 

@@ -129,7 +129,7 @@ fn rewrite(graph: &Graph, op: Op) -> Rewrite {
         _ => None,
     };
     let is_matrix = |id: NodeId| !graph.node(id).shape.is_scalar();
-    if let Some((a, b)) = elementwise_operands(op) {
+    if let Some((a, b)) = op.elementwise_operands() {
         if let (Some(scalar), true) = (scalar_of_broadcast(a), is_matrix(b)) {
             return Rewrite::Op(with_operands(op, scalar, b));
         }
@@ -209,21 +209,6 @@ fn rewrite(graph: &Graph, op: Op) -> Rewrite {
         },
         Op::Powi(a, 1) => Rewrite::Existing(a),
         op => Rewrite::Op(op),
-    }
-}
-
-/// The operands of a binary element-wise operation.
-fn elementwise_operands(op: Op) -> Option<(NodeId, NodeId)> {
-    match op {
-        Op::Add(a, b)
-        | Op::Sub(a, b)
-        | Op::Mul(a, b)
-        | Op::Div(a, b)
-        | Op::Pow(a, b)
-        | Op::Max(a, b)
-        | Op::Min(a, b)
-        | Op::Gt(a, b) => Some((a, b)),
-        _ => None,
     }
 }
 
