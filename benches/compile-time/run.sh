@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The compile time `graph!` adds, by graph size: for chains and balanced trees of 100, 1,000
-# and 10,000 nodes, generate a crate holding one graph, build it once so its dependencies are
-# cached, then time rebuilding just that crate (macro expansion + rustc on the emitted code).
+# and 10,000 nodes, generate a binary crate holding one graph and calling its
+# `value_and_grad` (so rustc generates its code), build it once so its dependencies are
+# cached, then time rebuilding just that crate: `cargo check` (expansion and type checking, the
+# edit loop) and `cargo build --release` (everything, LLVM included).
 #
 #   bash benches/compile-time/run.sh            # prints a Markdown table
 #
-# Debug profile, as `cargo check`/`cargo build` while editing. Uses hyperfine when available.
+# Uses hyperfine (Debian's package) when available, else one timed run.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 work="$root/target/compile-time"
@@ -41,8 +43,25 @@ tree() {
     echo "}"
 }
 
-echo "| shape | nodes | rebuild time (s) |"
-echo "|---|---:|---:|"
+# Median seconds of rebuilding the crate at $1 with `cargo $2`.
+rebuild() {
+    local crate=$1 command=$2
+    cargo $command -q --manifest-path "$crate/Cargo.toml" 2>/dev/null
+    if command -v hyperfine >/dev/null; then
+        hyperfine -N --warmup 1 --runs 5 --export-json "$crate/time.json" \
+            --prepare "touch $crate/src/main.rs" \
+            "cargo $command -q --manifest-path $crate/Cargo.toml" >/dev/null &&
+            python3 -c "import json;print('%.2f' % json.load(open('$crate/time.json'))['results'][0]['median'])"
+    else
+        touch "$crate/src/main.rs"
+        local start; start=$(date +%s.%N)
+        cargo $command -q --manifest-path "$crate/Cargo.toml"
+        python3 -c "print('%.2f' % ($(date +%s.%N) - $start))"
+    fi
+}
+
+echo "| shape | nodes | \`cargo check\` (s) | \`cargo build --release\` (s) |"
+echo "|---|---:|---:|---:|"
 for shape in chain tree; do
     for nodes in 100 1000 10000; do
         crate="$work/${shape}_$nodes"
@@ -59,20 +78,20 @@ chainrule = { path = "$root" }
 
 [workspace]
 TOML
-        { echo "chainrule::graph! {"; "$shape" "$nodes"; echo "}"; } > "$crate/src/lib.rs"
+        {
+            echo "chainrule::graph! {"
+            "$shape" "$nodes"
+            echo "}"
+            echo "fn main() {"
+            if [ "$shape" = chain ]; then
+                echo "    println!(\"{:?}\", graph::value_and_grad(std::hint::black_box(0.5)));"
+            else
+                echo "    println!(\"{:?}\", graph::value_and_grad(std::hint::black_box(0.5), std::hint::black_box(0.25)));"
+            fi
+            echo "}"
+        } > "$crate/src/main.rs"
+        rm -f "$crate/src/lib.rs"
         export CARGO_TARGET_DIR="$work/target"
-        cargo build -q --manifest-path "$crate/Cargo.toml" 2>/dev/null
-        if command -v hyperfine >/dev/null; then
-            seconds=$(hyperfine -N --warmup 1 --runs 5 --export-json "$crate/time.json" \
-                --prepare "touch $crate/src/lib.rs" \
-                "cargo build -q --manifest-path $crate/Cargo.toml" >/dev/null &&
-                python3 -c "import json;print('%.2f' % json.load(open('$crate/time.json'))['results'][0]['median'])")
-        else
-            touch "$crate/src/lib.rs"
-            start=$(date +%s.%N)
-            cargo build -q --manifest-path "$crate/Cargo.toml"
-            seconds=$(python3 -c "print('%.2f' % ($(date +%s.%N) - $start))")
-        fi
-        echo "| $shape | $nodes | $seconds |"
+        echo "| $shape | $nodes | $(rebuild "$crate" check) | $(rebuild "$crate" "build --release") |"
     done
 done
