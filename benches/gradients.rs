@@ -22,21 +22,6 @@ fn assert_close(generated: &[f64], by_hand: &[f64], tolerance: f64) {
     }
 }
 
-/// All the numbers of a value and its gradients, in one list.
-fn flatten<T: Copy + Into<f64>>(parts: &[&[T]]) -> Vec<f64> {
-    parts
-        .iter()
-        .flat_map(|part| part.iter())
-        .map(|v| (*v).into())
-        .collect()
-}
-
-/// A call of `f` that reads its small `Copy` inputs through `black_box` every time, so the
-/// optimiser can neither constant-fold nor hoist the work out of the timing loop.
-fn on_black_boxed<I: Copy, T>(inputs: I, f: impl Fn(I) -> T) -> impl FnMut() -> T {
-    move || f(*black_box(&inputs))
-}
-
 fn lecture_benches(c: &mut Criterion) {
     let point = LECTURE_POINT;
     let (value, grad) = lecture::value_and_grad(point.0, point.1, point.2);

@@ -17,6 +17,21 @@ pub const HIDDEN: usize = 16;
 /// Width of every layer of the deep linear network.
 pub const WIDTH: usize = 8;
 
+/// A value and its gradients as one list of numbers, to compare contenders.
+pub fn flatten<T: Copy + Into<f64>>(parts: &[&[T]]) -> Vec<f64> {
+    parts
+        .iter()
+        .flat_map(|part| part.iter())
+        .map(|v| (*v).into())
+        .collect()
+}
+
+/// A call of `f` that reads its small `Copy` inputs through `black_box` every time, so the
+/// optimiser can neither constant-fold nor hoist the work out of the timing loop.
+pub fn on_black_boxed<I: Copy, T>(inputs: I, f: impl Fn(I) -> T) -> impl FnMut() -> T {
+    move || f(*std::hint::black_box(&inputs))
+}
+
 fn random_matrix<T: chainrule::nalgebra::Scalar, const R: usize, const C: usize>(
     rng: &mut StdRng,
     scale: f64,

@@ -67,26 +67,12 @@ fn assert_close(workload: &str, contender: &str, got: &[f64], by_hand: &[f64], t
     }
 }
 
-/// A value and its gradients as one list of numbers.
-fn numbers<T: Copy + Into<f64>>(parts: &[&[T]]) -> Vec<f64> {
-    parts
-        .iter()
-        .flat_map(|part| part.iter())
-        .map(|v| (*v).into())
-        .collect()
-}
-
 /// nalgebra stores columns first; the tensor libraries store rows first.
 fn row_major<T, const R: usize, const C: usize>(matrix: &SMatrix<T, R, C>) -> Vec<f64>
 where
     T: chainrule::nalgebra::Scalar + Copy + Into<f64>,
 {
     matrix.transpose().iter().map(|v| (*v).into()).collect()
-}
-
-/// A call of `f` that reads its small `Copy` inputs through `black_box` every time.
-fn on_black_boxed<I: Copy, T>(inputs: I, f: impl Fn(I) -> T) -> impl FnMut() -> T {
-    move || f(*black_box(&inputs))
 }
 
 // --- num-dual -----------------------------------------------------------------------------
@@ -574,7 +560,7 @@ fn lecture_benches(c: &mut Criterion) {
     let point = LECTURE_POINT;
     let (x, y, z) = point;
     let (hand_value, hand) = lecture_by_hand(x, y, z);
-    let expected = numbers(&[&[hand_value], &hand]);
+    let expected = flatten(&[&[hand_value], &hand]);
     let check = |contender: &str, got: Vec<f64>| {
         assert_close("lecture", contender, &got, &expected, F64_TOLERANCE)
     };
@@ -583,7 +569,7 @@ fn lecture_benches(c: &mut Criterion) {
     check("chainrule", vec![value, g.x, g.y, g.z]);
 
     let (value, g) = with_num_dual::lecture(x, y, z);
-    check("num-dual", numbers(&[&[value], g.as_slice()]));
+    check("num-dual", flatten(&[&[value], g.as_slice()]));
 
     let dev: dfdx::prelude::Cpu = Default::default();
     let dfdx_params = with_dfdx::lecture_params(&dev, point);
@@ -592,7 +578,7 @@ fn lecture_benches(c: &mut Criterion) {
         let value = with_dfdx::step(&dfdx_params, &mut dfdx_grads, with_dfdx::lecture);
         let g = [&dfdx_params.0, &dfdx_params.1, &dfdx_params.2]
             .map(|t| with_dfdx::scalar_grad(&dfdx_grads, t));
-        check("dfdx", numbers(&[&[value], &g]));
+        check("dfdx", flatten(&[&[value], &g]));
     }
 
     let candle_params = with_candle::lecture_params(point).expect("candle: lecture tensors");
@@ -602,7 +588,7 @@ fn lecture_benches(c: &mut Criterion) {
             .iter()
             .flat_map(|v| with_candle::numbers(&grads, v))
             .collect();
-        check("candle", numbers(&[&[value], &g]));
+        check("candle", flatten(&[&[value], &g]));
     }
 
     let burn_device = with_burn::device();
@@ -613,7 +599,7 @@ fn lecture_benches(c: &mut Criterion) {
             .iter()
             .flat_map(|t| with_burn::numbers(&grads, t))
             .collect();
-        check("burn", numbers(&[&[value], &g]));
+        check("burn", flatten(&[&[value], &g]));
     }
 
     let mut group = c.benchmark_group("lecture");
@@ -646,7 +632,7 @@ fn neuron_benches(c: &mut Criterion) {
     let inputs = (NEURON_POINT.0, NEURON_POINT.1, NEURON_DATA.0, NEURON_DATA.1);
     let (w, b, x, y) = inputs;
     let (hand_value, hand) = neuron_by_hand(w, b, x, y);
-    let expected = numbers(&[&[hand_value], &hand]);
+    let expected = flatten(&[&[hand_value], &hand]);
     let check = |contender: &str, got: Vec<f64>| {
         assert_close("neuron", contender, &got, &expected, F64_TOLERANCE)
     };
@@ -655,7 +641,7 @@ fn neuron_benches(c: &mut Criterion) {
     check("chainrule", vec![value, g.w, g.b]);
 
     let (value, g) = with_num_dual::neuron(w, b, x, y);
-    check("num-dual", numbers(&[&[value], g.as_slice()]));
+    check("num-dual", flatten(&[&[value], g.as_slice()]));
 
     let dev: dfdx::prelude::Cpu = Default::default();
     let dfdx_params = with_dfdx::neuron_params(&dev, (w, b));
@@ -664,7 +650,7 @@ fn neuron_benches(c: &mut Criterion) {
     for _ in 0..2 {
         let value = with_dfdx::step(&dfdx_params, &mut dfdx_grads, dfdx_neuron);
         let g = [&dfdx_params.0, &dfdx_params.1].map(|t| with_dfdx::scalar_grad(&dfdx_grads, t));
-        check("dfdx", numbers(&[&[value], &g]));
+        check("dfdx", flatten(&[&[value], &g]));
     }
 
     let candle_params = with_candle::neuron_params((w, b)).expect("candle: neuron tensors");
@@ -675,7 +661,7 @@ fn neuron_benches(c: &mut Criterion) {
             .iter()
             .flat_map(|v| with_candle::numbers(&grads, v))
             .collect();
-        check("candle", numbers(&[&[value], &g]));
+        check("candle", flatten(&[&[value], &g]));
     }
 
     let burn_device = with_burn::device();
@@ -686,7 +672,7 @@ fn neuron_benches(c: &mut Criterion) {
             .iter()
             .flat_map(|t| with_burn::numbers(&grads, t))
             .collect();
-        check("burn", numbers(&[&[value], &g]));
+        check("burn", flatten(&[&[value], &g]));
     }
 
     // The tensor contenders read the data `x`, `y` through `black_box` like everyone else.
@@ -734,7 +720,7 @@ fn mlp_benches(c: &mut Criterion) {
     let (params, data) = mlp_inputs(42);
     let (hand_value, h) = mlp_by_hand(&params, &data);
     // Column-major, parameter after parameter: chainrule's and num-dual's order.
-    let expected = numbers(&[
+    let expected = flatten(&[
         &[hand_value],
         h.w1.as_slice(),
         h.b1.as_slice(),
@@ -760,7 +746,7 @@ fn mlp_benches(c: &mut Criterion) {
     let (value, g) = mlp_batched(&params, &data);
     check(
         "chainrule",
-        numbers(&[
+        flatten(&[
             &[value],
             g.w1.as_slice(),
             g.b1.as_slice(),
@@ -771,7 +757,7 @@ fn mlp_benches(c: &mut Criterion) {
 
     let flat_params = with_num_dual::mlp_flat(&params);
     let (value, g) = with_num_dual::mlp(&flat_params, &data);
-    check("num-dual", numbers(&[&[value], g.as_slice()]));
+    check("num-dual", flatten(&[&[value], g.as_slice()]));
 
     let dev: dfdx::prelude::Cpu = Default::default();
     let (dfdx_params, dfdx_batch) = with_dfdx::mlp_tensors(&dev, &params, &data);
@@ -780,7 +766,7 @@ fn mlp_benches(c: &mut Criterion) {
         |p: &with_dfdx::MlpParams, grads| with_dfdx::mlp(p, grads, black_box(&dfdx_batch));
     for _ in 0..2 {
         let value = with_dfdx::step(&dfdx_params, &mut dfdx_grads, dfdx_mlp);
-        let got = numbers(&[
+        let got = flatten(&[
             &[value],
             &dfdx_grads.get(&dfdx_params.0).as_vec(),
             &dfdx_grads.get(&dfdx_params.1).as_vec(),
@@ -799,7 +785,7 @@ fn mlp_benches(c: &mut Criterion) {
             .iter()
             .flat_map(|v| with_candle::numbers(&grads, v))
             .collect();
-        check_rows("candle", numbers(&[&[f64::from(value)], &g]));
+        check_rows("candle", flatten(&[&[f64::from(value)], &g]));
     }
 
     let burn_device = with_burn::device();
@@ -810,7 +796,7 @@ fn mlp_benches(c: &mut Criterion) {
             .iter()
             .flat_map(|t| with_burn::numbers(&grads, t))
             .collect();
-        check_rows("burn", numbers(&[&[f64::from(value)], &g]));
+        check_rows("burn", flatten(&[&[f64::from(value)], &g]));
     }
 
     let mut group = c.benchmark_group("mlp");
@@ -839,7 +825,7 @@ fn mlp_benches(c: &mut Criterion) {
 fn deep_benches(c: &mut Criterion) {
     let data = deep_inputs(7);
     let (hand_value, h) = deep_by_hand(&data);
-    let expected = numbers(&[
+    let expected = flatten(&[
         &[hand_value],
         h[0].as_slice(),
         h[1].as_slice(),
@@ -866,7 +852,7 @@ fn deep_benches(c: &mut Criterion) {
     let (value, g) = deep_generated(&data);
     check(
         "chainrule",
-        numbers(&[
+        flatten(&[
             &[value],
             g.w1.as_slice(),
             g.w2.as_slice(),
@@ -878,7 +864,7 @@ fn deep_benches(c: &mut Criterion) {
 
     let flat_weights = with_num_dual::deep_flat(&data);
     let (value, g) = with_num_dual::deep(&flat_weights, &data);
-    check("num-dual", numbers(&[&[value], g.as_slice()]));
+    check("num-dual", flatten(&[&[value], g.as_slice()]));
 
     let dev: dfdx::prelude::Cpu = Default::default();
     let (dfdx_params, dfdx_batch) = with_dfdx::deep_tensors(&dev, &data);
@@ -887,7 +873,7 @@ fn deep_benches(c: &mut Criterion) {
         |p: &with_dfdx::DeepParams, grads| with_dfdx::deep(p, grads, black_box(&dfdx_batch));
     for _ in 0..2 {
         let value = with_dfdx::step(&dfdx_params, &mut dfdx_grads, dfdx_deep);
-        let got = numbers(&[
+        let got = flatten(&[
             &[value],
             &dfdx_grads.get(&dfdx_params.0).as_vec(),
             &dfdx_grads.get(&dfdx_params.1).as_vec(),
@@ -907,7 +893,7 @@ fn deep_benches(c: &mut Criterion) {
             .iter()
             .flat_map(|v| with_candle::numbers(&grads, v))
             .collect();
-        check_rows("candle", numbers(&[&[value], &g]));
+        check_rows("candle", flatten(&[&[value], &g]));
     }
 
     let burn_device = with_burn::device();
@@ -918,7 +904,7 @@ fn deep_benches(c: &mut Criterion) {
             .iter()
             .flat_map(|t| with_burn::numbers(&grads, t))
             .collect();
-        check_rows("burn", numbers(&[&[value], &g]));
+        check_rows("burn", flatten(&[&[value], &g]));
     }
 
     let mut group = c.benchmark_group("deep");
