@@ -1,9 +1,9 @@
 //! The compiler behind chainrule's `graph!` macro, as a plain library on `proc-macro2` so that
 //! tests and benchmarks can call it without compiling a crate.
 //!
-//! The stages, one module each: [`parse`] (tokens → [`ast`]), [`lower`] (ast → [`ir`]),
+//! The stages, one module each: [`parse`] (tokens → [`ast`]), [`mod@lower`] (ast → [`ir`]),
 //! [`diff`] (IR → IR with adjoints), [`simplify`] (IR → IR), [`emit`] (IR → tokens);
-//! [`compile`] chains the IR passes and [`eval`] interprets the IR for tests.
+//! [`mod@compile`] chains the IR passes and [`eval`] interprets the IR for tests.
 
 pub mod ast;
 pub mod builtins;
