@@ -339,15 +339,14 @@ fn expression(context: &Context, id: NodeId) -> Fragment {
                     fragments[0] = Fragment::atom(context.receiver(a));
                     scalar_formula(node.op, real, &fragments, span)
                 }
+                // `simplify` removes these on scalars; if one remains, it means what it
+                // means on a 1×1 matrix, as in `eval`.
+                Op::Count(_) => literal(1.0, real),
                 Op::MatMul(..)
                 | Op::Transpose(_)
                 | Op::Sum(_)
                 | Op::MaxElement(_)
-                | Op::Count(_)
-                | Op::Broadcast(_) => {
-                    // A 1×1 view of a scalar cannot occur: `lower` only builds these on matrices.
-                    context.operand(operands[0]).clone()
-                }
+                | Op::Broadcast(_) => context.operand(operands[0]).clone(),
                 _ => scalar_formula(node.op, real, &fragments, span),
             }
         }
