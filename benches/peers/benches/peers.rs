@@ -410,14 +410,19 @@ mod with_candle {
     }
 
     /// A gradient's numbers, row after row.
-    pub fn numbers(grads: &GradStore, var: &Var) -> Vec<f64> {
-        grads
-            .get(var)
-            .expect("candle: every parameter has a gradient")
-            .flatten_all()
-            .and_then(|g| g.to_dtype(candle_core::DType::F64))
-            .and_then(|g| g.to_vec1::<f64>())
-            .expect("candle: a gradient reads back as numbers")
+    /// Every parameter's gradient, in order, as plain numbers.
+    pub fn gradients(grads: &GradStore, vars: &[Var]) -> Vec<f64> {
+        vars.iter()
+            .flat_map(|var| {
+                grads
+                    .get(var)
+                    .expect("candle: every parameter has a gradient")
+                    .flatten_all()
+                    .and_then(|g| g.to_dtype(candle_core::DType::F64))
+                    .and_then(|g| g.to_vec1::<f64>())
+                    .expect("candle: a gradient reads back as numbers")
+            })
+            .collect()
     }
 }
 
@@ -544,12 +549,18 @@ mod with_burn {
     }
 
     /// A gradient's numbers, row after row.
-    pub fn numbers<const D: usize>(grads: &Gradients, param: &Tensor<D>) -> Vec<f64> {
-        param
-            .grad(grads)
-            .expect("burn: every parameter has a gradient")
-            .into_data()
-            .iter::<f64>()
+    /// Every parameter's gradient, in order, as plain numbers.
+    pub fn gradients<const D: usize>(grads: &Gradients, params: &[Tensor<D>]) -> Vec<f64> {
+        params
+            .iter()
+            .flat_map(|param| {
+                param
+                    .grad(grads)
+                    .expect("burn: every parameter has a gradient")
+                    .into_data()
+                    .iter::<f64>()
+                    .collect::<Vec<_>>()
+            })
             .collect()
     }
 }
@@ -584,10 +595,7 @@ fn lecture_benches(c: &mut Criterion) {
     let candle_params = with_candle::lecture_params(point).expect("candle: lecture tensors");
     for _ in 0..2 {
         let (value, grads) = with_candle::lecture(&candle_params).expect("candle: lecture step");
-        let g: Vec<f64> = candle_params
-            .iter()
-            .flat_map(|v| with_candle::numbers(&grads, v))
-            .collect();
+        let g = with_candle::gradients(&grads, &candle_params);
         check("candle", flatten(&[&[value], &g]));
     }
 
@@ -595,10 +603,7 @@ fn lecture_benches(c: &mut Criterion) {
     let burn_params = with_burn::lecture_params(&burn_device, point);
     for _ in 0..2 {
         let (value, grads) = with_burn::lecture(&burn_params);
-        let g: Vec<f64> = burn_params
-            .iter()
-            .flat_map(|t| with_burn::numbers(&grads, t))
-            .collect();
+        let g = with_burn::gradients(&grads, &burn_params);
         check("burn", flatten(&[&[value], &g]));
     }
 
@@ -657,10 +662,7 @@ fn neuron_benches(c: &mut Criterion) {
     for _ in 0..2 {
         let (value, grads) =
             with_candle::neuron(&candle_params, x, y).expect("candle: neuron step");
-        let g: Vec<f64> = candle_params
-            .iter()
-            .flat_map(|v| with_candle::numbers(&grads, v))
-            .collect();
+        let g = with_candle::gradients(&grads, &candle_params);
         check("candle", flatten(&[&[value], &g]));
     }
 
@@ -668,10 +670,7 @@ fn neuron_benches(c: &mut Criterion) {
     let burn_params = with_burn::neuron_params(&burn_device, (w, b));
     for _ in 0..2 {
         let (value, grads) = with_burn::neuron(&burn_params, x, y);
-        let g: Vec<f64> = burn_params
-            .iter()
-            .flat_map(|t| with_burn::numbers(&grads, t))
-            .collect();
+        let g = with_burn::gradients(&grads, &burn_params);
         check("burn", flatten(&[&[value], &g]));
     }
 
@@ -781,10 +780,7 @@ fn mlp_benches(c: &mut Criterion) {
     for _ in 0..2 {
         let (value, grads) =
             with_candle::mlp(&candle_params, &candle_batch).expect("candle: mlp step");
-        let g: Vec<f64> = candle_params
-            .iter()
-            .flat_map(|v| with_candle::numbers(&grads, v))
-            .collect();
+        let g = with_candle::gradients(&grads, &candle_params);
         check_rows("candle", flatten(&[&[f64::from(value)], &g]));
     }
 
@@ -792,10 +788,7 @@ fn mlp_benches(c: &mut Criterion) {
     let (burn_params, burn_batch) = with_burn::mlp_tensors(&burn_device, &params, &data);
     for _ in 0..2 {
         let (value, grads) = with_burn::mlp(&burn_params, &burn_batch);
-        let g: Vec<f64> = burn_params
-            .iter()
-            .flat_map(|t| with_burn::numbers(&grads, t))
-            .collect();
+        let g = with_burn::gradients(&grads, &burn_params);
         check_rows("burn", flatten(&[&[f64::from(value)], &g]));
     }
 
@@ -889,10 +882,7 @@ fn deep_benches(c: &mut Criterion) {
     for _ in 0..2 {
         let (value, grads) =
             with_candle::deep(&candle_params, &candle_batch).expect("candle: deep step");
-        let g: Vec<f64> = candle_params
-            .iter()
-            .flat_map(|v| with_candle::numbers(&grads, v))
-            .collect();
+        let g = with_candle::gradients(&grads, &candle_params);
         check_rows("candle", flatten(&[&[value], &g]));
     }
 
@@ -900,10 +890,7 @@ fn deep_benches(c: &mut Criterion) {
     let (burn_params, burn_batch) = with_burn::deep_tensors(&burn_device, &data);
     for _ in 0..2 {
         let (value, grads) = with_burn::deep(&burn_params, &burn_batch);
-        let g: Vec<f64> = burn_params
-            .iter()
-            .flat_map(|t| with_burn::numbers(&grads, t))
-            .collect();
+        let g = with_burn::gradients(&grads, &burn_params);
         check_rows("burn", flatten(&[&[value], &g]));
     }
 
