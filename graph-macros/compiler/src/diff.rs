@@ -29,7 +29,13 @@ pub fn differentiate(forward: &Graph, output: NodeId, seed: NodeId) -> (Graph, V
         let contributions = std::mem::take(&mut pending[id.index()]);
         let d_node = sum_contributions(&mut graph, id, contributions);
         adjoint[id.index()] = Some(d_node);
+        // A step out of a builtin's inside is told by the call, not by its unnamed temporaries.
+        let via_call = match (&forward.node(id).name, &forward.node(id).note) {
+            (None, Some(call)) => Some(format!("via {call}")),
+            _ => None,
+        };
         for (operand, contribution, step) in vector_jacobian_products(&mut graph, id, d_node) {
+            let step = via_call.clone().unwrap_or(step);
             if needs_grad[operand.index()] {
                 // A scalar broadcast over a matrix receives the sum of the matrix's adjoints.
                 let contribution = if graph.node(operand).shape.is_scalar()
@@ -88,11 +94,12 @@ fn sum_contributions(
     contributions: Vec<(NodeId, String)>,
 ) -> NodeId {
     let span = graph.node(primal).span;
-    let steps: Vec<String> = contributions
-        .iter()
-        .map(|(_, step)| step.clone())
-        .filter(|step| !step.is_empty())
-        .collect();
+    let mut steps: Vec<String> = Vec::new();
+    for (_, step) in &contributions {
+        if !step.is_empty() && !steps.contains(step) {
+            steps.push(step.clone());
+        }
+    }
     let mut terms: Vec<NodeId> = contributions
         .into_iter()
         .map(|(contribution, _)| contribution)
@@ -387,6 +394,20 @@ mod tests {
         );
         assert_eq!(gradient("|x: f64| relu(x)", &[-1.0]), vec![0.0]);
         assert_eq!(gradient("|x: f64| abs(x)", &[-1.0]), vec![-1.0]);
+    }
+
+    #[test]
+    fn a_step_out_of_a_builtin_is_noted_with_its_call() {
+        let lowered = lower_str("fn f(a: SVector<f64, 3>, #[no_grad] b: SVector<f64, 3>) -> f64 { let p = tanh(a); mse(p, b) }").unwrap();
+        let mut forward = lowered.graph;
+        let seed = forward.constant(1.0, Span::call_site());
+        let (backward, _) = differentiate(&forward, lowered.output, seed);
+        let d_p = backward
+            .nodes()
+            .iter()
+            .find(|node| node.name.as_ref().is_some_and(|name| name == "d_p"))
+            .expect("an adjoint named d_p");
+        assert_eq!(d_p.note.as_deref(), Some("via mse(p, b)"));
     }
 
     #[test]

@@ -15,6 +15,10 @@ impl NodeId {
     pub fn index(self) -> usize {
         self.0 as usize
     }
+
+    pub fn from_index(index: usize) -> NodeId {
+        NodeId(u32::try_from(index).expect("graph has under 2^32 nodes"))
+    }
 }
 
 /// A constant, compared and hashed by its bits so that nodes can be keys for CSE.
@@ -291,7 +295,8 @@ pub struct Node {
     /// The name the emitted `let` uses: the user's `let` name, `v3` for other forward nodes,
     /// `d_v3` for adjoints. Unnamed nodes are temporaries, inlined where used once.
     pub name: Option<Ident>,
-    /// The chain-rule step that produced this node, printed beside its `let`.
+    /// Printed beside the node's `let`: for an adjoint, the chain-rule step that produced it;
+    /// for a temporary inside a builtin, the call it belongs to (`mse(prediction, y)`).
     pub note: Option<String>,
 }
 

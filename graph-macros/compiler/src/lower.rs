@@ -175,6 +175,7 @@ pub fn lower(def: &GraphDef) -> syn::Result<Lowered> {
         scope: HashMap::new(),
         errors: Errors::default(),
         internal: Vec::new(),
+        calls: Vec::new(),
     };
     for (index, param) in def.params.iter().enumerate() {
         let id = lowering
@@ -198,12 +199,14 @@ pub fn lower(def: &GraphDef) -> syn::Result<Lowered> {
         mut graph,
         errors,
         internal,
+        calls,
         ..
     } = lowering;
     let output = errors
         .finish(output)?
         .expect("an output when lowering reported no error");
     name_anonymous_nodes(&mut graph, &internal);
+    note_builtin_calls(&mut graph, &calls);
     Ok(Lowered {
         graph,
         output,
@@ -243,6 +246,21 @@ fn name_anonymous_nodes(graph: &mut Graph, internal: &[NodeId]) {
     }
 }
 
+/// Notes each builtin's internal nodes with the call they belong to, so that the chain-rule
+/// step leaving it reads `via mse(prediction, y)` rather than naming an unnamed temporary.
+fn note_builtin_calls(graph: &mut Graph, calls: &[(String, Vec<NodeId>, std::ops::Range<usize>)]) {
+    for (name, args, internal) in calls {
+        let args: Vec<String> = args.iter().map(|arg| graph.label(*arg)).collect();
+        let call = format!("{name}({})", args.join(", "));
+        for index in internal.clone() {
+            let node = graph.node_mut(NodeId::from_index(index));
+            if node.name.is_none() {
+                node.note = Some(call.clone());
+            }
+        }
+    }
+}
+
 struct Lowering {
     real: Real,
     graph: Graph,
@@ -252,6 +270,9 @@ struct Lowering {
     errors: Errors,
     /// The nodes a builtin function built before its result, in increasing order.
     internal: Vec<NodeId>,
+    /// Each builtin call: its name, arguments and the internal nodes it built, which are
+    /// noted with the call (`mse(prediction, y)`) once every node has its name.
+    calls: Vec<(String, Vec<NodeId>, std::ops::Range<usize>)>,
 }
 
 impl Lowering {
@@ -436,6 +457,7 @@ impl Lowering {
         let result = builtin.build(&mut self.graph, &args, func.span());
         self.internal
             .extend(self.graph.ids().skip(first).filter(|id| *id != result));
+        self.calls.push((name, args, first..result.index()));
         Some(result)
     }
 }
