@@ -11,11 +11,14 @@
 //! finite differences, if the loss becomes NaN or infinite (naming the step and the learning
 //! rate), or if training does not lower the loss.
 //!
+//! It draws the loss curve to `target/lecture/training-loss.svg`.
+//!
 //! `cargo run --release --example neural_network` runs this part alone;
 //! `cargo expand --example neural_network` prints the code the graph becomes.
 
 use chainrule::graph;
 use chainrule::nalgebra::{RowSVector, SMatrix, SVector};
+use plotters::prelude::*;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
@@ -131,9 +134,11 @@ pub fn run() {
     println!("  gradient descent, η = {LEARNING_RATE}:");
     println!("  {:>6}  {:>10}", "step", "loss");
     let mut loss = initial_loss;
+    let mut curve = Vec::with_capacity(STEPS + 1);
     for step in 0..=STEPS {
         let (step_loss, grad) = network.loss_and_grad(&batch);
         loss = step_loss;
+        curve.push((step as f32, loss));
         if !loss.is_finite() {
             fail(&format!("training diverged: the loss is {loss} at step {step} with learning rate {LEARNING_RATE}"));
         }
@@ -147,6 +152,45 @@ pub fn run() {
     if loss >= initial_loss {
         fail("gradient descent did not lower the loss");
     }
+    match plot_loss(&curve) {
+        Ok(path) => println!("  The loss curve is in {path}."),
+        Err(error) => fail(&format!("could not draw the loss curve: {error}")),
+    }
+}
+
+/// Draws the loss against the step, on a log scale, as an SVG in `target/lecture/`.
+fn plot_loss(curve: &[(f32, f32)]) -> Result<String, Box<dyn std::error::Error>> {
+    let directory = concat!(env!("CARGO_MANIFEST_DIR"), "/target/lecture");
+    std::fs::create_dir_all(directory)?;
+    let path = format!("{directory}/training-loss.svg");
+    // The drawing borrows `path` until it is dropped, at the end of this block.
+    {
+        let root = SVGBackend::new(&path, (640, 400)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let (low, high) = curve
+            .iter()
+            .fold((f32::MAX, f32::MIN), |(low, high), (_, loss)| {
+                (low.min(*loss), high.max(*loss))
+            });
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                format!("Gradient descent on the 2-16-1 network, η = {LEARNING_RATE}"),
+                ("sans-serif", 20),
+            )
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0f32..STEPS as f32, (low * 0.8..high * 1.2).log_scale())?;
+        chart
+            .configure_mesh()
+            .x_label_formatter(&|step| format!("{step:.0}"))
+            .x_desc("step")
+            .y_desc("loss (MSE)")
+            .draw()?;
+        chart.draw_series(LineSeries::new(curve.iter().copied(), &BLUE))?;
+        root.present()?;
+    }
+    Ok(path)
 }
 
 fn main() {
