@@ -397,7 +397,7 @@ impl Graph {
         let node = self.node(id);
         match (&node.name, node.op) {
             (_, Op::Input(n)) => self.inputs[usize::from(n)].name.to_string(),
-            (None, Op::Const(c)) => format_number(c.0),
+            (None, Op::Const(c)) => c.0.to_string(),
             (Some(name), _) => name.to_string(),
             (None, _) => format!("%{}", id.index()),
         }
@@ -458,11 +458,6 @@ pub fn user_ident(text: &str, span: Span) -> Ident {
     }
 }
 
-/// `2`, `0.5`, `-1`: the shortest decimal that reads back as the same `f64`.
-pub fn format_number(value: f64) -> String {
-    format!("{value}")
-}
-
 /// One node per line, `label = op operands`: both the debug print and the language of tests.
 impl fmt::Display for Graph {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -475,7 +470,7 @@ impl fmt::Display for Graph {
             };
             let rhs = match self.node(id).op {
                 Op::Input(n) => format!("input {n}"),
-                Op::Const(c) => format!("const {}", format_number(c.0)),
+                Op::Const(c) => format!("const {}", c.0),
                 Op::Neg(a) => format!("neg {}", label(a)),
                 Op::Powi(a, n) => format!("powi {} {n}", label(a)),
                 Op::Call(func, a) => format!("{} {}", func.name(), label(a)),
