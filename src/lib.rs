@@ -58,11 +58,9 @@
 pub use graph_macros::graph;
 
 pub use graph_runtime as runtime;
-pub use nalgebra;
+pub use graph_runtime::{
+    init, io, loss, nalgebra, nn, optim, params, rand, Error, Parameters, Real, Result,
+};
 
-/// What generated code refers to. Not public API.
 #[doc(hidden)]
-pub mod __private {
-    pub use graph_runtime::{ln_or_zero, relu, sigmoid, sign, softplus};
-    pub use nalgebra;
-}
+pub use graph_runtime::__private;

@@ -19,7 +19,12 @@ mod sealed {
 /// ```
 pub trait Real:
     sealed::Sealed
+    + nalgebra::Scalar
     + Copy
+    + Default
+    + std::fmt::Display
+    + Send
+    + Sync
     + PartialOrd
     + Add<Output = Self>
     + Sub<Output = Self>
@@ -34,6 +39,12 @@ pub trait Real:
     fn ln_1p(self) -> Self;
     fn abs(self) -> Self;
     fn max(self, other: Self) -> Self;
+    fn sqrt(self) -> Self;
+    fn powi(self, n: i32) -> Self;
+    fn is_finite(self) -> bool;
+    /// The nearest value of this type (rounding, for `f32`).
+    fn from_f64(value: f64) -> Self;
+    fn to_f64(self) -> f64;
 }
 
 macro_rules! impl_real {
@@ -46,6 +57,11 @@ macro_rules! impl_real {
             fn ln_1p(self) -> Self { <$t>::ln_1p(self) }
             fn abs(self) -> Self { <$t>::abs(self) }
             fn max(self, other: Self) -> Self { <$t>::max(self, other) }
+            fn sqrt(self) -> Self { <$t>::sqrt(self) }
+            fn powi(self, n: i32) -> Self { <$t>::powi(self, n) }
+            fn is_finite(self) -> bool { <$t>::is_finite(self) }
+            fn from_f64(value: f64) -> Self { value as $t }
+            fn to_f64(self) -> f64 { self as f64 }
         }
     )*};
 }
