@@ -7,6 +7,7 @@ use syn::{Attribute, Generics, Type, Visibility};
 
 /// A whole `graph!` input.
 pub struct GraphDef {
+    pub options: Options,
     pub form: Form,
     pub params: Vec<Param>,
     pub body: Body,
@@ -29,6 +30,17 @@ pub enum Form {
         /// The `|..|`, where errors about the closure as a whole point.
         span: Span,
     },
+}
+
+/// What the attributes before a graph ask for.
+#[derive(Default)]
+pub struct Options {
+    /// `#[chainrule(crate = path)]`: where generated code finds chainrule's runtime
+    /// (`path::__private`). `None` is `::chainrule`; the runtime crate itself writes `crate`.
+    pub krate: Option<syn::Path>,
+    /// `#[tape]`: also emit `forward_with_tape` and `backward_with_tape`, which split the
+    /// backward pass at the forward values it needs, so a layer computes them only once.
+    pub tape: bool,
 }
 
 /// `#[no_grad] x: f64`.

@@ -75,7 +75,7 @@ pub struct Body {
 }
 
 /// Emits one `let` per named node (and per temporary used more than once), in forward order.
-pub fn body(graph: &Graph, outputs: &[NodeId], real: Real) -> Body {
+pub fn body(graph: &Graph, outputs: &[NodeId], target: &Target) -> Body {
     // How many times each node's expression is written out: a squared or cubed operand is
     // written two or three times (`a * a`), and must then be `let`-bound, not recomputed.
     let mut uses = vec![0u32; graph.len()];
@@ -105,7 +105,7 @@ pub fn body(graph: &Graph, outputs: &[NodeId], real: Real) -> Body {
         let node = graph.node(id);
         let context = Context {
             graph,
-            real,
+            target,
             fragments: &fragments,
             bound: &bound,
         };
@@ -157,9 +157,22 @@ fn unique(name: Ident, taken: &mut HashSet<String>) -> Ident {
     mint(&fresh)
 }
 
-/// The path of the runtime helpers generated code calls.
-fn runtime() -> TokenStream {
-    quote!(::chainrule::__private)
+/// What emitted code is for: the scalar type it computes in, and where it finds the runtime.
+pub struct Target {
+    pub real: Real,
+    /// The path of the runtime's helpers, `::chainrule::__private` unless the graph says
+    /// `#[chainrule(crate = path)]`.
+    pub private: TokenStream,
+}
+
+impl Target {
+    pub fn new(def: &GraphDef, real: Real) -> Target {
+        let private = match &def.options.krate {
+            Some(path) => quote!(#path::__private),
+            None => quote!(::chainrule::__private),
+        };
+        Target { real, private }
+    }
 }
 
 fn literal(value: f64, real: Real) -> Fragment {
@@ -189,7 +202,7 @@ fn literal(value: f64, real: Real) -> Fragment {
 /// What emitting one node needs to know about the nodes before it.
 struct Context<'a> {
     graph: &'a Graph,
-    real: Real,
+    target: &'a Target,
     fragments: &'a [Fragment],
     /// `bound[i]`: node `i` has a `let`; otherwise its fragment is written inline.
     bound: &'a [bool],
@@ -214,9 +227,9 @@ impl Context<'_> {
         match self.graph.node(id).op {
             // (A constant too large for `f32` is infinite there, and written as a path.)
             Op::Const(c)
-                if c.0.is_finite() && (self.real == Real::F64 || (c.0 as f32).is_finite()) =>
+                if c.0.is_finite() && (self.target.real == Real::F64 || (c.0 as f32).is_finite()) =>
             {
-                let magnitude = match self.real {
+                let magnitude = match self.target.real {
                     Real::F32 => Literal::f32_suffixed(c.0.abs() as f32),
                     Real::F64 => Literal::f64_suffixed(c.0.abs()),
                 };
@@ -243,7 +256,8 @@ impl Context<'_> {
 }
 
 /// The scalar formula of an element-wise operation, given its operands' fragments.
-fn scalar_formula(op: Op, real: Real, operands: &[Fragment], span: Span) -> Fragment {
+fn scalar_formula(op: Op, target: &Target, operands: &[Fragment], span: Span) -> Fragment {
+    let real = target.real;
     let infix = |op: TokenStream, prec: Prec| {
         let (lhs, rhs) = (operands[0].at_least(prec), operands[1].at_least(next(prec)));
         Fragment {
@@ -300,7 +314,7 @@ fn scalar_formula(op: Op, real: Real, operands: &[Fragment], span: Span) -> Frag
             func @ (Func::Sigmoid | Func::Relu | Func::Softplus | Func::Sign | Func::LnOrZero),
             _,
         ) => {
-            let runtime = runtime();
+            let runtime = &target.private;
             let name = Ident::new(func.name(), span);
             let arg = operands[0].at_least(Prec::Conditional);
             Fragment::atom(quote!(#runtime::#name(#arg)))
@@ -314,7 +328,8 @@ fn expression(context: &Context, id: NodeId) -> Fragment {
     let graph = context.graph;
     let node = graph.node(id);
     let span = node.span;
-    let real = context.real;
+    let target = context.target;
+    let real = target.real;
     let operands: Vec<NodeId> = node.op.operands().collect();
     match node.op {
         Op::Input(n) => {
@@ -337,7 +352,7 @@ fn expression(context: &Context, id: NodeId) -> Fragment {
                     // A constant receiver needs its type: `2.0.powf(x)` is ambiguous.
                     let mut fragments = fragments;
                     fragments[0] = Fragment::atom(context.receiver(a));
-                    scalar_formula(node.op, real, &fragments, span)
+                    scalar_formula(node.op, target, &fragments, span)
                 }
                 // `simplify` removes these on scalars; if one remains, it means what it
                 // means on a 1×1 matrix, as in `eval`.
@@ -347,7 +362,7 @@ fn expression(context: &Context, id: NodeId) -> Fragment {
                 | Op::Sum(_)
                 | Op::MaxElement(_)
                 | Op::Broadcast(_) => context.operand(operands[0]).clone(),
-                _ => scalar_formula(node.op, real, &fragments, span),
+                _ => scalar_formula(node.op, target, &fragments, span),
             }
         }
         Op::MatMul(a, b) => match context.inlined_op(a) {
@@ -384,7 +399,7 @@ fn expression(context: &Context, id: NodeId) -> Fragment {
             Fragment::atom(quote!((#count as #ty)))
         }
         Op::Broadcast(a) => {
-            let ty = type_of(&node.shape, real);
+            let ty = type_of(&node.shape, target);
             match graph.node(a).op {
                 Op::Const(c) if c.0 == 0.0 => Fragment::atom(quote!(<#ty>::zeros())),
                 _ => {
@@ -419,7 +434,7 @@ fn elementwise(context: &Context, op: Op, span: Span) -> Fragment {
     match op {
         Op::Neg(_) => scalar_formula(
             op,
-            context.real,
+            context.target,
             &[context.operand(operands[0]).clone()],
             span,
         ),
@@ -451,7 +466,7 @@ fn elementwise(context: &Context, op: Op, span: Span) -> Fragment {
         Op::Powi(a, 2) => context.method(a, "component_mul", context.by_ref(a)),
         _ if both_matrices => {
             let (x, y) = (element("l"), element("r"));
-            let formula = scalar_formula(op, context.real, &[x.clone(), y.clone()], span).tokens;
+            let formula = scalar_formula(op, context.target, &[x.clone(), y.clone()], span).tokens;
             let (x, y) = (x.tokens, y.tokens);
             context.method(operands[0], "zip_map", {
                 let other = context.by_ref(operands[1]);
@@ -475,7 +490,7 @@ fn elementwise(context: &Context, op: Op, span: Span) -> Fragment {
                     }
                 })
                 .collect();
-            let formula = scalar_formula(op, context.real, &fragments, span).tokens;
+            let formula = scalar_formula(op, context.target, &fragments, span).tokens;
             let x = x.tokens;
             context.method(matrix, "map", quote!(|#x| #formula))
         }
@@ -483,13 +498,14 @@ fn elementwise(context: &Context, op: Op, span: Span) -> Fragment {
 }
 
 /// The Rust type of a value of `shape`, by absolute path.
-pub fn type_of(shape: &Shape, real: Real) -> TokenStream {
-    let scalar = format_ident!("{}", real.name());
+pub fn type_of(shape: &Shape, target: &Target) -> TokenStream {
+    let scalar = format_ident!("{}", target.real.name());
     match shape {
         Shape::Scalar => quote!(#scalar),
         Shape::Matrix { rows, cols } => {
             let (rows, cols) = (dim(rows), dim(cols));
-            quote!(::chainrule::__private::nalgebra::SMatrix<#scalar, #rows, #cols>)
+            let private = &target.private;
+            quote!(#private::nalgebra::SMatrix<#scalar, #rows, #cols>)
         }
     }
 }
@@ -512,12 +528,12 @@ fn next(prec: Prec) -> Prec {
 }
 
 /// The parameter list `x: f64, w: SMatrix<f64, 2, 3>` with the user's names and our types.
-fn params(def: &GraphDef, shapes: &[Shape], real: Real) -> Vec<TokenStream> {
+fn params(def: &GraphDef, shapes: &[Shape], target: &Target) -> Vec<TokenStream> {
     def.params
         .iter()
         .zip(shapes)
         .map(|(param, shape)| {
-            let (name, ty) = (&param.name, type_of(shape, real));
+            let (name, ty) = (&param.name, type_of(shape, target));
             quote!(#name: #ty)
         })
         .collect()
@@ -532,7 +548,7 @@ fn d_out() -> Ident {
 fn grad_struct(
     def: &GraphDef,
     shapes: &[Shape],
-    real: Real,
+    target: &Target,
     generics: &syn::Generics,
 ) -> TokenStream {
     let (fields, (types, zeros)): (Vec<&Ident>, (Vec<TokenStream>, Vec<TokenStream>)) = def
@@ -541,9 +557,9 @@ fn grad_struct(
         .zip(shapes)
         .filter(|(param, _)| param.requires_grad)
         .map(|(param, shape)| {
-            let ty = type_of(shape, real);
+            let ty = type_of(shape, target);
             let zero = match shape {
-                Shape::Scalar => literal(0.0, real).tokens,
+                Shape::Scalar => literal(0.0, target.real).tokens,
                 Shape::Matrix { .. } => quote!(<#ty>::zeros()),
             };
             (&param.name, (ty, zero))
@@ -579,7 +595,7 @@ pub fn program(def: &GraphDef, program: &Program) -> TokenStream {
     // The signatures are the user's parameter list (plus `d_out`); a lint about its length
     // would point at code the user cannot change.
     let allow_long_signature = quote!(#[allow(clippy::too_many_arguments)]);
-    let real = program.real;
+    let target = &Target::new(def, program.real);
     let (forward_graph, output) = (&program.forward.0, program.forward.1);
     let shapes: Vec<Shape> = forward_graph
         .inputs
@@ -587,13 +603,13 @@ pub fn program(def: &GraphDef, program: &Program) -> TokenStream {
         .map(|input| input.shape.clone())
         .collect();
     let output_shape = forward_graph.node(output).shape.clone();
-    let scalar = type_of(&Shape::Scalar, real);
-    let output_type = type_of(&output_shape, real);
-    let params = params(def, &shapes, real);
+    let scalar = type_of(&Shape::Scalar, target);
+    let output_type = type_of(&output_shape, target);
+    let params = params(def, &shapes, target);
     let d_out = d_out();
 
-    let forward = body(forward_graph, &[output], real);
-    let backward = body(&program.backward.0, &program.backward.1, real);
+    let forward = body(forward_graph, &[output], target);
+    let backward = body(&program.backward.0, &program.backward.1, target);
     let (fwd_statements, fwd_out) = (&forward.statements, &forward.outputs[0]);
     let (bwd_statements, bwd_grads) = (&backward.statements, &backward.outputs);
 
@@ -606,10 +622,10 @@ pub fn program(def: &GraphDef, program: &Program) -> TokenStream {
             ..
         } => {
             let fields = grad_fields(def);
-            let grad = grad_struct(def, &shapes, real, generics);
+            let grad = grad_struct(def, &shapes, target, generics);
             let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
             let value_and_grad = program.value_and_grad.as_ref().map(|(graph, outputs)| {
-                let both = body(graph, outputs, real);
+                let both = body(graph, outputs, target);
                 let (statements, value, grads) = (&both.statements, &both.outputs[0], &both.outputs[1..]);
                 quote! {
                     /// The value and the gradient, sharing one forward pass (`d_out` = 1).
@@ -655,7 +671,7 @@ pub fn program(def: &GraphDef, program: &Program) -> TokenStream {
                 .value_and_grad
                 .as_ref()
                 .expect("lowering checked that a closure graph's output is a scalar");
-            let both = body(graph, outputs, real);
+            let both = body(graph, outputs, target);
             let (both_statements, both_value, both_grads) =
                 (&both.statements, &both.outputs[0], &both.outputs[1..]);
             let n_grads = bwd_grads.len();
@@ -710,9 +726,9 @@ pub fn after_errors(
         }
         (Form::Closure { .. }, None) => quote!({ #errors ::core::unimplemented!() }),
         (Form::Closure { span }, Some(signature)) => {
-            let real = signature.real;
-            let scalar = type_of(&Shape::Scalar, real);
-            let params = params(def, &signature.params, real);
+            let target = &Target::new(def, signature.real);
+            let scalar = type_of(&Shape::Scalar, target);
+            let params = params(def, &signature.params, target);
             let n_grads = def
                 .params
                 .iter()
@@ -754,13 +770,13 @@ fn item_stub(def: &GraphDef, signature: &Signature) -> TokenStream {
     else {
         return TokenStream::new();
     };
-    let real = signature.real;
+    let target = &Target::new(def, signature.real);
     let output = signature.output.clone().unwrap_or(Shape::Scalar);
-    let output_type = type_of(&output, real);
-    let scalar = type_of(&Shape::Scalar, real);
-    let params = params(def, &signature.params, real);
+    let output_type = type_of(&output, target);
+    let scalar = type_of(&Shape::Scalar, target);
+    let params = params(def, &signature.params, target);
     let d_out = d_out();
-    let grad = grad_struct(def, &signature.params, real, generics);
+    let grad = grad_struct(def, &signature.params, target, generics);
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
     let value_and_grad = output.is_scalar().then(|| {
         quote! {

@@ -11,7 +11,7 @@ use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream, Parser};
 use syn::{braced, parenthesized, Attribute, Ident, Lit, Token, Type, Visibility};
 
-use crate::ast::{BinOp, Body, Expr, Form, GraphDef, Let, Param};
+use crate::ast::{BinOp, Body, Expr, Form, GraphDef, Let, Options, Param};
 
 /// Parses a whole `graph!` input.
 pub fn parse_graph(tokens: TokenStream) -> syn::Result<GraphDef> {
@@ -31,11 +31,52 @@ pub fn parse_expr_tokens(tokens: TokenStream) -> syn::Result<Expr> {
 }
 
 fn parse_def(input: ParseStream) -> syn::Result<GraphDef> {
-    if input.peek(Token![|]) || input.peek(Token![||]) {
-        parse_closure(input)
+    let attrs = input.call(Attribute::parse_outer)?;
+    let closure = input.peek(Token![|]) || input.peek(Token![||]);
+    let (options, docs) = parse_options(attrs, closure)?;
+    let mut def = if closure {
+        parse_closure(input)?
     } else {
-        parse_item(input)
+        parse_item(input, docs)?
+    };
+    def.options = options;
+    Ok(def)
+}
+
+/// Splits the attributes before a graph into its [`Options`] and its doc comments.
+fn parse_options(attrs: Vec<Attribute>, closure: bool) -> syn::Result<(Options, Vec<Attribute>)> {
+    let mut options = Options::default();
+    let mut docs = Vec::new();
+    for attr in attrs {
+        let path = attr.path();
+        if path.is_ident("doc") && !closure {
+            docs.push(attr);
+        } else if path.is_ident("tape") && !closure {
+            attr.meta.require_path_only()?;
+            options.tape = true;
+        } else if path.is_ident("chainrule") {
+            attr.parse_nested_meta(|meta| {
+                if meta.path.is_ident("crate") {
+                    options.krate = Some(meta.value()?.parse()?);
+                    Ok(())
+                } else {
+                    Err(meta.error("unknown option; `#[chainrule(..)]` takes `crate = path`"))
+                }
+            })?;
+        } else {
+            let name = path.to_token_stream().to_string().replace(' ', "");
+            let allowed = if closure {
+                "a closure graph takes only `#[chainrule(crate = path)]`"
+            } else {
+                "only doc comments, `#[tape]` and `#[chainrule(crate = path)]` are allowed here"
+            };
+            return Err(syn::Error::new_spanned(
+                path,
+                format!("unsupported attribute `#[{name}]` on a graph; {allowed}"),
+            ));
+        }
     }
+    Ok((options, docs))
 }
 
 fn parse_closure(input: ParseStream) -> syn::Result<GraphDef> {
@@ -89,26 +130,14 @@ fn parse_closure(input: ParseStream) -> syn::Result<GraphDef> {
         }
     };
     Ok(GraphDef {
+        options: Options::default(),
         form: Form::Closure { span: open.span },
         params,
         body,
     })
 }
 
-fn parse_item(input: ParseStream) -> syn::Result<GraphDef> {
-    let attrs = input.call(Attribute::parse_outer)?;
-    let mut docs = Vec::new();
-    for attr in attrs {
-        if attr.path().is_ident("doc") {
-            docs.push(attr);
-        } else {
-            let path = attr.path().to_token_stream().to_string().replace(' ', "");
-            return Err(syn::Error::new_spanned(
-                attr.path(),
-                format!("unsupported attribute `#[{path}]` on a graph; only doc comments are allowed here"),
-            ));
-        }
-    }
+fn parse_item(input: ParseStream, docs: Vec<Attribute>) -> syn::Result<GraphDef> {
     let vis: Visibility = input.parse()?;
     if !input.peek(Token![fn]) {
         return Err(input.error(
@@ -140,6 +169,7 @@ fn parse_item(input: ParseStream) -> syn::Result<GraphDef> {
     let body = parse_body(&content, braces.span.join())?;
     expect_end(input, "the end of the graph")?;
     Ok(GraphDef {
+        options: Options::default(),
         form: Form::Item {
             docs,
             vis,
