@@ -25,7 +25,7 @@ pub use rand;
 /// module, and graphs inside this crate name it `crate::__private`.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::params::{key, Parameters, TensorMut, TensorRef};
+    pub use crate::impl_parameters;
     pub use crate::scalar::{ln_or_zero, relu, sigmoid, sign, softplus};
     pub use nalgebra;
 }

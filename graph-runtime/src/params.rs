@@ -42,6 +42,8 @@ pub struct TensorMut<'a, T> {
 /// assert_eq!(key("2", ""), "2");
 /// ```
 pub fn key(prefix: &str, field: &str) -> String {
+    // A raw identifier's name, as `stringify!` spells it in `impl_parameters!`.
+    let field = field.strip_prefix("r#").unwrap_or(field);
     match (prefix.is_empty(), field.is_empty()) {
         (true, _) => field.to_string(),
         (false, true) => prefix.to_string(),
@@ -153,6 +155,63 @@ pub trait Parameters<T: Real> {
         self.visit(&mut |tensor| finite &= tensor.iter().all(|x| x.is_finite()));
         finite
     }
+}
+
+/// Implements [`Parameters`] for a struct by visiting the listed fields in order, each named
+/// after its field. Generated `Grad` structs and the runtime's layers use it.
+///
+/// ```
+/// use graph_runtime::nalgebra::SMatrix;
+/// use graph_runtime::{impl_parameters, Parameters, Real};
+///
+/// struct Bilinear<T: Real, const N: usize> { left: SMatrix<T, N, N>, right: SMatrix<T, N, N> }
+/// impl_parameters!([T: Real, const N: usize] Bilinear<T, N>, T, [left, right]);
+///
+/// let b = Bilinear::<f32, 3> { left: SMatrix::zeros(), right: SMatrix::zeros() };
+/// let mut names = Vec::new();
+/// b.visit_named("bilinear", &mut |name, _| names.push(name.to_string()));
+/// assert_eq!(names, ["bilinear.left", "bilinear.right"]);
+/// ```
+#[macro_export]
+macro_rules! impl_parameters {
+    ([$($generics:tt)*] $ty:ty, $scalar:ty, [$($field:ident),* $(,)?]) => {
+        #[allow(unused_variables)]
+        impl<$($generics)*> $crate::Parameters<$scalar> for $ty {
+            fn visit(&self, f: &mut dyn ::core::ops::FnMut(&[$scalar])) {
+                $( $crate::Parameters::<$scalar>::visit(&self.$field, f); )*
+            }
+            fn visit_mut(&mut self, f: &mut dyn ::core::ops::FnMut(&mut [$scalar])) {
+                $( $crate::Parameters::<$scalar>::visit_mut(&mut self.$field, f); )*
+            }
+            fn zip_mut(
+                &mut self,
+                other: &Self,
+                f: &mut dyn ::core::ops::FnMut(&mut [$scalar], &[$scalar]),
+            ) {
+                $( $crate::Parameters::<$scalar>::zip_mut(&mut self.$field, &other.$field, f); )*
+            }
+            fn visit_named(
+                &self,
+                prefix: &str,
+                f: &mut dyn ::core::ops::FnMut(&str, $crate::params::TensorRef<'_, $scalar>),
+            ) {
+                $(
+                    let name = $crate::params::key(prefix, ::core::stringify!($field));
+                    $crate::Parameters::<$scalar>::visit_named(&self.$field, &name, f);
+                )*
+            }
+            fn visit_named_mut(
+                &mut self,
+                prefix: &str,
+                f: &mut dyn ::core::ops::FnMut(&str, $crate::params::TensorMut<'_, $scalar>),
+            ) {
+                $(
+                    let name = $crate::params::key(prefix, ::core::stringify!($field));
+                    $crate::Parameters::<$scalar>::visit_named_mut(&mut self.$field, &name, f);
+                )*
+            }
+        }
+    };
 }
 
 macro_rules! impl_scalar_parameters {

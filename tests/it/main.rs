@@ -3,5 +3,6 @@
 mod allocation;
 mod functions;
 mod scalar;
+mod tape;
 mod tensor;
 mod ui;

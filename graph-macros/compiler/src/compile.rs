@@ -5,10 +5,12 @@
 
 use proc_macro2::{Ident, Span};
 
+use crate::ast::Options;
 use crate::diff::differentiate;
 use crate::ir::{Graph, Input, NodeId, Op};
 use crate::lower::{Lowered, Real};
 use crate::simplify::simplify;
+use crate::split::{split, Split};
 
 /// Everything `emit` needs.
 pub struct Program {
@@ -19,9 +21,12 @@ pub struct Program {
     pub backward: (Graph, Vec<NodeId>),
     /// The output first, then the gradients; only for a scalar output.
     pub value_and_grad: Option<(Graph, Vec<NodeId>)>,
+    /// With `#[tape]`: the backward graph split into a forward pass that saves values and a
+    /// backward pass that uses them.
+    pub tape: Option<Split>,
 }
 
-pub fn compile(lowered: Lowered) -> Program {
+pub fn compile(lowered: Lowered, options: &Options) -> Program {
     let (forward, outputs) = simplify(&lowered.graph, &[lowered.output]);
     let output = outputs[0];
 
@@ -35,6 +40,11 @@ pub fn compile(lowered: Lowered) -> Program {
     let seed = with_d_out.push_op(Op::Input(d_out as u16), Span::call_site());
     // The seed is the output's adjoint; it needs the output's shape, which `push_op` infers.
     let (backward, grads) = differentiate(&with_d_out, output, seed);
+    let tape = options.tape.then(|| {
+        let outputs: Vec<NodeId> = std::iter::once(output).chain(grads.iter().copied()).collect();
+        let (both, outputs) = simplify(&backward, &outputs);
+        split(&both, &outputs, d_out as u16)
+    });
     let backward = simplify(&backward, &grads);
 
     let value_and_grad = forward.node(output).shape.is_scalar().then(|| {
@@ -50,5 +60,6 @@ pub fn compile(lowered: Lowered) -> Program {
         forward: (forward, output),
         backward,
         value_and_grad,
+        tape,
     }
 }

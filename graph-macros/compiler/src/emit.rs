@@ -14,6 +14,7 @@ use crate::ast::{Form, GraphDef};
 use crate::compile::Program;
 use crate::ir::{mint, user_ident, Dim, Func, Graph, NodeId, Op, Shape};
 use crate::lower::{Real, Signature};
+use crate::split::Split;
 
 /// Operator precedence of an emitted expression, loosest first.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
@@ -565,6 +566,7 @@ fn grad_struct(
             (&param.name, (ty, zero))
         })
         .unzip();
+    let parameters = grad_parameters(&fields, target, generics);
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
     quote! {
         /// The gradient: one field per parameter that requires it, of the parameter's type.
@@ -579,6 +581,21 @@ fn grad_struct(
                 Grad { #( #fields: #zeros ),* }
             }
         }
+
+        #parameters
+    }
+}
+
+/// `impl Parameters for Grad`: the gradient is a parameter set of its own, so an optimizer
+/// steps it (`opt.step(&mut params, &grad)` with `params` a `Grad` too) and a file stores it.
+/// Fields are visited in the parameters' order, each named as its parameter.
+fn grad_parameters(fields: &[&Ident], target: &Target, generics: &syn::Generics) -> TokenStream {
+    let private = &target.private;
+    let scalar = type_of(&Shape::Scalar, target);
+    let params = &generics.params;
+    let (_, ty_generics, _) = generics.split_for_impl();
+    quote! {
+        #private::impl_parameters!([#params] Grad #ty_generics, #scalar, [#(#fields),*]);
     }
 }
 
@@ -638,6 +655,14 @@ pub fn program(def: &GraphDef, program: &Program) -> TokenStream {
                     }
                 }
             });
+            let tape = program.tape.as_ref().map(|split| {
+                let signature = TapeSignature {
+                    params: &params,
+                    output_type: &output_type,
+                    generics,
+                };
+                tape_functions(split, &signature, &fields, target)
+            });
             quote! {
                 #(#docs)*
                 #vis mod #name {
@@ -663,6 +688,8 @@ pub fn program(def: &GraphDef, program: &Program) -> TokenStream {
                     }
 
                     #value_and_grad
+
+                    #tape
                 }
             }
         }
@@ -706,6 +733,75 @@ pub fn program(def: &GraphDef, program: &Program) -> TokenStream {
                     #graph_type
                 }
             }
+        }
+    }
+}
+
+/// What the tape functions share with the graph's other functions.
+struct TapeSignature<'a> {
+    params: &'a [TokenStream],
+    output_type: &'a TokenStream,
+    generics: &'a syn::Generics,
+}
+
+/// With `#[tape]`: the `Tape` struct of saved values, `forward_with_tape` and
+/// `backward_with_tape`, the backward pass split at its seed (see `split`).
+fn tape_functions(
+    split: &Split,
+    signature: &TapeSignature,
+    fields: &[&Ident],
+    target: &Target,
+) -> TokenStream {
+    let names: Vec<&Ident> = split.saved.iter().map(|saved| &saved.name).collect();
+    let notes: Vec<String> = split
+        .saved
+        .iter()
+        .map(|saved| format!(" {}", saved.note))
+        .collect();
+    let types: Vec<TokenStream> = split
+        .saved
+        .iter()
+        .map(|saved| type_of(&saved.shape, target))
+        .collect();
+    let forward = body(&split.forward.0, &split.forward.1, target);
+    let (statements, output, values) = (
+        &forward.statements,
+        &forward.outputs[0],
+        &forward.outputs[1..],
+    );
+    let backward = body(&split.backward.0, &split.backward.1, target);
+    let (backward_statements, grads) = (&backward.statements, &backward.outputs);
+    let TapeSignature {
+        params,
+        output_type,
+        generics,
+    } = signature;
+    let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
+    let tape = Ident::new("tape", Span::mixed_site());
+    let d_out = d_out();
+    quote! {
+        /// The forward values the backward pass needs, saved by `forward_with_tape`.
+        #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::marker::Copy, ::core::cmp::PartialEq)]
+        pub struct Tape #impl_generics #where_clause {
+            #( #[doc = #notes] pub #names: #types, )*
+        }
+
+        /// The forward pass, saving what `backward_with_tape` needs.
+        #[inline]
+        #[allow(unused_variables, clippy::too_many_arguments)]
+        pub fn forward_with_tape #impl_generics (#(#params),*) -> (#output_type, Tape #ty_generics) #where_clause {
+            #(#statements)*
+            (#output, Tape { #( #names: #values ),* })
+        }
+
+        /// The backward pass from a tape: the same gradient as `backward`, without running
+        /// the forward pass again.
+        #[inline]
+        #[allow(unused_variables, clippy::too_many_arguments)]
+        pub fn backward_with_tape #impl_generics (#tape: Tape #ty_generics, #(#params,)* #d_out: #output_type) -> Grad #ty_generics #where_clause {
+            let Tape { #( #names ),* } = #tape;
+            #(#backward_statements)*
+            Grad { #( #fields: #grads ),* }
         }
     }
 }
@@ -785,6 +881,18 @@ fn item_stub(def: &GraphDef, signature: &Signature) -> TokenStream {
             }
         }
     });
+    let tape = def.options.tape.then(|| {
+        let tape = Ident::new("tape", Span::mixed_site());
+        quote! {
+            pub struct Tape #impl_generics #where_clause {}
+            pub fn forward_with_tape #impl_generics (#(#params),*) -> (#output_type, Tape #ty_generics) #where_clause {
+                ::core::unimplemented!()
+            }
+            pub fn backward_with_tape #impl_generics (#tape: Tape #ty_generics, #(#params,)* #d_out: #output_type) -> Grad #ty_generics #where_clause {
+                ::core::unimplemented!()
+            }
+        }
+    });
     quote! {
         #(#docs)*
         #[allow(unused_variables, clippy::too_many_arguments)]
@@ -797,6 +905,7 @@ fn item_stub(def: &GraphDef, signature: &Signature) -> TokenStream {
                 ::core::unimplemented!()
             }
             #value_and_grad
+            #tape
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod ir;
 pub mod lower;
 pub mod parse;
 pub mod simplify;
+pub mod split;
 pub mod types;
 
 use proc_macro2::TokenStream;
@@ -27,7 +28,7 @@ pub use lower::{lower, Lowered, Real};
 pub fn expand(tokens: TokenStream) -> syn::Result<TokenStream> {
     let def = parse::parse_graph(tokens)?;
     match lower(&def) {
-        Ok(lowered) => Ok(emit::program(&def, &compile(lowered))),
+        Ok(lowered) => Ok(emit::program(&def, &compile(lowered, &def.options))),
         Err(errors) => {
             let signature = lower::check_signature(&def).ok();
             Ok(emit::after_errors(

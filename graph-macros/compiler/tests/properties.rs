@@ -145,7 +145,7 @@ fn gradients(src: &str, point: [f64; 3]) -> Vec<Vec<f64>> {
     let (backward, grads) = simplify(&backward, &grads);
     let by_hand = eval(&backward, &point);
 
-    let program = compile(lowered);
+    let program = compile(lowered, &Default::default());
     let (both, outputs) = program.value_and_grad.expect("a scalar output");
     let both_values = eval(&both, &point);
     let (backward, grads_of_backward) = &program.backward;

@@ -65,3 +65,13 @@ fn const_generic_linear_layer() {
         }"
     ));
 }
+
+#[test]
+fn tanh_layer_with_a_tape() {
+    insta::assert_snapshot!(pretty(
+        "#[tape]
+        pub fn tanh_layer<const R: usize, const C: usize>(x: SMatrix<f32, R, C>) -> SMatrix<f32, R, C> {
+            tanh(x)
+        }"
+    ));
+}
