@@ -59,6 +59,7 @@ pub use graph_macros::graph;
 
 pub use graph_runtime as runtime;
 pub use graph_runtime::{
+    impl_parameters,
     init, io, loss, nalgebra, nn, optim, params, rand, Error, Parameters, Real, Result,
 };
 

@@ -6,7 +6,8 @@
 //! the backward pass would double the cost of the layer. The saved values are the tape
 //! (JAX's residuals, PyTorch's `save_for_backward`): exactly the values computed before the
 //! seed exists that the adjoints use. Inputs are not saved (the backward pass takes them
-//! again), and constants, or constants spread into a shape, are recomputed rather than saved.
+//! again), and constants, and inputs or constants spread into a shape or transposed, are
+//! recomputed rather than saved.
 
 use proc_macro2::Ident;
 
@@ -37,7 +38,7 @@ pub fn split(graph: &Graph, outputs: &[NodeId], seed: u16) -> Split {
     let (output, grads) = outputs.split_first().expect("the forward output comes first");
     // `late[i]`: node `i` depends on the seed, so it can only run in the backward pass.
     let mut late = Vec::with_capacity(graph.len());
-    // `cheap[i]`: node `i` is an input, or a constant possibly spread into a shape; the
+    // `cheap[i]`: node `i` is an input or a constant, possibly spread or transposed; the
     // backward pass recomputes it instead of saving it.
     let mut cheap = Vec::with_capacity(graph.len());
     for node in graph.nodes() {
@@ -47,7 +48,7 @@ pub fn split(graph: &Graph, outputs: &[NodeId], seed: u16) -> Split {
         });
         cheap.push(match node.op {
             Op::Input(_) | Op::Const(_) => true,
-            op => is_spread(op) && op.operands().all(|operand| cheap[operand.index()]),
+            op => is_view(op) && op.operands().all(|operand| cheap[operand.index()]),
         });
     }
     let needed_late = late_uses(graph, &late, &cheap, grads);
@@ -114,9 +115,13 @@ pub fn split(graph: &Graph, outputs: &[NodeId], seed: u16) -> Split {
     }
 }
 
-/// A value repeated into a larger shape: cheap to recompute when what it repeats is.
-fn is_spread(op: Op) -> bool {
-    matches!(op, Op::Broadcast(_))
+/// A value repeated into a larger shape, or transposed: cheap to recompute when its operand
+/// is, and `emit` fuses a transpose into the product that uses it (`Aᵀ·B` is `tr_mul`).
+fn is_view(op: Op) -> bool {
+    matches!(
+        op,
+        Op::Broadcast(_) | Op::SpreadColumn(_) | Op::SpreadRow(_) | Op::Transpose(_)
+    )
 }
 
 /// `needed[i]`: node `i` is a gradient, or an operand of a late or recomputed node that a

@@ -1,1 +1,167 @@
-//! (in progress)
+//! Layers: PyTorch's `torch.nn`, with every forward and backward pass written as a `graph!`.
+//!
+//! A layer maps a batch `SMatrix<T, I, B>` (one column per sample) to a batch
+//! `SMatrix<T, O, B>`. [`Linear`] is `weight * x + bias`; [`Tanh`], [`ReLU`], [`Sigmoid`] and
+//! [`Identity`] apply a function to every element; [`Sequential`] chains layers, as
+//! `nn.Sequential` does, checking at compile time that their sizes chain.
+//!
+//! The lecture's training step, by hand:
+//!
+//! ```
+//! use chainrule::loss::Mse;
+//! use chainrule::nalgebra::SMatrix;
+//! use chainrule::nn::{Linear, Module, Sequential, Tanh};
+//! use chainrule::optim::{Optimizer, Sgd};
+//! use chainrule::rand::{rngs::StdRng, SeedableRng};
+//!
+//! type Mlp = Sequential<(Linear<f64, 1, 8>, Tanh, Linear<f64, 8, 1>)>;
+//! let mut rng = StdRng::seed_from_u64(0);
+//! let mut model = Mlp::init(&mut rng);
+//! let x = SMatrix::<f64, 1, 4>::from_row_slice(&[-1.0, -0.5, 0.5, 1.0]);
+//! let y = x.map(f64::sin);
+//! let mut sgd = Sgd::new(0.1);
+//! let (first, _) = model.loss_and_grad(&x, &y, Mse);
+//! for _ in 0..200 {
+//!     let (_, grads) = model.loss_and_grad(&x, &y, Mse); // forward, loss, backward
+//!     sgd.step(&mut model, &grads);                       // update
+//! }
+//! let (last, _) = model.loss_and_grad(&x, &y, Mse);
+//! assert!(last < first / 10.0);
+//! ```
+//!
+//! # Your own layer
+//!
+//! A layer is a struct of parameters and a `graph!` for its computation: write the graph
+//! with `#[tape]`, so its backward pass reuses the forward pass's values, and implement
+//! [`Module`] by calling the generated functions; [`Parameters`](crate::Parameters) by
+//! [`impl_parameters!`](crate::impl_parameters); [`Init`] for `init` and `zeros`.
+//!
+//! ```
+//! use chainrule::nalgebra::SMatrix;
+//! use chainrule::nn::{Init, Module};
+//! use chainrule::{graph, impl_parameters};
+//!
+//! graph! {
+//!     /// `gain · tanh(x)`, with one learnt gain.
+//!     #[tape]
+//!     fn gained_tanh<const N: usize, const B: usize>(
+//!         gain: f64,
+//!         x: SMatrix<f64, N, B>,
+//!     ) -> SMatrix<f64, N, B> {
+//!         gain * tanh(x)
+//!     }
+//! }
+//!
+//! struct GainedTanh {
+//!     gain: f64,
+//! }
+//! impl_parameters!([] GainedTanh, f64, [gain]);
+//!
+//! impl Init for GainedTanh {
+//!     fn init<R: chainrule::rand::Rng + ?Sized>(_: &mut R) -> Self {
+//!         GainedTanh { gain: 1.0 }
+//!     }
+//!     fn zeros() -> Self {
+//!         GainedTanh { gain: 0.0 }
+//!     }
+//! }
+//!
+//! impl<const N: usize, const B: usize> Module<SMatrix<f64, N, B>> for GainedTanh {
+//!     type Output = SMatrix<f64, N, B>;
+//!     type Tape = (SMatrix<f64, N, B>, gained_tanh::Tape<N, B>);
+//!
+//!     fn forward(&self, x: &SMatrix<f64, N, B>) -> Self::Output {
+//!         gained_tanh::forward(self.gain, *x)
+//!     }
+//!     fn forward_with_tape(&self, x: &SMatrix<f64, N, B>) -> (Self::Output, Self::Tape) {
+//!         let (output, tape) = gained_tanh::forward_with_tape(self.gain, *x);
+//!         (output, (*x, tape))
+//!     }
+//!     fn backward(&self, (x, tape): &Self::Tape, d_output: &Self::Output, grads: &mut Self) -> SMatrix<f64, N, B> {
+//!         let grad = gained_tanh::backward_with_tape(*tape, self.gain, *x, *d_output);
+//!         grads.gain += grad.gain;
+//!         grad.x
+//!     }
+//! }
+//!
+//! let layer = GainedTanh { gain: 2.0 };
+//! let x = SMatrix::<f64, 1, 2>::new(0.0, 1.0);
+//! assert_eq!(layer.forward(&x)[1], 2.0 * 1f64.tanh());
+//! ```
+pub mod activation;
+pub mod linear;
+pub mod sequential;
+
+pub use activation::{Identity, ReLU, Sigmoid, Tanh};
+pub use linear::Linear;
+pub use sequential::Sequential;
+
+use crate::loss::Loss;
+
+/// A layer (or a model) that maps a batch `X` to a batch of outputs, and back.
+///
+/// `Self` doubles as its own gradient: `backward` adds the gradient of every parameter into
+/// a `grads` of the same type, so an optimizer steps `(model, grads)` pairs of one type.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot take a `{X}` as its input",
+    label = "the layers' sizes do not chain here",
+    note = "each layer of a `Sequential` takes the previous layer's output: a `Linear<T, I, O>` takes an `SMatrix<T, I, B>` and gives an `SMatrix<T, O, B>`"
+)]
+pub trait Module<X> {
+    /// The batch this layer produces.
+    type Output;
+    /// What the backward pass needs from the forward pass (for `Linear`, its input).
+    type Tape;
+
+    /// The forward pass.
+    fn forward(&self, x: &X) -> Self::Output;
+
+    /// The forward pass, also returning what [`backward`](Module::backward) needs.
+    fn forward_with_tape(&self, x: &X) -> (Self::Output, Self::Tape);
+
+    /// The backward pass: adds `d_output · ∂output/∂params` into `grads` and returns the
+    /// gradient with respect to the input, `d_output · ∂output/∂x`.
+    fn backward(&self, tape: &Self::Tape, d_output: &Self::Output, grads: &mut Self) -> X;
+
+    /// As [`backward`](Module::backward), for a first layer: the input's gradient is not
+    /// needed, and a layer may skip computing it.
+    fn backward_params(&self, tape: &Self::Tape, d_output: &Self::Output, grads: &mut Self) {
+        self.backward(tape, d_output, grads);
+    }
+
+    /// The loss of the prediction for `x` against `y`, and its gradient with respect to every
+    /// parameter: forward, loss, backward.
+    ///
+    /// ```
+    /// use chainrule::loss::Mse;
+    /// use chainrule::nalgebra::{SMatrix, SVector};
+    /// use chainrule::nn::{Linear, Module};
+    ///
+    /// let layer = Linear::new(SMatrix::<f64, 1, 2>::new(1.0, 2.0), SVector::<f64, 1>::new(0.5));
+    /// let x = SMatrix::<f64, 2, 1>::new(1.0, 1.0);
+    /// let y = SMatrix::<f64, 1, 1>::new(3.0);
+    /// let (loss, grads) = layer.loss_and_grad(&x, &y, Mse);
+    /// assert_eq!(loss, 0.25); // (3.5 - 3)²
+    /// assert_eq!(grads.bias[0], 1.0); // 2 · (3.5 - 3)
+    /// ```
+    fn loss_and_grad<Y, L>(&self, x: &X, y: &Y, loss: L) -> (L::Value, Self)
+    where
+        L: Loss<Self::Output, Y>,
+        Self: Init + Sized,
+    {
+        let (output, tape) = self.forward_with_tape(x);
+        let (value, d_output) = loss.loss_and_grad(&output, y);
+        let mut grads = Self::zeros();
+        self.backward_params(&tape, &d_output, &mut grads);
+        (value, grads)
+    }
+}
+
+/// How a layer is made: PyTorch's default initialisation, or all zeros (for gradients).
+pub trait Init: Sized {
+    /// The layer as PyTorch initialises it by default, drawn from `rng`.
+    fn init<R: rand::Rng + ?Sized>(rng: &mut R) -> Self;
+
+    /// Every parameter zero: an empty gradient to accumulate into.
+    fn zeros() -> Self;
+}

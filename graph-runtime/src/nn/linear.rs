@@ -1,0 +1,148 @@
+//! [`Linear`]: `weight * x + bias`, PyTorch's `nn.Linear`.
+
+use nalgebra::{SMatrix, SVector};
+
+use super::{Init, Module};
+use crate::Real;
+
+/// `y = weight · x + bias` for a batch `x: SMatrix<T, I, B>` (one sample per column):
+/// `nn.Linear(I, O)`, with PyTorch's parameter layout, `weight` being `O×I`.
+///
+/// ```
+/// use chainrule::nalgebra::{SMatrix, SVector};
+/// use chainrule::nn::{Linear, Module};
+///
+/// let layer = Linear::new(SMatrix::<f32, 2, 3>::from_row_slice(&[1.0, 0.0, 0.0, 0.0, 1.0, 1.0]),
+///                         SVector::<f32, 2>::new(0.5, -0.5));
+/// let x = SMatrix::<f32, 3, 2>::from_column_slice(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+/// let y: SMatrix<f32, 2, 2> = layer.forward(&x);
+/// assert_eq!(y, SMatrix::<f32, 2, 2>::from_column_slice(&[1.5, 4.5, 4.5, 10.5]));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Linear<T: Real, const I: usize, const O: usize> {
+    /// `O×I`, as PyTorch stores it: row `o` holds the weights into output `o`.
+    pub weight: SMatrix<T, O, I>,
+    pub bias: SVector<T, O>,
+}
+
+crate::impl_parameters!([T: Real, const I: usize, const O: usize] Linear<T, I, O>, T, [weight, bias]);
+
+impl<T: Real, const I: usize, const O: usize> Linear<T, I, O> {
+    /// A layer with these parameters.
+    pub fn new(weight: SMatrix<T, O, I>, bias: SVector<T, O>) -> Self {
+        Linear { weight, bias }
+    }
+
+    /// PyTorch's default initialisation of `nn.Linear`: weight and bias uniform in
+    /// (−1/√I, 1/√I).
+    ///
+    /// ```
+    /// use chainrule::nn::Linear;
+    /// use chainrule::rand::{rngs::StdRng, SeedableRng};
+    /// let layer = Linear::<f64, 4, 3>::init(&mut StdRng::seed_from_u64(7));
+    /// assert!(layer.weight.iter().chain(layer.bias.iter()).all(|w| w.abs() <= 0.5));
+    /// ```
+    pub fn init<R: rand::Rng + ?Sized>(rng: &mut R) -> Self {
+        let mut layer = Self::zeros();
+        crate::init::linear_default(&mut layer.weight, &mut layer.bias, rng);
+        layer
+    }
+
+    /// Every weight and bias zero.
+    pub fn zeros() -> Self {
+        Linear {
+            weight: SMatrix::from_element(T::ZERO),
+            bias: SVector::from_element(T::ZERO),
+        }
+    }
+}
+
+impl<T: Real, const I: usize, const O: usize> Init for Linear<T, I, O> {
+    fn init<R: rand::Rng + ?Sized>(rng: &mut R) -> Self {
+        Linear::init(rng)
+    }
+    fn zeros() -> Self {
+        Linear::zeros()
+    }
+}
+
+macro_rules! linear_for {
+    ($real:ident, $graphs:ident) => {
+        mod $graphs {
+            graph_macros::graph! {
+                #[chainrule(crate = crate)]
+                #[tape]
+                pub fn linear<const I: usize, const O: usize, const B: usize>(
+                    weight: SMatrix<$real, O, I>,
+                    bias: SVector<$real, O>,
+                    x: SMatrix<$real, I, B>,
+                ) -> SMatrix<$real, O, B> {
+                    weight * x + bias
+                }
+            }
+
+            graph_macros::graph! {
+                /// A first layer: no gradient for its input.
+                #[chainrule(crate = crate)]
+                #[tape]
+                pub fn first_linear<const I: usize, const O: usize, const B: usize>(
+                    weight: SMatrix<$real, O, I>,
+                    bias: SVector<$real, O>,
+                    #[no_grad] x: SMatrix<$real, I, B>,
+                ) -> SMatrix<$real, O, B> {
+                    weight * x + bias
+                }
+            }
+        }
+
+        impl<const I: usize, const O: usize, const B: usize> Module<SMatrix<$real, I, B>>
+            for Linear<$real, I, O>
+        {
+            type Output = SMatrix<$real, O, B>;
+            /// The input, which the weight's gradient needs.
+            type Tape = SMatrix<$real, I, B>;
+
+            #[inline]
+            fn forward(&self, x: &SMatrix<$real, I, B>) -> Self::Output {
+                $graphs::linear::forward(self.weight, self.bias, *x)
+            }
+
+            #[inline]
+            fn forward_with_tape(&self, x: &SMatrix<$real, I, B>) -> (Self::Output, Self::Tape) {
+                (self.forward(x), *x)
+            }
+
+            #[inline]
+            fn backward(
+                &self,
+                x: &Self::Tape,
+                d_output: &Self::Output,
+                grads: &mut Self,
+            ) -> SMatrix<$real, I, B> {
+                let tape = $graphs::linear::Tape {};
+                let grad =
+                    $graphs::linear::backward_with_tape(tape, self.weight, self.bias, *x, *d_output);
+                grads.weight += grad.weight;
+                grads.bias += grad.bias;
+                grad.x
+            }
+
+            #[inline]
+            fn backward_params(&self, x: &Self::Tape, d_output: &Self::Output, grads: &mut Self) {
+                let tape = $graphs::first_linear::Tape {};
+                let grad = $graphs::first_linear::backward_with_tape(
+                    tape,
+                    self.weight,
+                    self.bias,
+                    *x,
+                    *d_output,
+                );
+                grads.weight += grad.weight;
+                grads.bias += grad.bias;
+            }
+        }
+    };
+}
+
+linear_for!(f32, graphs_f32);
+linear_for!(f64, graphs_f64);
