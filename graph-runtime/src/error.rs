@@ -53,6 +53,32 @@ pub enum Error {
         expected: String,
         found: String,
     },
+    /// Two tensors would share one name in a safetensors header (or a tensor is named
+    /// `__metadata__`, which the format reserves), so one of them could not be found again.
+    #[error(
+        "the name `{key}` is used twice in the safetensors header; every tensor needs its own \
+         name, and `__metadata__` is reserved for the metadata"
+    )]
+    DuplicateKey { key: String },
+    /// A tensor view holds a different number of elements than its shape says: a bug in the
+    /// `Parameters` implementation that produced it.
+    #[error(
+        "tensor `{key}` has shape {shape:?} but holds {len} elements; its `Parameters` \
+         implementation is inconsistent"
+    )]
+    InconsistentTensor {
+        key: String,
+        shape: Vec<usize>,
+        len: usize,
+    },
+    /// Kaiming or Xavier initialisation of a tensor with fewer than two dimensions, whose
+    /// fan-in and fan-out are undefined (PyTorch raises a `ValueError` here).
+    #[error(
+        "cannot compute the fan-in and fan-out of tensor `{key}` with shape {shape:?}: Kaiming \
+         and Xavier initialisation need at least 2 dimensions; initialise it with `uniform`, \
+         `normal` or `zeros`"
+    )]
+    FanUndefined { key: String, shape: Vec<usize> },
 }
 
 /// `Result` with the runtime's [`Error`].
