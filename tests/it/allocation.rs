@@ -80,3 +80,25 @@ fn softmax_and_cross_entropy_allocate_nothing() {
     assert_eq!(count, 0);
     assert!(loss.is_finite());
 }
+
+#[test]
+fn sequential_forward_backward_and_a_step_after_the_first_allocate_nothing() {
+    use chainrule::loss::Mse;
+    use chainrule::nn::{Linear, Module, Sequential, Tanh};
+    use chainrule::optim::{Adam, Optimizer};
+    use chainrule::rand::{rngs::StdRng, SeedableRng};
+
+    type Mlp = Sequential<(Linear<f32, 2, 16>, Tanh, Linear<f32, 16, 1>)>;
+    let mut model = Mlp::init(&mut StdRng::seed_from_u64(0));
+    let x = SMatrix::<f32, 2, 32>::from_fn(|r, c| (r + c) as f32 * 0.1 - 1.0);
+    let y = SMatrix::<f32, 1, 32>::from_fn(|_, c| (c as f32 * 0.2).sin());
+    let (_, count) = allocations_during(|| model.forward(&x));
+    assert_eq!(count, 0, "forward allocated");
+    let ((loss, grads), count) = allocations_during(|| model.loss_and_grad(&x, &y, Mse));
+    assert_eq!(count, 0, "forward, loss and backward allocated");
+    assert!(loss.is_finite());
+    let mut adam = Adam::new(1e-2);
+    adam.step(&mut model, &grads); // sizes the moment buffers
+    let (_, count) = allocations_during(|| adam.step(&mut model, &grads));
+    assert_eq!(count, 0, "a step after the first allocated");
+}

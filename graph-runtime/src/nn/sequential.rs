@@ -39,6 +39,16 @@ impl<L> Sequential<L> {
     pub fn new(layers: L) -> Self {
         Sequential { layers }
     }
+
+    /// The forward pass, as [`Module::forward`]. (Also here, not only on the trait, so that
+    /// layers whose sizes do not chain get an error saying so, rather than "no method".)
+    #[inline]
+    pub fn forward<X>(&self, x: &X) -> <Self as Module<X>>::Output
+    where
+        Self: Module<X>,
+    {
+        Module::forward(self, x)
+    }
 }
 
 impl<L> Sequential<L>
