@@ -272,16 +272,40 @@ impl<T: Real, const R: usize, const C: usize> Parameters<T> for SMatrix<T, R, C>
 
 /// PyTorch's shape of an `R×C` nalgebra matrix: `[R]` for a column vector, else `[R, C]`.
 fn torch_shape<const R: usize, const C: usize>() -> &'static [usize] {
-    struct Shape<const R: usize, const C: usize>;
-    impl<const R: usize, const C: usize> Shape<R, C> {
-        const VECTOR: [usize; 1] = [R];
-        const MATRIX: [usize; 2] = [R, C];
-    }
     if C == 1 {
-        &Shape::<R, C>::VECTOR
+        &Dims::<R, C>::VECTOR
     } else {
-        &Shape::<R, C>::MATRIX
+        &Dims::<R, C>::MATRIX
     }
+}
+
+/// The dimensions of an `R×C` matrix, as `'static` slices.
+struct Dims<const R: usize, const C: usize>;
+
+impl<const R: usize, const C: usize> Dims<R, C> {
+    const VECTOR: [usize; 1] = [R];
+    const MATRIX: [usize; 2] = [R, C];
+}
+
+/// Visits `matrix` as a two-dimensional tensor `[R, C]` even when `C` is 1: a layer's weight
+/// (`nn.Linear(1, O)` has an `[O, 1]` weight), where [`SMatrix`]'s own impl would say `[R]`.
+pub fn visit_matrix<T: Real, const R: usize, const C: usize>(
+    matrix: &SMatrix<T, R, C>,
+    name: &str,
+    f: &mut dyn FnMut(&str, TensorRef<'_, T>),
+) {
+    let shape = &Dims::<R, C>::MATRIX;
+    f(name, TensorRef { shape, data: matrix.as_slice() });
+}
+
+/// As [`visit_matrix`], mutably.
+pub fn visit_matrix_mut<T: Real, const R: usize, const C: usize>(
+    matrix: &mut SMatrix<T, R, C>,
+    name: &str,
+    f: &mut dyn FnMut(&str, TensorMut<'_, T>),
+) {
+    let shape = &Dims::<R, C>::MATRIX;
+    f(name, TensorMut { shape, data: matrix.as_mut_slice() });
 }
 
 #[cfg(test)]
@@ -319,14 +343,14 @@ mod tests {
         let mut a = SVector::<f64, 3>::new(1.0, 2.0, 3.0);
         let b = SVector::<f64, 3>::new(10.0, 20.0, 30.0);
         a.add_scaled(0.5, &b);
-        assert_eq!(a, SVector::new(6.0, 12.0, 18.0));
+        assert_eq!(a, SVector::<f64, 3>::new(6.0, 12.0, 18.0));
         a.scale_by(2.0);
-        assert_eq!(a, SVector::new(12.0, 24.0, 36.0));
+        assert_eq!(a, SVector::<f64, 3>::new(12.0, 24.0, 36.0));
         assert!(a.all_finite());
         a[1] = f64::NAN;
         assert!(!a.all_finite());
         a.zero();
-        assert_eq!(a, SVector::zeros());
+        assert_eq!(a, SVector::<f64, 3>::zeros());
         assert_eq!(a.len(), 3);
     }
 }

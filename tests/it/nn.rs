@@ -174,3 +174,11 @@ fn a_classifier_separates_two_spirals() {
     let correct = (0..128).filter(|&c| logits.column(c).imax() == classes[c]).count();
     assert!(correct as f64 / 128.0 > 0.97, "accuracy {correct}/128");
 }
+
+#[test]
+fn a_one_input_linear_layer_has_a_two_dimensional_weight() {
+    let layer = Linear::<f32, 1, 16>::zeros();
+    let mut shapes = Vec::new();
+    layer.visit_named("", &mut |name, tensor| shapes.push((name.to_string(), tensor.shape.to_vec())));
+    assert_eq!(shapes, [("weight".to_string(), vec![16, 1]), ("bias".to_string(), vec![16])]);
+}

@@ -3,7 +3,8 @@
 use nalgebra::{SMatrix, SVector};
 
 use super::{Init, Module};
-use crate::Real;
+use crate::params::{key, visit_matrix, visit_matrix_mut, TensorMut, TensorRef};
+use crate::{Parameters, Real};
 
 /// `y = weight · x + bias` for a batch `x: SMatrix<T, I, B>` (one sample per column):
 /// `nn.Linear(I, O)`, with PyTorch's parameter layout, `weight` being `O×I`.
@@ -25,7 +26,29 @@ pub struct Linear<T: Real, const I: usize, const O: usize> {
     pub bias: SVector<T, O>,
 }
 
-crate::impl_parameters!([T: Real, const I: usize, const O: usize] Linear<T, I, O>, T, [weight, bias]);
+/// `weight` (`[O, I]`, also when `I` is 1), then `bias` (`[O]`), as `nn.Linear` names them.
+impl<T: Real, const I: usize, const O: usize> Parameters<T> for Linear<T, I, O> {
+    fn visit(&self, f: &mut dyn FnMut(&[T])) {
+        self.weight.visit(f);
+        self.bias.visit(f);
+    }
+    fn visit_mut(&mut self, f: &mut dyn FnMut(&mut [T])) {
+        self.weight.visit_mut(f);
+        self.bias.visit_mut(f);
+    }
+    fn zip_mut(&mut self, other: &Self, f: &mut dyn FnMut(&mut [T], &[T])) {
+        self.weight.zip_mut(&other.weight, f);
+        self.bias.zip_mut(&other.bias, f);
+    }
+    fn visit_named(&self, prefix: &str, f: &mut dyn FnMut(&str, TensorRef<'_, T>)) {
+        visit_matrix(&self.weight, &key(prefix, "weight"), f);
+        self.bias.visit_named(&key(prefix, "bias"), f);
+    }
+    fn visit_named_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, TensorMut<'_, T>)) {
+        visit_matrix_mut(&mut self.weight, &key(prefix, "weight"), f);
+        self.bias.visit_named_mut(&key(prefix, "bias"), f);
+    }
+}
 
 impl<T: Real, const I: usize, const O: usize> Linear<T, I, O> {
     /// A layer with these parameters.
