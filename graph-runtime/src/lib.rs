@@ -12,6 +12,7 @@ pub mod loss;
 pub mod nn;
 pub mod optim;
 pub mod params;
+mod private;
 pub mod scalar;
 
 pub use error::{Error, Result};
@@ -26,6 +27,7 @@ pub use rand;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::impl_parameters;
+    pub use crate::private::*;
     pub use crate::scalar::{ln_or_zero, relu, sigmoid, sign, softplus};
     pub use nalgebra;
 }

@@ -1,7 +1,7 @@
 use chainrule::graph;
 
 graph! {
-    fn normalise(v: SVector<f64, 3>, s: SVector<f64, 3>) -> f64 {
+    fn normalise(v: SMatrix<f64, 3, 4>, s: SVector<f64, 3>) -> f64 {
         sum(v / s)
     }
 }

@@ -154,6 +154,7 @@ fn vector_jacobian_products(
         | Op::Gt(..)
         | Op::Call(Func::Sign, _)
         | Op::MaxElement(_)
+        | Op::ColumnMaxes(_)
         | Op::Count(_) => {
             // Inputs end the walk; the rest are piecewise constant or constant: no gradient.
         }
@@ -318,6 +319,35 @@ fn vector_jacobian_products(
             let text = format!("d_{} = the sum of {dv}", g.describe(a));
             products.push((a, g.push_op(Op::Sum(d_node), span), text));
         }
+        // Repeating and summing are each other's adjoints: a column repeated over the
+        // columns collects the sum of each row of its adjoint, and a row sum hands its
+        // adjoint back to every column.
+        Op::SpreadColumn(a) => {
+            let text = format!("d_{} = the row sums of {dv}", g.describe(a));
+            products.push((a, g.push_op(Op::RowSums(d_node), span), text));
+        }
+        Op::SpreadRow(a) => {
+            let text = format!("d_{} = the column sums of {dv}", g.describe(a));
+            products.push((a, g.push_op(Op::ColumnSums(d_node), span), text));
+        }
+        Op::RowSums(a) => {
+            let shape = g.node(a).shape.clone();
+            let text = format!(
+                "{v} = row_sums({0}): d_{0} = {dv} in every column",
+                g.describe(a)
+            );
+            let spread = g.push_shaped(Op::SpreadColumn(d_node), span, shape);
+            products.push((a, spread, text));
+        }
+        Op::ColumnSums(a) => {
+            let shape = g.node(a).shape.clone();
+            let text = format!(
+                "{v} = column_sums({0}): d_{0} = {dv} in every row",
+                g.describe(a)
+            );
+            let spread = g.push_shaped(Op::SpreadRow(d_node), span, shape);
+            products.push((a, spread, text));
+        }
     }
     products
 }
@@ -408,6 +438,32 @@ mod tests {
             .find(|node| node.name.as_ref().is_some_and(|name| name == "d_p"))
             .expect("an adjoint named d_p");
         assert_eq!(d_p.note.as_deref(), Some("via mse(p, b)"));
+    }
+
+    /// The simplified backward graph of a `fn` graph, seeded with a `d_out` input of the
+    /// output's shape as `compile` does, one node per line with each adjoint's note.
+    fn backward(src: &str) -> String {
+        let lowered = lower_str(src).unwrap();
+        let mut forward = lowered.graph;
+        forward.inputs.push(crate::ir::Input {
+            name: proc_macro2::Ident::new("d_out", Span::call_site()),
+            shape: forward.node(lowered.output).shape.clone(),
+            requires_grad: false,
+        });
+        let n = u16::try_from(forward.inputs.len() - 1).unwrap();
+        let seed = forward.push_op(Op::Input(n), Span::call_site());
+        let (backward, grads) = differentiate(&forward, lowered.output, seed);
+        let (backward, _) = crate::simplify::simplify(&backward, &grads);
+        let notes = backward.nodes().iter().filter_map(|node| node.note.clone());
+        format!("{backward}{}", notes.collect::<Vec<_>>().join("\n"))
+    }
+
+    #[test]
+    fn a_bias_spread_over_a_batch_takes_the_row_sums_of_its_adjoint() {
+        assert_eq!(
+            backward("fn f<const B: usize>(w: SMatrix<f64, 3, 2>, b: SVector<f64, 3>, #[no_grad] x: SMatrix<f64, 2, B>) -> SMatrix<f64, 3, B> { w * x + b }"),
+            "x: 2×B = input 2\nd_out: 3×B = input 3\nd_b: 3×1 = row_sums d_out\n%3: B×2 = transpose x\nd_w: 3×2 = matmul d_out %3\nd_b = the row sums of d_out\nv0 = w·x: d_w = d_out·xᵀ"
+        );
     }
 
     #[test]

@@ -362,7 +362,12 @@ fn expression(context: &Context, id: NodeId) -> Fragment {
                 | Op::Transpose(_)
                 | Op::Sum(_)
                 | Op::MaxElement(_)
-                | Op::Broadcast(_) => context.operand(operands[0]).clone(),
+                | Op::Broadcast(_)
+                | Op::SpreadColumn(_)
+                | Op::SpreadRow(_)
+                | Op::RowSums(_)
+                | Op::ColumnSums(_)
+                | Op::ColumnMaxes(_) => context.operand(operands[0]).clone(),
                 _ => scalar_formula(node.op, target, &fragments, span),
             }
         }
@@ -408,6 +413,30 @@ fn expression(context: &Context, id: NodeId) -> Fragment {
                     Fragment::atom(quote!(<#ty>::repeat(#value)))
                 }
             }
+        }
+        // A column or row repeated into the node's shape: a runtime helper (nalgebra has
+        // none), taking its operand by reference so an inlined operand is computed once.
+        Op::SpreadColumn(a) | Op::SpreadRow(a) => {
+            let helper = match node.op {
+                Op::SpreadColumn(_) => "spread_column",
+                _ => "spread_row",
+            };
+            let helper = Ident::new(helper, span);
+            let Shape::Matrix { rows, cols } = &node.shape else {
+                unreachable!("a spread's shape is a matrix's")
+            };
+            let (scalar, rows, cols) = (format_ident!("{}", real.name()), dim(rows), dim(cols));
+            let (private, operand) = (&target.private, context.by_ref(a));
+            Fragment::atom(quote!(#private::#helper::<#scalar, #rows, #cols>(#operand)))
+        }
+        // nalgebra names a reduction by the shape of its result: `column_sum` is the column
+        // of each row's sum.
+        Op::RowSums(a) => context.method(a, "column_sum", TokenStream::new()),
+        Op::ColumnSums(a) => context.method(a, "row_sum", TokenStream::new()),
+        Op::ColumnMaxes(a) => {
+            let helper = Ident::new("column_maxes", span);
+            let (private, operand) = (&target.private, context.by_ref(a));
+            Fragment::atom(quote!(#private::#helper(#operand)))
         }
         // Element-wise on matrices.
         op => elementwise(context, op, span),

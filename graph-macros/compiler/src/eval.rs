@@ -70,7 +70,15 @@ pub fn apply(op: Op, inputs: &[f64], value: impl Fn(NodeId) -> f64) -> f64 {
         }
         Op::Call(func, a) => call(func, value(a)),
         Op::MatMul(a, b) => value(a) * value(b),
-        Op::Transpose(a) | Op::Sum(a) | Op::MaxElement(a) | Op::Broadcast(a) => value(a),
+        Op::Transpose(a)
+        | Op::Sum(a)
+        | Op::MaxElement(a)
+        | Op::Broadcast(a)
+        | Op::SpreadColumn(a)
+        | Op::SpreadRow(a)
+        | Op::RowSums(a)
+        | Op::ColumnSums(a)
+        | Op::ColumnMaxes(a) => value(a),
         Op::Count(_) => 1.0,
     }
 }

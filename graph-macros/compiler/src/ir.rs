@@ -110,6 +110,21 @@ pub enum Op {
     Count(NodeId),
     /// A scalar repeated into the node's shape.
     Broadcast(NodeId),
+    /// An `R×1` column repeated over the node's `C` columns, into `R×C`: a bias added to a
+    /// batch with one sample per column.
+    SpreadColumn(NodeId),
+    /// A `1×C` row repeated over the node's `R` rows, into `R×C`: a per-column value (a
+    /// column's maximum or sum) applied to every element of its column.
+    SpreadRow(NodeId),
+    /// The sum of each row, `R×C` → `R×1` (nalgebra's `column_sum`). The adjoint of
+    /// [`Op::SpreadColumn`].
+    RowSums(NodeId),
+    /// The sum of each column, `R×C` → `1×C` (nalgebra's `row_sum`). The adjoint of
+    /// [`Op::SpreadRow`].
+    ColumnSums(NodeId),
+    /// The largest element of each column, `R×C` → `1×C`. Treated as a constant by `diff`,
+    /// like [`Op::MaxElement`]: it only shifts the per-column softmax and logsumexp.
+    ColumnMaxes(NodeId),
 }
 
 impl Op {
@@ -124,7 +139,12 @@ impl Op {
             | Op::Sum(a)
             | Op::MaxElement(a)
             | Op::Count(a)
-            | Op::Broadcast(a) => (Some(a), None),
+            | Op::Broadcast(a)
+            | Op::SpreadColumn(a)
+            | Op::SpreadRow(a)
+            | Op::RowSums(a)
+            | Op::ColumnSums(a)
+            | Op::ColumnMaxes(a) => (Some(a), None),
             Op::MatMul(a, b) => (Some(a), Some(b)),
             op => {
                 let (a, b) = op
@@ -157,6 +177,11 @@ impl Op {
             Op::MaxElement(a) => Op::MaxElement(f(a)),
             Op::Count(a) => Op::Count(f(a)),
             Op::Broadcast(a) => Op::Broadcast(f(a)),
+            Op::SpreadColumn(a) => Op::SpreadColumn(f(a)),
+            Op::SpreadRow(a) => Op::SpreadRow(f(a)),
+            Op::RowSums(a) => Op::RowSums(f(a)),
+            Op::ColumnSums(a) => Op::ColumnSums(f(a)),
+            Op::ColumnMaxes(a) => Op::ColumnMaxes(f(a)),
         }
     }
 
@@ -176,6 +201,15 @@ impl Op {
         }
     }
 
+    /// Whether the operation repeats its operand into the node's larger shape, which is
+    /// known only from the node (push these with [`Graph::push_shaped`]).
+    pub fn is_spread(&self) -> bool {
+        matches!(
+            self,
+            Op::Broadcast(_) | Op::SpreadColumn(_) | Op::SpreadRow(_)
+        )
+    }
+
     pub fn as_const(&self) -> Option<f64> {
         match self {
             Op::Const(c) => Some(c.0),
@@ -192,14 +226,20 @@ pub enum Dim {
 }
 
 impl Dim {
-    /// Whether two dimensions may be equal. A name and a number may be: only rustc can tell,
-    /// once the const generic is known, so we leave that case to rustc.
+    /// Whether two dimensions may be equal. A name and a number other than 1 may be: only
+    /// rustc can tell, once the const generic is known, so we leave that case to rustc. A
+    /// literal 1 never equals a name: `O×1` is a vector and `O×B` a batch of them, and
+    /// treating them as one shape would only move the error into the emitted code.
     pub fn compatible(&self, other: &Dim) -> bool {
         match (self, other) {
             (Dim::Fixed(a), Dim::Fixed(b)) => a == b,
             (Dim::Named(a), Dim::Named(b)) => a == b,
-            _ => true,
+            (Dim::Fixed(n), Dim::Named(_)) | (Dim::Named(_), Dim::Fixed(n)) => *n != 1,
         }
+    }
+
+    pub fn is_one(&self) -> bool {
+        *self == Dim::Fixed(1)
     }
 }
 
@@ -236,6 +276,16 @@ impl Shape {
             }
             _ => false,
         }
+    }
+
+    /// A column vector: a matrix whose number of columns is literally 1.
+    pub fn is_column(&self) -> bool {
+        matches!(self, Shape::Matrix { cols, .. } if cols.is_one())
+    }
+
+    /// A row vector: a matrix whose number of rows is literally 1.
+    pub fn is_row(&self) -> bool {
+        matches!(self, Shape::Matrix { rows, .. } if rows.is_one())
     }
 
     pub fn transposed(&self) -> Shape {
@@ -278,8 +328,16 @@ pub fn result_shape(graph: &Graph, op: Op) -> Shape {
             _ => wider(a, b),
         },
         Op::Transpose(a) => shape(a).transposed(),
-        Op::Broadcast(_) => {
-            panic!("a broadcast's shape is its target's; push it with `push_shaped`")
+        Op::RowSums(a) => match shape(a) {
+            Shape::Matrix { rows, .. } => Shape::matrix(rows, Dim::Fixed(1)),
+            Shape::Scalar => Shape::Scalar,
+        },
+        Op::ColumnSums(a) | Op::ColumnMaxes(a) => match shape(a) {
+            Shape::Matrix { cols, .. } => Shape::matrix(Dim::Fixed(1), cols),
+            Shape::Scalar => Shape::Scalar,
+        },
+        Op::Broadcast(_) | Op::SpreadColumn(_) | Op::SpreadRow(_) => {
+            panic!("a spread's shape is its target's; push it with `push_shaped`")
         }
         _ => unreachable!("element-wise operations returned above"),
     }
@@ -438,7 +496,12 @@ impl Graph {
             Op::Sum(a) => format!("sum({})", d(a)),
             Op::MaxElement(a) => format!("max_element({})", d(a)),
             Op::Count(a) => format!("count({})", d(a)),
-            Op::Broadcast(a) => d(a),
+            // A repeated value reads as itself: `d_b` is the adjoint of the bias, not of a
+            // matrix of copies of it.
+            Op::Broadcast(a) | Op::SpreadColumn(a) | Op::SpreadRow(a) => d(a),
+            Op::RowSums(a) => format!("row_sums({})", d(a)),
+            Op::ColumnSums(a) => format!("column_sums({})", d(a)),
+            Op::ColumnMaxes(a) => format!("column_maxes({})", d(a)),
         }
     }
 }
@@ -488,6 +551,11 @@ impl fmt::Display for Graph {
                 Op::MaxElement(a) => format!("max_element {}", label(a)),
                 Op::Count(a) => format!("count {}", label(a)),
                 Op::Broadcast(a) => format!("broadcast {}", label(a)),
+                Op::SpreadColumn(a) => format!("spread_column {}", label(a)),
+                Op::SpreadRow(a) => format!("spread_row {}", label(a)),
+                Op::RowSums(a) => format!("row_sums {}", label(a)),
+                Op::ColumnSums(a) => format!("column_sums {}", label(a)),
+                Op::ColumnMaxes(a) => format!("column_maxes {}", label(a)),
             };
             match &self.node(id).shape {
                 Shape::Scalar => writeln!(f, "{lhs} = {rhs}")?,

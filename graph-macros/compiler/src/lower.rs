@@ -302,16 +302,21 @@ impl Lowering {
     }
 
     /// The operation for `lhs op rhs`, or an error spanned on the operator naming both shapes.
-    fn binary(&self, op: BinOp, lhs: NodeId, rhs: NodeId) -> Result<Op, String> {
+    /// Element-wise operations broadcast a scalar operand; `+` and `-` also repeat a column
+    /// vector over the columns of a matrix with as many rows (a bias over a batch), through a
+    /// `SpreadColumn` node pushed here.
+    fn binary(&mut self, op: BinOp, lhs: NodeId, rhs: NodeId, span: Span) -> Result<Op, String> {
         let (a, b) = (self.shape(lhs), self.shape(rhs));
         let both_matrices = !a.is_scalar() && !b.is_scalar();
         match op {
-            BinOp::Add | BinOp::Sub if !a.compatible(b) => {
-                let verb = if op == BinOp::Add { "add" } else { "subtract" };
-                Err(format!("cannot {verb} `{a}` and `{b}`: `{}` needs operands of one shape", op.symbol()))
+            BinOp::Add | BinOp::Sub => {
+                let (lhs, rhs) = self.sum_operands(op, lhs, rhs, span)?;
+                Ok(if op == BinOp::Add {
+                    Op::Add(lhs, rhs)
+                } else {
+                    Op::Sub(lhs, rhs)
+                })
             }
-            BinOp::Add => Ok(Op::Add(lhs, rhs)),
-            BinOp::Sub => Ok(Op::Sub(lhs, rhs)),
             BinOp::Mul if both_matrices => match (a, b) {
                 (Shape::Matrix { cols, .. }, Shape::Matrix { rows, .. }) if !cols.compatible(rows) => Err(format!(
                     "cannot multiply `{a}` by `{b}`: the left has {cols} columns but the right has {rows} rows"
@@ -319,11 +324,66 @@ impl Lowering {
                 _ => Ok(Op::MatMul(lhs, rhs)),
             },
             BinOp::Mul => Ok(Op::Mul(lhs, rhs)),
-            BinOp::Div if !b.is_scalar() => Err(format!("cannot divide by `{b}`: `/` needs a scalar divisor")),
+            BinOp::Div if both_matrices && !a.compatible(b) => Err(format!(
+                "cannot divide `{a}` by `{b}`: `/` divides element by element, so it needs operands of one shape (or a scalar)"
+            )),
             BinOp::Div => Ok(Op::Div(lhs, rhs)),
             BinOp::Pow if !b.is_scalar() => Err(format!("cannot raise to the power `{b}`: `^` needs a scalar exponent")),
             BinOp::Pow => Ok(Op::Pow(lhs, rhs)),
         }
+    }
+
+    /// The operands of `lhs + rhs` or `lhs - rhs`: as they are when their shapes agree or one
+    /// is a scalar; with the column repeated when one is a column vector and the other a
+    /// matrix of more columns and as many rows. Any other pair is an error naming both shapes.
+    fn sum_operands(
+        &mut self,
+        op: BinOp,
+        lhs: NodeId,
+        rhs: NodeId,
+        span: Span,
+    ) -> Result<(NodeId, NodeId), String> {
+        let (a, b) = (self.shape(lhs).clone(), self.shape(rhs).clone());
+        if a.is_scalar() || b.is_scalar() || a.compatible(&b) {
+            return Ok((lhs, rhs));
+        }
+        let verb = if op == BinOp::Add { "add" } else { "subtract" };
+        let (column, matrix) = match (a.is_column(), b.is_column()) {
+            (true, false) => (lhs, rhs),
+            (false, true) => (rhs, lhs),
+            _ => {
+                return Err(format!(
+                    "cannot {verb} `{a}` and `{b}`: `{}` needs operands of one shape",
+                    op.symbol()
+                ))
+            }
+        };
+        let (column_shape, matrix_shape) = (self.shape(column).clone(), self.shape(matrix).clone());
+        let (column_rows, rows) = match (&column_shape, &matrix_shape) {
+            (
+                Shape::Matrix {
+                    rows: column_rows, ..
+                },
+                Shape::Matrix { rows, .. },
+            ) => (column_rows, rows),
+            _ => unreachable!("a column vector and a matrix"),
+        };
+        if !column_rows.compatible(rows) {
+            return Err(format!(
+                "cannot {verb} `{a}` and `{b}`: `{}` repeats a column over the columns of a matrix with as many rows, but `{column_shape}` has {column_rows} rows and `{matrix_shape}` has {rows}",
+                op.symbol()
+            ));
+        }
+        let spread = self
+            .graph
+            .push_shaped(Op::SpreadColumn(column), span, matrix_shape);
+        // Unnamed, like a builtin's temporaries: to the user `w * x + b` is one sum.
+        self.internal.push(spread);
+        Ok(if column == lhs {
+            (spread, rhs)
+        } else {
+            (lhs, spread)
+        })
     }
 
     /// Binds a `let` name to a node, naming the node unless it already has a name (an alias,
@@ -377,7 +437,7 @@ impl Lowering {
                 // Lower both sides before giving up, to report errors in each.
                 let (lhs, rhs) = (self.expr(lhs), self.expr(rhs));
                 let (lhs, rhs) = (lhs?, rhs?);
-                match self.binary(*op, lhs, rhs) {
+                match self.binary(*op, lhs, rhs, *span) {
                     Ok(op) => self.push(op, *span),
                     Err(message) => {
                         self.errors.push(syn::Error::new(*span, message));
@@ -562,16 +622,20 @@ mod tests {
             ]
         );
         assert_eq!(
+            errors("fn f(a: SVector<f32, 4>, b: SVector<f32, 3>) -> f32 { sum(a + b) }"),
+            vec!["cannot add `4×1` and `3×1`: `+` needs operands of one shape"]
+        );
+        assert_eq!(
             errors("fn f(a: SVector<f32, 4>, b: RowSVector<f32, 4>) -> f32 { sum(a + b) }"),
-            vec!["cannot add `4×1` and `1×4`: `+` needs operands of one shape"]
+            vec!["cannot add `4×1` and `1×4`: `+` repeats a column over the columns of a matrix with as many rows, but `4×1` has 4 rows and `1×4` has 1"]
         );
         assert_eq!(
             errors("fn f(a: SVector<f32, 4>, b: SVector<f32, 3>) -> f32 { mse(a, b) }"),
             vec!["`mse` needs arguments of one shape, found `4×1` and `3×1`"]
         );
         assert_eq!(
-            errors("fn f(a: SVector<f32, 4>) -> f32 { sum(1 / a) }"),
-            vec!["cannot divide by `4×1`: `/` needs a scalar divisor"]
+            errors("fn f(a: SVector<f32, 4>, b: RowSVector<f32, 4>) -> f32 { sum(a / b) }"),
+            vec!["cannot divide `4×1` by `1×4`: `/` divides element by element, so it needs operands of one shape (or a scalar)"]
         );
         assert_eq!(
             errors("fn f(a: SVector<f32, 4>) -> f32 { a }"),
@@ -588,6 +652,89 @@ mod tests {
         assert_eq!(
             errors("fn f<const N: usize, const M: usize>(a: SVector<f32, N>, b: SVector<f32, M>) -> f32 { dot(a, b) }"),
             vec!["`dot` needs arguments of one shape, found `N×1` and `M×1`"]
+        );
+    }
+
+    #[test]
+    fn a_literal_one_never_matches_a_const_generic_dimension() {
+        // `3×1` is one sample and `3×B` a batch of them: rustc could only reject the
+        // emitted code, so the macro says so on the user's token.
+        assert_eq!(
+            errors("fn f<const B: usize>(a: SMatrix<f32, 3, B>, b: SVector<f32, 3>) -> f32 { dot(a, b) }"),
+            vec!["`dot` needs arguments of one shape, found `3×B` and `3×1`"]
+        );
+        assert_eq!(
+            errors("fn f<const B: usize>(a: SMatrix<f32, 3, B>, b: SVector<f32, 3>) -> f32 { sum(a / b) }"),
+            vec!["cannot divide `3×B` by `3×1`: `/` divides element by element, so it needs operands of one shape (or a scalar)"]
+        );
+        assert_eq!(
+            errors("fn f<const B: usize>(a: SMatrix<f32, 3, B>) -> SVector<f32, 3> { 2 * a }"),
+            vec!["the graph returns `3×1` but its body computes `3×B`"]
+        );
+        // A number other than 1 may still be the name's value; rustc decides.
+        assert!(errors(
+            "fn f<const N: usize>(a: SVector<f32, N>, b: SVector<f32, 3>) -> f32 { dot(a, b) }"
+        )
+        .is_empty());
+    }
+
+    #[test]
+    fn a_column_added_to_a_batch_spreads_over_its_columns() {
+        check(
+            "fn f<const B: usize>(w: SMatrix<f64, 3, 2>, b: SVector<f64, 3>, x: SMatrix<f64, 2, B>) -> SMatrix<f64, 3, B> { w * x + b }",
+            "w: 3×2 = input 0\nb: 3×1 = input 1\nx: 2×B = input 2\nv0: 3×B = matmul w x\n%4: 3×B = spread_column b\nv1: 3×B = add v0 %4",
+        );
+        // On either side, for `-` too, with a literal batch size.
+        check(
+            "fn f(b: SVector<f64, 3>, x: SMatrix<f64, 3, 5>) -> f64 { sum(b - x) }",
+            "b: 3×1 = input 0\nx: 3×5 = input 1\n%2: 3×5 = spread_column b\nv0: 3×5 = sub %2 x\nv1 = sum v0",
+        );
+        // A column of a const-generic height against a batch of the same height.
+        check(
+            "fn f<const O: usize, const B: usize>(y: SMatrix<f64, O, B>, b: SVector<f64, O>) -> SMatrix<f64, O, B> { y - b }",
+            "y: O×B = input 0\nb: O×1 = input 1\n%2: O×B = spread_column b\nv0: O×B = sub y %2",
+        );
+        // Two columns, or two equal shapes, need no spreading.
+        check(
+            "fn f(a: SVector<f64, 3>, b: SVector<f64, 3>) -> SVector<f64, 3> { a + b }",
+            "a: 3×1 = input 0\nb: 3×1 = input 1\nv0: 3×1 = add a b",
+        );
+    }
+
+    #[test]
+    fn only_a_column_with_the_matrixs_rows_spreads() {
+        assert_eq!(
+            errors("fn f(b: SVector<f64, 4>, x: SMatrix<f64, 3, 5>) -> f64 { sum(x + b) }"),
+            vec!["cannot add `3×5` and `4×1`: `+` repeats a column over the columns of a matrix with as many rows, but `4×1` has 4 rows and `3×5` has 3"]
+        );
+        assert_eq!(
+            errors("fn f<const O: usize, const I: usize, const B: usize>(x: SMatrix<f64, I, B>, b: SVector<f64, O>) -> f64 { sum(x - b) }"),
+            vec!["cannot subtract `I×B` and `O×1`: `-` repeats a column over the columns of a matrix with as many rows, but `O×1` has O rows and `I×B` has I"]
+        );
+        // A row does not spread over rows: a batch is one sample per column.
+        assert_eq!(
+            errors("fn f(r: RowSVector<f64, 5>, x: SMatrix<f64, 3, 5>) -> f64 { sum(x + r) }"),
+            vec!["cannot add `3×5` and `1×5`: `+` needs operands of one shape"]
+        );
+        assert_eq!(
+            errors("fn f(a: SMatrix<f64, 3, 5>, b: SMatrix<f64, 3, 4>) -> f64 { sum(a - b) }"),
+            vec!["cannot subtract `3×5` and `3×4`: `-` needs operands of one shape"]
+        );
+    }
+
+    #[test]
+    fn a_scalar_broadcasts_over_a_matrix_on_either_side() {
+        check(
+            "fn f(s: f64, a: SMatrix<f64, 2, 3>) -> f64 { sum(s + a) + sum(a - s) + sum(s - a) + sum(s / a) }",
+            "s = input 0\na: 2×3 = input 1\nv0: 2×3 = add s a\nv1 = sum v0\nv2: 2×3 = sub a s\nv3 = sum v2\nv4 = add v1 v3\nv5: 2×3 = sub s a\nv6 = sum v5\nv7 = add v4 v6\nv8: 2×3 = div s a\nv9 = sum v8\nv10 = add v7 v9",
+        );
+    }
+
+    #[test]
+    fn matrices_of_one_shape_divide_element_by_element() {
+        check(
+            "fn f(a: SMatrix<f64, 2, 3>, b: SMatrix<f64, 2, 3>) -> SMatrix<f64, 2, 3> { a / b }",
+            "a: 2×3 = input 0\nb: 2×3 = input 1\nv0: 2×3 = div a b",
         );
     }
 

@@ -191,7 +191,29 @@ fn rewrite(graph: &Graph, op: Op) -> Rewrite {
         },
         Op::Powi(_, 0) => Rewrite::Op(Op::Const(Const(1.0))),
         // Reductions and transposes of a scalar are the scalar.
-        Op::Sum(a) | Op::Transpose(a) | Op::MaxElement(a) if graph.node(a).shape.is_scalar() => {
+        Op::Sum(a)
+        | Op::Transpose(a)
+        | Op::MaxElement(a)
+        | Op::RowSums(a)
+        | Op::ColumnSums(a)
+        | Op::ColumnMaxes(a)
+            if graph.node(a).shape.is_scalar() =>
+        {
+            Rewrite::Existing(a)
+        }
+        // A scalar repeated is a broadcast, however it is repeated.
+        Op::SpreadColumn(a) | Op::SpreadRow(a) if graph.node(a).shape.is_scalar() => {
+            Rewrite::Op(Op::Broadcast(a))
+        }
+        Op::SpreadColumn(a) | Op::SpreadRow(a) => match graph.node(a).op {
+            Op::Broadcast(scalar) => Rewrite::Op(Op::Broadcast(scalar)),
+            // A spread to the operand's own shape (a column over one column, a 1×1 anywhere
+            // it fits) is the operand; `simplified` keeps the rewrite only if the shapes agree.
+            _ => Rewrite::Existing(a),
+        },
+        // Summing the rows of a column, or the columns of a row, leaves it as it is.
+        Op::RowSums(a) if graph.node(a).shape.is_column() => Rewrite::Existing(a),
+        Op::ColumnSums(a) | Op::ColumnMaxes(a) if graph.node(a).shape.is_row() => {
             Rewrite::Existing(a)
         }
         Op::Transpose(a) => match graph.node(a).op {
@@ -205,7 +227,20 @@ fn rewrite(graph: &Graph, op: Op) -> Rewrite {
                 rows: Dim::Fixed(rows),
                 cols: Dim::Fixed(cols),
             } => Rewrite::Op(Op::Const(Const((rows * cols) as f64))),
-            Shape::Matrix { .. } => Rewrite::Op(op),
+            // A count reads only its operand's shape: count an operand of the same size
+            // instead, so that a value needed only for its count (`ln` of the column sums,
+            // in a batch mean's backward pass) is not computed for it.
+            shape => {
+                let transposed = shape.transposed();
+                let same_size = graph.node(a).op.operands().find(|operand| {
+                    let operand = &graph.node(*operand).shape;
+                    operand == shape || *operand == transposed
+                });
+                match same_size {
+                    Some(operand) => Rewrite::Op(Op::Count(operand)),
+                    None => Rewrite::Op(op),
+                }
+            }
         },
         Op::Powi(a, 1) => Rewrite::Existing(a),
         op => Rewrite::Op(op),
@@ -299,6 +334,92 @@ mod tests {
         check(
             "|x: f64, y: f64| { let unused = exp(y); x * x }",
             "x = input 0\nv0 = mul x x",
+        );
+    }
+
+    /// A graph over the given inputs, built by `build`, simplified for its last node.
+    fn simplified(inputs: &[(&str, Shape)], build: impl FnOnce(&mut Graph) -> NodeId) -> String {
+        let inputs = inputs
+            .iter()
+            .map(|(name, shape)| crate::ir::Input {
+                name: proc_macro2::Ident::new(name, proc_macro2::Span::call_site()),
+                shape: shape.clone(),
+                requires_grad: true,
+            })
+            .collect();
+        let mut graph = Graph::new(inputs);
+        let output = build(&mut graph);
+        let (graph, _) = simplify(&graph, &[output]);
+        graph.to_string().trim().to_string()
+    }
+
+    fn matrix(rows: usize, cols: usize) -> Shape {
+        Shape::matrix(Dim::Fixed(rows), Dim::Fixed(cols))
+    }
+
+    #[test]
+    fn a_spread_scalar_is_a_broadcast() {
+        let span = proc_macro2::Span::call_site();
+        let text = simplified(&[("s", Shape::Scalar)], |g| {
+            let s = g.push_op(Op::Input(0), span);
+            let column = g.broadcast(s, &matrix(3, 1), span);
+            g.push_shaped(Op::SpreadColumn(column), span, matrix(3, 5))
+        });
+        assert_eq!(text, "s = input 0\n%1: 3×5 = broadcast s");
+        let text = simplified(&[("s", Shape::Scalar)], |g| {
+            let s = g.push_op(Op::Input(0), span);
+            g.push_shaped(Op::SpreadRow(s), span, matrix(3, 5))
+        });
+        assert_eq!(text, "s = input 0\n%1: 3×5 = broadcast s");
+    }
+
+    #[test]
+    fn summing_or_spreading_along_a_side_of_length_one_changes_nothing() {
+        let span = proc_macro2::Span::call_site();
+        let text = simplified(&[("c", matrix(3, 1)), ("r", matrix(1, 5))], |g| {
+            let c = g.push_op(Op::Input(0), span);
+            let r = g.push_op(Op::Input(1), span);
+            let c = g.push_op(Op::RowSums(c), span);
+            let c = g.push_shaped(Op::SpreadColumn(c), span, matrix(3, 1));
+            let r = g.push_op(Op::ColumnSums(r), span);
+            let r = g.push_op(Op::ColumnMaxes(r), span);
+            let r = g.push_shaped(Op::SpreadRow(r), span, matrix(1, 5));
+            g.push_op(Op::MatMul(c, r), span)
+        });
+        assert_eq!(
+            text,
+            "c: 3×1 = input 0\nr: 1×5 = input 1\n%2: 3×5 = matmul c r"
+        );
+    }
+
+    #[test]
+    fn spreads_of_one_column_share_a_node_only_at_one_shape() {
+        let span = proc_macro2::Span::call_site();
+        let text = simplified(&[("c", matrix(3, 1))], |g| {
+            let c = g.push_op(Op::Input(0), span);
+            let wide = g.push_shaped(Op::SpreadColumn(c), span, matrix(3, 5));
+            let again = g.push_shaped(Op::SpreadColumn(c), span, matrix(3, 5));
+            let narrow = g.push_shaped(Op::SpreadColumn(c), span, matrix(3, 4));
+            let (wide, again, narrow) = (
+                g.push_op(Op::Sum(wide), span),
+                g.push_op(Op::Sum(again), span),
+                g.push_op(Op::Sum(narrow), span),
+            );
+            let both = g.push_op(Op::Add(wide, again), span);
+            g.push_op(Op::Add(both, narrow), span)
+        });
+        assert_eq!(
+            text,
+            "c: 3×1 = input 0\n%1: 3×5 = spread_column c\n%2: 3×4 = spread_column c\n%3 = sum %1\n%4 = sum %2\n%5 = add %3 %3\n%6 = add %5 %4"
+        );
+    }
+
+    #[test]
+    fn a_count_reads_the_earliest_value_of_its_size() {
+        // `mean` of a const-generic batch counts the input, not the `tanh` of it.
+        check(
+            "fn f<const B: usize>(a: SMatrix<f64, 3, B>) -> f64 { mean(tanh(a)) }",
+            "a: 3×B = input 0\nv0: 3×B = tanh a\n%2 = sum v0\n%3 = count a\nv1 = div %2 %3",
         );
     }
 
