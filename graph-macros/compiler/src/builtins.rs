@@ -3,6 +3,11 @@
 //! Scalar functions apply element-wise to matrices. The tensor functions (`mean`, `softmax`,
 //! `mse`, `cross_entropy`, …) are compositions of a few primitive operations, so `diff` needs
 //! no rule of its own for them and their gradients come out of the chain rule.
+//!
+//! `softmax`, `sum`, `mean` and `cross_entropy` work over all elements. Their batch forms
+//! (`softmax_columns`, `column_sums`, `batch_cross_entropy`, …) work on a matrix with one
+//! sample per column, column by column, through the per-column operations `ColumnSums`,
+//! `ColumnMaxes` and `SpreadRow` (and `RowSums` for the per-row reductions).
 
 use proc_macro2::Span;
 
@@ -27,6 +32,14 @@ pub enum Builtin {
     Mse,
     CrossEntropy,
     BinaryCrossEntropy,
+    SoftmaxColumns,
+    LogSoftmaxColumns,
+    LogSumExpColumns,
+    ColumnSums,
+    ColumnMeans,
+    RowSums,
+    RowMeans,
+    BatchCrossEntropy,
 }
 
 /// Every function, by name, in the order error messages list them.
@@ -58,6 +71,14 @@ pub const BUILTINS: &[(&str, Builtin)] = &[
     ("mse", Builtin::Mse),
     ("cross_entropy", Builtin::CrossEntropy),
     ("binary_cross_entropy", Builtin::BinaryCrossEntropy),
+    ("softmax_columns", Builtin::SoftmaxColumns),
+    ("log_softmax_columns", Builtin::LogSoftmaxColumns),
+    ("logsumexp_columns", Builtin::LogSumExpColumns),
+    ("column_sums", Builtin::ColumnSums),
+    ("column_means", Builtin::ColumnMeans),
+    ("row_sums", Builtin::RowSums),
+    ("row_means", Builtin::RowMeans),
+    ("batch_cross_entropy", Builtin::BatchCrossEntropy),
 ];
 
 pub fn lookup(name: &str) -> Option<Builtin> {
@@ -67,12 +88,14 @@ pub fn lookup(name: &str) -> Option<Builtin> {
         .map(|(_, builtin)| *builtin)
 }
 
-/// How a two-argument function relates its arguments' shapes.
+/// What a function needs of its arguments' shapes.
 enum Pairing {
-    /// Equal shapes, or one of them a scalar (broadcast).
+    /// Any shape (one argument), or two equal shapes, or one of them a scalar (broadcast).
     Broadcast,
     /// Equal shapes.
     Equal,
+    /// Matrices, one sample per column; two of them of one shape.
+    Batch,
 }
 
 impl Builtin {
@@ -85,7 +108,8 @@ impl Builtin {
             | Builtin::Dot
             | Builtin::Mse
             | Builtin::CrossEntropy
-            | Builtin::BinaryCrossEntropy => 2,
+            | Builtin::BinaryCrossEntropy
+            | Builtin::BatchCrossEntropy => 2,
             _ => 1,
         }
     }
@@ -93,16 +117,37 @@ impl Builtin {
     fn pairing(self) -> Pairing {
         match self {
             Builtin::Pow | Builtin::Max | Builtin::Min => Pairing::Broadcast,
+            Builtin::SoftmaxColumns
+            | Builtin::LogSoftmaxColumns
+            | Builtin::LogSumExpColumns
+            | Builtin::ColumnSums
+            | Builtin::ColumnMeans
+            | Builtin::RowSums
+            | Builtin::RowMeans
+            | Builtin::BatchCrossEntropy => Pairing::Batch,
             _ => Pairing::Equal,
         }
     }
 
-    /// Checks the arguments' shapes; the message names the function and both shapes.
+    /// Checks the arguments' shapes; the message names the function and the shapes.
     pub fn check(self, name: &str, shapes: &[&Shape]) -> Result<(), String> {
+        let pairing = self.pairing();
+        if matches!(pairing, Pairing::Batch) && shapes.iter().any(|shape| shape.is_scalar()) {
+            let found: Vec<String> = shapes.iter().map(|shape| format!("`{shape}`")).collect();
+            return Err(format!(
+                "`{name}` works column by column, one sample per column, so it needs {}, found {}",
+                if shapes.len() == 1 {
+                    "a matrix"
+                } else {
+                    "matrices"
+                },
+                found.join(" and ")
+            ));
+        }
         let [a, b] = shapes else { return Ok(()) };
-        let fits = match self.pairing() {
+        let fits = match pairing {
             Pairing::Broadcast => a.is_scalar() || b.is_scalar() || a.compatible(b),
-            Pairing::Equal => a.compatible(b),
+            Pairing::Equal | Pairing::Batch => a.compatible(b),
         };
         if fits {
             Ok(())
@@ -156,8 +201,45 @@ impl Builtin {
                 let loss = push(Op::Sub(softplus, agreement));
                 mean(graph, loss, span)
             }
+            Builtin::SoftmaxColumns => softmax_columns(graph, args[0], span),
+            Builtin::LogSoftmaxColumns => log_softmax_columns(graph, args[0], span).0,
+            Builtin::LogSumExpColumns => logsumexp_columns(graph, args[0], span),
+            Builtin::ColumnSums => push(Op::ColumnSums(args[0])),
+            Builtin::RowSums => push(Op::RowSums(args[0])),
+            Builtin::ColumnMeans => {
+                // Each column's sum over its number of rows, the count of `a` over the count
+                // of the sums (both constants once the dimensions are numbers).
+                let sums = push(Op::ColumnSums(args[0]));
+                per_element(graph, args[0], sums, span)
+            }
+            Builtin::RowMeans => {
+                let sums = push(Op::RowSums(args[0]));
+                per_element(graph, args[0], sums, span)
+            }
+            Builtin::BatchCrossEntropy => {
+                // −Σ target · log_softmax_columns(logits), over the number of columns: each
+                // sample's cross-entropy, averaged over the batch (PyTorch's
+                // `CrossEntropyLoss` with probability targets and `reduction='mean'`).
+                let (logits, target) = (args[0], args[1]);
+                let (log_probabilities, logs) = log_softmax_columns(graph, logits, span);
+                let weighted = graph.push_op(Op::Mul(target, log_probabilities), span);
+                let total = graph.push_op(Op::Sum(weighted), span);
+                let loss = graph.push_op(Op::Neg(total), span);
+                // One logarithm per column: their count is the batch size.
+                let batch = graph.push_op(Op::Count(logs), span);
+                graph.push_op(Op::Div(loss, batch), span)
+            }
         }
     }
+}
+
+/// `sums` of `a`'s rows or columns, each divided by the number of elements it adds up:
+/// `count(a) / count(sums)`.
+fn per_element(graph: &mut Graph, a: NodeId, sums: NodeId, span: Span) -> NodeId {
+    let elements = graph.push_op(Op::Count(a), span);
+    let n_sums = graph.push_op(Op::Count(sums), span);
+    let each = graph.push_op(Op::Div(elements, n_sums), span);
+    graph.push_op(Op::Div(sums, each), span)
 }
 
 fn mean(graph: &mut Graph, a: NodeId, span: Span) -> NodeId {
@@ -190,4 +272,60 @@ fn logsumexp(graph: &mut Graph, a: NodeId, span: Span) -> NodeId {
 fn log_softmax(graph: &mut Graph, a: NodeId, span: Span) -> NodeId {
     let normaliser = logsumexp(graph, a, span);
     graph.push_op(Op::Sub(a, normaliser), span)
+}
+
+/// The `1×C` row `row` repeated into `a`'s shape, `R×C`.
+fn spread_row(graph: &mut Graph, row: NodeId, a: NodeId, span: Span) -> NodeId {
+    let shape = graph.node(a).shape.clone();
+    graph.push_shaped(Op::SpreadRow(row), span, shape)
+}
+
+/// Per column of `a`, shifted by the column's largest element so that no exponential can
+/// overflow.
+struct ShiftedColumns {
+    /// `1×C`: each column's largest element.
+    largest: NodeId,
+    /// `R×C`: `a − largest`, every element ≤ 0.
+    shifted: NodeId,
+    /// `R×C`: `e^shifted`, every element in [0, 1].
+    exp: NodeId,
+    /// `1×C`: each column's sum of `exp`, at least 1.
+    totals: NodeId,
+}
+
+fn shifted_exp_columns(graph: &mut Graph, a: NodeId, span: Span) -> ShiftedColumns {
+    let largest = graph.push_op(Op::ColumnMaxes(a), span);
+    let spread = spread_row(graph, largest, a, span);
+    let shifted = graph.push_op(Op::Sub(a, spread), span);
+    let exp = graph.push_op(Op::Call(Func::Exp, shifted), span);
+    let totals = graph.push_op(Op::ColumnSums(exp), span);
+    ShiftedColumns {
+        largest,
+        shifted,
+        exp,
+        totals,
+    }
+}
+
+fn softmax_columns(graph: &mut Graph, a: NodeId, span: Span) -> NodeId {
+    let columns = shifted_exp_columns(graph, a, span);
+    let spread = spread_row(graph, columns.totals, a, span);
+    graph.push_op(Op::Div(columns.exp, spread), span)
+}
+
+/// Per column, `max + ln Σ e^(a − max)`: a `1×C` row.
+fn logsumexp_columns(graph: &mut Graph, a: NodeId, span: Span) -> NodeId {
+    let columns = shifted_exp_columns(graph, a, span);
+    let log = graph.push_op(Op::Call(Func::Ln, columns.totals), span);
+    graph.push_op(Op::Add(columns.largest, log), span)
+}
+
+/// Per column, `(a − max) − ln Σ e^(a − max)`, and the `1×C` row of the logarithms. The
+/// shifted logits are subtracted from directly: `a − (max + ln Σ)` would round `max + ln Σ`
+/// first, losing the small logarithm next to a large maximum.
+fn log_softmax_columns(graph: &mut Graph, a: NodeId, span: Span) -> (NodeId, NodeId) {
+    let columns = shifted_exp_columns(graph, a, span);
+    let log = graph.push_op(Op::Call(Func::Ln, columns.totals), span);
+    let spread = spread_row(graph, log, a, span);
+    (graph.push_op(Op::Sub(columns.shifted, spread), span), log)
 }

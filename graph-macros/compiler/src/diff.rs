@@ -467,6 +467,31 @@ mod tests {
     }
 
     #[test]
+    fn sums_per_row_and_column_hand_their_adjoint_back_to_every_element() {
+        assert_eq!(
+            backward("fn f(a: SMatrix<f64, 3, 5>) -> SVector<f64, 3> { row_sums(a) }"),
+            "d_out: 3×1 = input 1\nd_a: 3×5 = spread_column d_out\nv0 = row_sums(a): d_a = d_out in every column"
+        );
+        assert_eq!(
+            backward("fn f(a: SMatrix<f64, 3, 5>) -> RowSVector<f64, 5> { column_sums(a) }"),
+            "d_out: 1×5 = input 1\nd_a: 3×5 = spread_row d_out\nv0 = column_sums(a): d_a = d_out in every row"
+        );
+    }
+
+    #[test]
+    fn the_column_maxes_shift_softmax_columns_and_get_no_adjoint() {
+        let text = backward(
+            "fn f(a: SMatrix<f64, 3, 5>, #[no_grad] w: SMatrix<f64, 3, 5>) -> f64 { dot(w, softmax_columns(a)) }",
+        );
+        assert_eq!(text.matches("column_maxes").count(), 1, "{text}");
+        // The normaliser's adjoint is summed over each column and spread back over its rows.
+        assert!(
+            text.contains("column_sums") && text.contains("spread_row"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn adjoints_are_named_and_noted_with_their_chain_rule_step() {
         let lowered = lower_str("|x: f64| { let e = ln(x); tanh(e) }").unwrap();
         let mut forward = lowered.graph;

@@ -739,6 +739,51 @@ mod tests {
     }
 
     #[test]
+    fn batch_functions_work_column_by_column() {
+        check(
+            "fn f(a: SMatrix<f64, 3, 5>) -> SMatrix<f64, 3, 5> { softmax_columns(a) }",
+            "a: 3×5 = input 0\n%1: 1×5 = column_maxes a\n%2: 3×5 = spread_row %1\n%3: 3×5 = sub a %2\n%4: 3×5 = exp %3\n%5: 1×5 = column_sums %4\n%6: 3×5 = spread_row %5\nv0: 3×5 = div %4 %6",
+        );
+        check(
+            "fn f(a: SMatrix<f64, 3, 5>) -> RowSVector<f64, 5> { logsumexp_columns(a) }",
+            "a: 3×5 = input 0\n%1: 1×5 = column_maxes a\n%2: 3×5 = spread_row %1\n%3: 3×5 = sub a %2\n%4: 3×5 = exp %3\n%5: 1×5 = column_sums %4\n%6: 1×5 = ln %5\nv0: 1×5 = add %1 %6",
+        );
+        check(
+            "fn f(a: SMatrix<f64, 3, 5>) -> SVector<f64, 3> { row_means(a) }",
+            "a: 3×5 = input 0\n%1: 3×1 = row_sums a\n%2 = count a\n%3 = count %1\n%4 = div %2 %3\nv0: 3×1 = div %1 %4",
+        );
+        check(
+            "fn f<const B: usize>(a: SMatrix<f64, 3, B>) -> SMatrix<f64, 1, B> { column_sums(a) }",
+            "a: 3×B = input 0\nv0: 1×B = column_sums a",
+        );
+        // −Σ t·log_softmax_columns(z), over the number of columns (of per-column logarithms).
+        check(
+            "fn f<const B: usize>(z: SMatrix<f64, 3, B>, #[no_grad] t: SMatrix<f64, 3, B>) -> f64 { batch_cross_entropy(z, t) }",
+            "z: 3×B = input 0\nt: 3×B = input 1\n%2: 1×B = column_maxes z\n%3: 3×B = spread_row %2\n%4: 3×B = sub z %3\n%5: 3×B = exp %4\n%6: 1×B = column_sums %5\n%7: 1×B = ln %6\n%8: 3×B = spread_row %7\n%9: 3×B = sub %4 %8\n%10: 3×B = mul t %9\n%11 = sum %10\n%12 = neg %11\n%13 = count %7\nv0 = div %12 %13",
+        );
+    }
+
+    #[test]
+    fn batch_functions_name_themselves_and_the_shapes_they_refuse() {
+        assert_eq!(
+            errors("|x: f64| sum(softmax_columns(x))"),
+            vec!["`softmax_columns` works column by column, one sample per column, so it needs a matrix, found `scalar`"]
+        );
+        assert_eq!(
+            errors("fn f(x: f64, t: f64) -> f64 { batch_cross_entropy(x, t) }"),
+            vec!["`batch_cross_entropy` works column by column, one sample per column, so it needs matrices, found `scalar` and `scalar`"]
+        );
+        assert_eq!(
+            errors("fn f<const B: usize>(z: SMatrix<f32, 10, B>, t: SVector<f32, 10>) -> f32 { batch_cross_entropy(z, t) }"),
+            vec!["`batch_cross_entropy` needs arguments of one shape, found `10×B` and `10×1`"]
+        );
+        assert_eq!(
+            errors("fn f(a: SMatrix<f64, 3, 5>) -> SVector<f64, 5> { column_means(a) }"),
+            vec!["the graph returns `5×1` but its body computes `1×5`"]
+        );
+    }
+
+    #[test]
     fn a_misspelled_name_gets_a_suggestion() {
         assert_eq!(
             errors("|weight: f64| wieght * 2"),

@@ -415,6 +415,18 @@ mod tests {
     }
 
     #[test]
+    fn a_fixed_batch_size_folds_into_the_means() {
+        check(
+            "fn f(a: SMatrix<f64, 3, 5>) -> SVector<f64, 3> { row_means(a) }",
+            "a: 3×5 = input 0\n%1: 3×1 = row_sums a\n%2 = const 5\nv0: 3×1 = div %1 5",
+        );
+        check(
+            "fn f(a: SMatrix<f64, 3, 5>) -> RowSVector<f64, 5> { column_means(a) }",
+            "a: 3×5 = input 0\n%1: 1×5 = column_sums a\n%2 = const 3\nv0: 1×5 = div %1 3",
+        );
+    }
+
+    #[test]
     fn a_count_reads_the_earliest_value_of_its_size() {
         // `mean` of a const-generic batch counts the input, not the `tanh` of it.
         check(
