@@ -31,7 +31,7 @@ unsafe impl GlobalAlloc for CountingAllocator {
 #[global_allocator]
 static ALLOCATOR: CountingAllocator = CountingAllocator;
 
-fn allocations_during<T>(work: impl FnOnce() -> T) -> (T, usize) {
+pub(crate) fn allocations_during<T>(work: impl FnOnce() -> T) -> (T, usize) {
     let before = ALLOCATIONS.with(Cell::get);
     let result = work();
     (result, ALLOCATIONS.with(Cell::get) - before)

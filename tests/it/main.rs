@@ -1,6 +1,7 @@
 //! The integration tests, one crate (each file in `tests/` would link separately).
 
 mod allocation;
+mod batch;
 mod functions;
 mod scalar;
 mod tape;

@@ -4,10 +4,10 @@
 use chainrule::graph;
 use chainrule::nalgebra::{SMatrix, SVector};
 
-type M<const R: usize, const C: usize> = SMatrix<f64, R, C>;
+pub(crate) type M<const R: usize, const C: usize> = SMatrix<f64, R, C>;
 
 /// A deterministic, irregular matrix with entries in (lo, hi).
-fn sample<const R: usize, const C: usize>(seed: u32, lo: f64, hi: f64) -> M<R, C> {
+pub(crate) fn sample<const R: usize, const C: usize>(seed: u32, lo: f64, hi: f64) -> M<R, C> {
     M::from_fn(|i, j| {
         let t = ((seed as usize * 31 + i * 7 + j * 13) as f64 * 0.618_033_988_75).fract();
         lo + (hi - lo) * t
@@ -15,7 +15,7 @@ fn sample<const R: usize, const C: usize>(seed: u32, lo: f64, hi: f64) -> M<R, C
 }
 
 /// Central differences of `f` at `at`, element by element.
-fn numeric_gradient<const R: usize, const C: usize>(
+pub(crate) fn numeric_gradient<const R: usize, const C: usize>(
     at: M<R, C>,
     f: impl Fn(M<R, C>) -> f64,
 ) -> M<R, C> {
@@ -29,7 +29,7 @@ fn numeric_gradient<const R: usize, const C: usize>(
 }
 
 #[track_caller]
-fn assert_gradient<const R: usize, const C: usize>(
+pub(crate) fn assert_gradient<const R: usize, const C: usize>(
     grad: M<R, C>,
     at: M<R, C>,
     f: impl Fn(M<R, C>) -> f64,
