@@ -55,6 +55,16 @@
 /// (right-associative, tighter than unary minus), parentheses, names of parameters and earlier
 /// `let`s, and the functions `sin cos tan exp ln log sqrt tanh sigmoid relu abs softplus`,
 /// `pow(a, b)`, `max(a, b)`, `min(a, b)`.
+///
+/// On nalgebra matrices: `*` is the matrix product (or a scalar times anything), `+ - /` are
+/// element-wise with a scalar on either side applying to every element, and `+ -` repeat a
+/// column vector over the columns of a matrix with as many rows (`w * x + b` on a batch
+/// `x: SMatrix<T, I, B>`, one sample per column). Over all elements: `hadamard transpose sum
+/// mean dot norm_squared softmax log_softmax logsumexp mse cross_entropy
+/// binary_cross_entropy`. Per column of a batch: `softmax_columns log_softmax_columns
+/// logsumexp_columns column_sums column_means`, per row `row_sums row_means`, and
+/// `batch_cross_entropy(logits, target)`, the mean over the columns of each column's
+/// `cross_entropy`.
 pub use graph_macros::graph;
 
 pub use graph_runtime as runtime;
