@@ -20,6 +20,12 @@ mod sealed {
 pub trait Real:
     sealed::Sealed
     + nalgebra::Scalar
+    // What nalgebra's matrix arithmetic asks of its elements.
+    + nalgebra::ClosedAddAssign
+    + nalgebra::ClosedSubAssign
+    + nalgebra::ClosedMulAssign
+    + num_traits::Zero
+    + num_traits::One
     + Copy
     + Default
     + std::fmt::Display

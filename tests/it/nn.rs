@@ -39,8 +39,7 @@ where
     let d = batch::<O, B>(0.9);
     let objective = |layer: &M, x: &SMatrix<f64, I, B>| layer.forward(x).dot(&d);
     let (_, tape) = layer.forward_with_tape(&x);
-    let mut grads = M::zeros();
-    let d_x = layer.backward(&tape, &d, &mut grads);
+    let (d_x, grads) = layer.backward(&tape, &d);
     let h = 1e-6;
     let analytic = flatten(&grads);
     for (index, expected) in analytic.iter().enumerate() {
@@ -60,8 +59,7 @@ where
         assert!((numeric - d_x[index]).abs() < 1e-6 * (1.0 + numeric.abs()), "input {index}: {numeric} vs {}", d_x[index]);
     }
     // A first layer's backward gives the same parameter gradient, up to rounding.
-    let mut first = M::zeros();
-    layer.backward_params(&tape, &d, &mut first);
+    let first = layer.backward_params(&tape, &d);
     for (a, b) in flatten(&first).iter().zip(&analytic) {
         assert!((a - b).abs() < 1e-12, "{a} vs {b}");
     }

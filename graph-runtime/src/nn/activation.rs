@@ -58,11 +58,11 @@ macro_rules! activation {
                 &self,
                 tape: &Self::Tape,
                 d_output: &Self::Output,
-                _: &mut Self,
-            ) -> SMatrix<$real, R, C> {
+            ) -> (SMatrix<$real, R, C>, Self) {
                 // The tape holds the derivative, so `x` is not read again (the tests check
                 // every activation's gradient against finite differences).
-                $graph::graph::backward_with_tape(*tape, SMatrix::zeros(), *d_output).x
+                let grad = $graph::graph::backward_with_tape(*tape, SMatrix::zeros(), *d_output);
+                (grad.x, $layer)
             }
         }
     };

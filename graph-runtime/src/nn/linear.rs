@@ -136,22 +136,15 @@ macro_rules! linear_for {
             }
 
             #[inline]
-            fn backward(
-                &self,
-                x: &Self::Tape,
-                d_output: &Self::Output,
-                grads: &mut Self,
-            ) -> SMatrix<$real, I, B> {
+            fn backward(&self, x: &Self::Tape, d_output: &Self::Output) -> (SMatrix<$real, I, B>, Self) {
                 let tape = $graphs::linear::Tape {};
                 let grad =
                     $graphs::linear::backward_with_tape(tape, self.weight, self.bias, *x, *d_output);
-                grads.weight += grad.weight;
-                grads.bias += grad.bias;
-                grad.x
+                (grad.x, Linear::new(grad.weight, grad.bias))
             }
 
             #[inline]
-            fn backward_params(&self, x: &Self::Tape, d_output: &Self::Output, grads: &mut Self) {
+            fn backward_params(&self, x: &Self::Tape, d_output: &Self::Output) -> Self {
                 let tape = $graphs::first_linear::Tape {};
                 let grad = $graphs::first_linear::backward_with_tape(
                     tape,
@@ -160,8 +153,7 @@ macro_rules! linear_for {
                     *x,
                     *d_output,
                 );
-                grads.weight += grad.weight;
-                grads.bias += grad.bias;
+                Linear::new(grad.weight, grad.bias)
             }
         }
     };

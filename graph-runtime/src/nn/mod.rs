@@ -77,10 +77,9 @@
 //!         let (output, tape) = gained_tanh::forward_with_tape(self.gain, *x);
 //!         (output, (*x, tape))
 //!     }
-//!     fn backward(&self, (x, tape): &Self::Tape, d_output: &Self::Output, grads: &mut Self) -> SMatrix<f64, N, B> {
+//!     fn backward(&self, (x, tape): &Self::Tape, d_output: &Self::Output) -> (SMatrix<f64, N, B>, Self) {
 //!         let grad = gained_tanh::backward_with_tape(*tape, self.gain, *x, *d_output);
-//!         grads.gain += grad.gain;
-//!         grad.x
+//!         (grad.x, GainedTanh { gain: grad.gain })
 //!     }
 //! }
 //!
@@ -100,8 +99,8 @@ use crate::loss::Loss;
 
 /// A layer (or a model) that maps a batch `X` to a batch of outputs, and back.
 ///
-/// `Self` doubles as its own gradient: `backward` adds the gradient of every parameter into
-/// a `grads` of the same type, so an optimizer steps `(model, grads)` pairs of one type.
+/// `Self` doubles as its own gradient: `backward` returns the gradient of every parameter as
+/// a value of the layer's type, so an optimizer steps `(model, grads)` pairs of one type.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot take a `{X}` as its input",
     label = "the layers' sizes do not chain here",
@@ -119,14 +118,20 @@ pub trait Module<X> {
     /// The forward pass, also returning what [`backward`](Module::backward) needs.
     fn forward_with_tape(&self, x: &X) -> (Self::Output, Self::Tape);
 
-    /// The backward pass: adds `d_output · ∂output/∂params` into `grads` and returns the
-    /// gradient with respect to the input, `d_output · ∂output/∂x`.
-    fn backward(&self, tape: &Self::Tape, d_output: &Self::Output, grads: &mut Self) -> X;
+    /// The backward pass: the gradient with respect to the input, `d_output · ∂output/∂x`,
+    /// and with respect to every parameter, `d_output · ∂output/∂params`, as a value of the
+    /// layer's own type.
+    fn backward(&self, tape: &Self::Tape, d_output: &Self::Output) -> (X, Self)
+    where
+        Self: Sized;
 
     /// As [`backward`](Module::backward), for a first layer: the input's gradient is not
     /// needed, and a layer may skip computing it.
-    fn backward_params(&self, tape: &Self::Tape, d_output: &Self::Output, grads: &mut Self) {
-        self.backward(tape, d_output, grads);
+    fn backward_params(&self, tape: &Self::Tape, d_output: &Self::Output) -> Self
+    where
+        Self: Sized,
+    {
+        self.backward(tape, d_output).1
     }
 
     /// The loss of the prediction for `x` against `y`, and its gradient with respect to every
@@ -147,13 +152,11 @@ pub trait Module<X> {
     fn loss_and_grad<Y, L>(&self, x: &X, y: &Y, loss: L) -> (L::Value, Self)
     where
         L: Loss<Self::Output, Y>,
-        Self: Init + Sized,
+        Self: Sized,
     {
         let (output, tape) = self.forward_with_tape(x);
         let (value, d_output) = loss.loss_and_grad(&output, y);
-        let mut grads = Self::zeros();
-        self.backward_params(&tape, &d_output, &mut grads);
-        (value, grads)
+        (value, self.backward_params(&tape, &d_output))
     }
 }
 

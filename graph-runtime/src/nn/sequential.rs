@@ -25,8 +25,8 @@ use crate::{Parameters, Real};
 /// type Mlp = Sequential<(Linear<f32, 2, 16>, Tanh, Linear<f32, 16, 1>)>;
 /// let model = Mlp::init(&mut StdRng::seed_from_u64(0));
 /// let y: SMatrix<f32, 1, 32> = model.forward(&SMatrix::<f32, 2, 32>::zeros());
-/// // A zero input gives the last bias at every sample.
-/// assert!(y.iter().all(|value| *value == model.layers.2.bias[0]));
+/// // Every sample is the same input, so every prediction is the same.
+/// assert!(y.iter().all(|value| *value == y[0]));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Sequential<L> {
@@ -104,13 +104,13 @@ impl<L> Sequential<L> {
 }
 
 /// The impls for one tuple length. `first` is layer 0, with its input type, output type and
-/// tape name; `rest` the others in order, with their index; `reversed` their indices from the
-/// last down to 1, the order of the backward pass.
+/// the name of its tape (and gradient); `rest` the others in order, with their index;
+/// `reversed` their indices and names from the last down to 1, the backward pass's order.
 macro_rules! sequential {
     (
         first ($A0:ident, $X0:ident, $Y0:ident, $t0:ident)
         rest [$(($A:ident, $i:tt, $X:ident, $Y:ident, $t:ident)),*]
-        reversed [$($r:tt),*]
+        reversed [$(($r:tt, $g:ident)),*]
         output $Out:ident
     ) => {
         impl<$X0, $A0, $($X, $A,)* $Out> Module<$X0> for Sequential<($A0, $($A,)*)>
@@ -136,17 +136,19 @@ macro_rules! sequential {
             }
 
             #[inline]
-            fn backward(&self, tape: &Self::Tape, d_output: &$Out, grads: &mut Self) -> $X0 {
+            fn backward(&self, tape: &Self::Tape, d_output: &$Out) -> ($X0, Self) {
                 let d = d_output;
-                $(let d = &self.layers.$r.backward(&tape.$r, d, &mut grads.layers.$r);)*
-                self.layers.0.backward(&tape.0, d, &mut grads.layers.0)
+                $(let (d, $g) = self.layers.$r.backward(&tape.$r, d); let d = &d;)*
+                let (d, $t0) = self.layers.0.backward(&tape.0, d);
+                (d, Sequential { layers: ($t0, $($t,)*) })
             }
 
             #[inline]
-            fn backward_params(&self, tape: &Self::Tape, d_output: &$Out, grads: &mut Self) {
+            fn backward_params(&self, tape: &Self::Tape, d_output: &$Out) -> Self {
                 let d = d_output;
-                $(let d = &self.layers.$r.backward(&tape.$r, d, &mut grads.layers.$r);)*
-                self.layers.0.backward_params(&tape.0, d, &mut grads.layers.0)
+                $(let (d, $g) = self.layers.$r.backward(&tape.$r, d); let d = &d;)*
+                let $t0 = self.layers.0.backward_params(&tape.0, d);
+                Sequential { layers: ($t0, $($t,)*) }
             }
         }
 
@@ -192,14 +194,14 @@ macro_rules! sequential {
 }
 
 sequential!(first (A0, X0, X1, t0) rest [] reversed [] output X1);
-sequential!(first (A0, X0, X1, t0) rest [(A1, 1, X1, X2, t1)] reversed [1] output X2);
-sequential!(first (A0, X0, X1, t0) rest [(A1, 1, X1, X2, t1), (A2, 2, X2, X3, t2)] reversed [2, 1] output X3);
-sequential!(first (A0, X0, X1, t0) rest [(A1, 1, X1, X2, t1), (A2, 2, X2, X3, t2), (A3, 3, X3, X4, t3)] reversed [3, 2, 1] output X4);
-sequential!(first (A0, X0, X1, t0) rest [(A1, 1, X1, X2, t1), (A2, 2, X2, X3, t2), (A3, 3, X3, X4, t3), (A4, 4, X4, X5, t4)] reversed [4, 3, 2, 1] output X5);
-sequential!(first (A0, X0, X1, t0) rest [(A1, 1, X1, X2, t1), (A2, 2, X2, X3, t2), (A3, 3, X3, X4, t3), (A4, 4, X4, X5, t4), (A5, 5, X5, X6, t5)] reversed [5, 4, 3, 2, 1] output X6);
-sequential!(first (A0, X0, X1, t0) rest [(A1, 1, X1, X2, t1), (A2, 2, X2, X3, t2), (A3, 3, X3, X4, t3), (A4, 4, X4, X5, t4), (A5, 5, X5, X6, t5), (A6, 6, X6, X7, t6)] reversed [6, 5, 4, 3, 2, 1] output X7);
-sequential!(first (A0, X0, X1, t0) rest [(A1, 1, X1, X2, t1), (A2, 2, X2, X3, t2), (A3, 3, X3, X4, t3), (A4, 4, X4, X5, t4), (A5, 5, X5, X6, t5), (A6, 6, X6, X7, t6), (A7, 7, X7, X8, t7)] reversed [7, 6, 5, 4, 3, 2, 1] output X8);
-sequential!(first (A0, X0, X1, t0) rest [(A1, 1, X1, X2, t1), (A2, 2, X2, X3, t2), (A3, 3, X3, X4, t3), (A4, 4, X4, X5, t4), (A5, 5, X5, X6, t5), (A6, 6, X6, X7, t6), (A7, 7, X7, X8, t7), (A8, 8, X8, X9, t8)] reversed [8, 7, 6, 5, 4, 3, 2, 1] output X9);
-sequential!(first (A0, X0, X1, t0) rest [(A1, 1, X1, X2, t1), (A2, 2, X2, X3, t2), (A3, 3, X3, X4, t3), (A4, 4, X4, X5, t4), (A5, 5, X5, X6, t5), (A6, 6, X6, X7, t6), (A7, 7, X7, X8, t7), (A8, 8, X8, X9, t8), (A9, 9, X9, X10, t9)] reversed [9, 8, 7, 6, 5, 4, 3, 2, 1] output X10);
-sequential!(first (A0, X0, X1, t0) rest [(A1, 1, X1, X2, t1), (A2, 2, X2, X3, t2), (A3, 3, X3, X4, t3), (A4, 4, X4, X5, t4), (A5, 5, X5, X6, t5), (A6, 6, X6, X7, t6), (A7, 7, X7, X8, t7), (A8, 8, X8, X9, t8), (A9, 9, X9, X10, t9), (A10, 10, X10, X11, t10)] reversed [10, 9, 8, 7, 6, 5, 4, 3, 2, 1] output X11);
-sequential!(first (A0, X0, X1, t0) rest [(A1, 1, X1, X2, t1), (A2, 2, X2, X3, t2), (A3, 3, X3, X4, t3), (A4, 4, X4, X5, t4), (A5, 5, X5, X6, t5), (A6, 6, X6, X7, t6), (A7, 7, X7, X8, t7), (A8, 8, X8, X9, t8), (A9, 9, X9, X10, t9), (A10, 10, X10, X11, t10), (A11, 11, X11, X12, t11)] reversed [11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1] output X12);
+sequential!(first (A0, X0, X1, t0) rest [(A1, 1, X1, X2, t1)] reversed [(1, t1)] output X2);
+sequential!(first (A0, X0, X1, t0) rest [(A1, 1, X1, X2, t1), (A2, 2, X2, X3, t2)] reversed [(2, t2), (1, t1)] output X3);
+sequential!(first (A0, X0, X1, t0) rest [(A1, 1, X1, X2, t1), (A2, 2, X2, X3, t2), (A3, 3, X3, X4, t3)] reversed [(3, t3), (2, t2), (1, t1)] output X4);
+sequential!(first (A0, X0, X1, t0) rest [(A1, 1, X1, X2, t1), (A2, 2, X2, X3, t2), (A3, 3, X3, X4, t3), (A4, 4, X4, X5, t4)] reversed [(4, t4), (3, t3), (2, t2), (1, t1)] output X5);
+sequential!(first (A0, X0, X1, t0) rest [(A1, 1, X1, X2, t1), (A2, 2, X2, X3, t2), (A3, 3, X3, X4, t3), (A4, 4, X4, X5, t4), (A5, 5, X5, X6, t5)] reversed [(5, t5), (4, t4), (3, t3), (2, t2), (1, t1)] output X6);
+sequential!(first (A0, X0, X1, t0) rest [(A1, 1, X1, X2, t1), (A2, 2, X2, X3, t2), (A3, 3, X3, X4, t3), (A4, 4, X4, X5, t4), (A5, 5, X5, X6, t5), (A6, 6, X6, X7, t6)] reversed [(6, t6), (5, t5), (4, t4), (3, t3), (2, t2), (1, t1)] output X7);
+sequential!(first (A0, X0, X1, t0) rest [(A1, 1, X1, X2, t1), (A2, 2, X2, X3, t2), (A3, 3, X3, X4, t3), (A4, 4, X4, X5, t4), (A5, 5, X5, X6, t5), (A6, 6, X6, X7, t6), (A7, 7, X7, X8, t7)] reversed [(7, t7), (6, t6), (5, t5), (4, t4), (3, t3), (2, t2), (1, t1)] output X8);
+sequential!(first (A0, X0, X1, t0) rest [(A1, 1, X1, X2, t1), (A2, 2, X2, X3, t2), (A3, 3, X3, X4, t3), (A4, 4, X4, X5, t4), (A5, 5, X5, X6, t5), (A6, 6, X6, X7, t6), (A7, 7, X7, X8, t7), (A8, 8, X8, X9, t8)] reversed [(8, t8), (7, t7), (6, t6), (5, t5), (4, t4), (3, t3), (2, t2), (1, t1)] output X9);
+sequential!(first (A0, X0, X1, t0) rest [(A1, 1, X1, X2, t1), (A2, 2, X2, X3, t2), (A3, 3, X3, X4, t3), (A4, 4, X4, X5, t4), (A5, 5, X5, X6, t5), (A6, 6, X6, X7, t6), (A7, 7, X7, X8, t7), (A8, 8, X8, X9, t8), (A9, 9, X9, X10, t9)] reversed [(9, t9), (8, t8), (7, t7), (6, t6), (5, t5), (4, t4), (3, t3), (2, t2), (1, t1)] output X10);
+sequential!(first (A0, X0, X1, t0) rest [(A1, 1, X1, X2, t1), (A2, 2, X2, X3, t2), (A3, 3, X3, X4, t3), (A4, 4, X4, X5, t4), (A5, 5, X5, X6, t5), (A6, 6, X6, X7, t6), (A7, 7, X7, X8, t7), (A8, 8, X8, X9, t8), (A9, 9, X9, X10, t9), (A10, 10, X10, X11, t10)] reversed [(10, t10), (9, t9), (8, t8), (7, t7), (6, t6), (5, t5), (4, t4), (3, t3), (2, t2), (1, t1)] output X11);
+sequential!(first (A0, X0, X1, t0) rest [(A1, 1, X1, X2, t1), (A2, 2, X2, X3, t2), (A3, 3, X3, X4, t3), (A4, 4, X4, X5, t4), (A5, 5, X5, X6, t5), (A6, 6, X6, X7, t6), (A7, 7, X7, X8, t7), (A8, 8, X8, X9, t8), (A9, 9, X9, X10, t9), (A10, 10, X10, X11, t10), (A11, 11, X11, X12, t11)] reversed [(11, t11), (10, t10), (9, t9), (8, t8), (7, t7), (6, t6), (5, t5), (4, t4), (3, t3), (2, t2), (1, t1)] output X12);

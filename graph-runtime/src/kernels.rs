@@ -1,0 +1,155 @@
+//! Matrix products for generated code: small ones inline, as nalgebra writes them; large ones
+//! by the `gemm` crate's kernels, which pick AVX-512, AVX2 or NEON at run time.
+//!
+//! A product of an `R×K` and a `K×C` matrix costs `R·K·C` multiply-adds. Below
+//! [`GEMM_THRESHOLD`] of them, nalgebra's unrolled code wins (a 16×2 by 2×32 product is a few
+//! dozen instructions); above it, a blocked kernel does, by up to 30× on a 784-128 layer
+//! (`BENCHMARKS.md`). The sizes are const generics, so the choice is made at compile time.
+//! Transposed operands are read in place, never copied: `matmul_tn` is `Aᵀ·B`, `matmul_nt`
+//! is `A·Bᵀ`.
+//!
+//! The kernels run on the calling thread only, so results do not depend on a thread count.
+
+use nalgebra::SMatrix;
+
+use crate::Real;
+
+/// Products with at least this many multiply-adds go to the `gemm` kernels.
+pub const GEMM_THRESHOLD: usize = 32 * 32 * 32;
+
+/// The `R×C` product of `a` (`R×K`) and `b` (`K×C`), each given by its element strides
+/// (row stride, column stride): column-major `m×n` is `(1, m)`, its transpose `(m, 1)`.
+/// The result is written once, never zeroed first.
+///
+/// # Safety
+///
+/// The strides must address only elements inside `a` and `b`.
+#[inline]
+unsafe fn product<T: Real, const R: usize, const C: usize>(
+    (rows, cols, depth): (usize, usize, usize),
+    a: &[T],
+    (a_row_stride, a_column_stride): (isize, isize),
+    b: &[T],
+    (b_row_stride, b_column_stride): (isize, isize),
+) -> SMatrix<T, R, C> {
+    debug_assert_eq!((rows, cols), (R, C));
+    let mut c = std::mem::MaybeUninit::<SMatrix<T, R, C>>::uninit();
+    // SAFETY: the caller guarantees the strides stay inside `a` and `b`. An `SMatrix` is its
+    // `[[T; R]; C]` array (`repr(C)` over a `repr(transparent)` storage), so `c` is `R·C`
+    // contiguous elements, column-major; `gemm` writes every one of them (`read_dst` false,
+    // so it reads none) with 1·a·b, after which `c` is initialised.
+    unsafe {
+        gemm::gemm(
+            rows,
+            cols,
+            depth,
+            c.as_mut_ptr().cast::<T>(),
+            rows as isize,
+            1,
+            false,
+            a.as_ptr(),
+            a_column_stride,
+            a_row_stride,
+            b.as_ptr(),
+            b_column_stride,
+            b_row_stride,
+            T::ZERO,
+            T::ONE,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+        c.assume_init()
+    }
+}
+
+/// `a·b`.
+///
+/// ```
+/// use graph_runtime::kernels::matmul;
+/// use graph_runtime::nalgebra::SMatrix;
+/// let a = SMatrix::<f32, 64, 48>::from_fn(|r, c| (r + 2 * c) as f32 * 0.01);
+/// let b = SMatrix::<f32, 48, 40>::from_fn(|r, c| (r as f32 - c as f32) * 0.02);
+/// assert!((matmul(&a, &b) - a * b).abs().max() < 1e-3);
+/// ```
+#[inline]
+pub fn matmul<T: Real, const R: usize, const K: usize, const C: usize>(
+    a: &SMatrix<T, R, K>,
+    b: &SMatrix<T, K, C>,
+) -> SMatrix<T, R, C>
+{
+    if R * K * C < GEMM_THRESHOLD {
+        return a * b;
+    }
+    // SAFETY: column-major `R×K` and `K×C`: row stride 1, column strides R and K.
+    unsafe { product((R, C, K), a.as_slice(), (1, R as isize), b.as_slice(), (1, K as isize)) }
+}
+
+/// `aᵀ·b`, reading `a` (`K×R`) transposed in place.
+///
+/// ```
+/// use graph_runtime::kernels::matmul_tn;
+/// use graph_runtime::nalgebra::SMatrix;
+/// let a = SMatrix::<f64, 48, 64>::from_fn(|r, c| (r + 2 * c) as f64 * 0.01);
+/// let b = SMatrix::<f64, 48, 40>::from_fn(|r, c| (r as f64 - c as f64) * 0.02);
+/// assert!((matmul_tn(&a, &b) - a.transpose() * b).abs().max() < 1e-9);
+/// ```
+#[inline]
+pub fn matmul_tn<T: Real, const K: usize, const R: usize, const C: usize>(
+    a: &SMatrix<T, K, R>,
+    b: &SMatrix<T, K, C>,
+) -> SMatrix<T, R, C> {
+    if R * K * C < GEMM_THRESHOLD {
+        return a.tr_mul(b);
+    }
+    // SAFETY: `a` is column-major `K×R`, so `aᵀ` has row stride K and column stride 1.
+    unsafe { product((R, C, K), a.as_slice(), (K as isize, 1), b.as_slice(), (1, K as isize)) }
+}
+
+/// `a·bᵀ`, reading `b` (`C×K`) transposed in place.
+///
+/// ```
+/// use graph_runtime::kernels::matmul_nt;
+/// use graph_runtime::nalgebra::SMatrix;
+/// let a = SMatrix::<f64, 64, 48>::from_fn(|r, c| (r + 2 * c) as f64 * 0.01);
+/// let b = SMatrix::<f64, 40, 48>::from_fn(|r, c| (r as f64 - c as f64) * 0.02);
+/// assert!((matmul_nt(&a, &b) - a * b.transpose()).abs().max() < 1e-9);
+/// ```
+#[inline]
+pub fn matmul_nt<T: Real, const R: usize, const K: usize, const C: usize>(
+    a: &SMatrix<T, R, K>,
+    b: &SMatrix<T, C, K>,
+) -> SMatrix<T, R, C> {
+    if R * K * C < GEMM_THRESHOLD {
+        return a * b.transpose();
+    }
+    // SAFETY: `b` is column-major `C×K`, so `bᵀ` has row stride C and column stride 1.
+    unsafe { product((R, C, K), a.as_slice(), (1, R as isize), b.as_slice(), (C as isize, 1)) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each product against nalgebra's, above and below the threshold, in both scalar types.
+    fn check<T: Real + nalgebra::RealField>(tolerance: T) {
+        fn filled<T: Real, const R: usize, const C: usize>(salt: f64) -> SMatrix<T, R, C> {
+            SMatrix::from_fn(|r, c| T::from_f64(((r * 31 + c * 17) as f64 * 0.013 + salt).sin()))
+        }
+        let (a, b) = (filled::<T, 40, 50>(0.1), filled::<T, 50, 60>(0.2));
+        assert!((matmul(&a, &b) - a * b).abs().max() < tolerance);
+        let at = filled::<T, 50, 40>(0.3);
+        assert!((matmul_tn(&at, &b) - at.transpose() * b).abs().max() < tolerance);
+        let bt = filled::<T, 60, 50>(0.4);
+        assert!((matmul_nt(&a, &bt) - a * bt.transpose()).abs().max() < tolerance);
+        let (small_a, small_b) = (filled::<T, 3, 4>(0.5), filled::<T, 4, 2>(0.6));
+        assert_eq!(matmul(&small_a, &small_b), small_a * small_b);
+    }
+
+    #[test]
+    fn products_agree_with_nalgebra() {
+        check::<f64>(1e-12);
+        check::<f32>(1e-4);
+    }
+}
