@@ -8,6 +8,7 @@
 pub mod error;
 pub mod init;
 pub mod io;
+pub mod kernels;
 pub mod loss;
 pub mod nn;
 pub mod optim;
@@ -27,6 +28,7 @@ pub use rand;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::impl_parameters;
+    pub use crate::kernels::{matmul, matmul_nt, matmul_tn};
     pub use crate::private::*;
     pub use crate::scalar::{ln_or_zero, relu, sigmoid, sign, softplus};
     pub use nalgebra;

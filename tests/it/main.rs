@@ -4,6 +4,8 @@ mod allocation;
 mod batch;
 mod functions;
 mod scalar;
+mod files;
+mod nn;
 mod tape;
 mod tensor;
 mod ui;

@@ -218,6 +218,24 @@ impl Context<'_> {
         !self.graph.node(id).shape.is_scalar()
     }
 
+    /// Whether the product `id` is large enough for a blocked kernel, or has a dimension
+    /// only rustc knows (a const generic): `kernels::GEMM_THRESHOLD` multiply-adds, 32³,
+    /// decides at compile time inside the runtime's `matmul`.
+    fn needs_kernel(&self, id: NodeId) -> bool {
+        let Op::MatMul(a, b) = self.graph.node(id).op else {
+            return false;
+        };
+        let dims = |id: NodeId| match &self.graph.node(id).shape {
+            Shape::Matrix { rows, cols } => [rows.clone(), cols.clone()],
+            Shape::Scalar => [Dim::Fixed(1), Dim::Fixed(1)],
+        };
+        let ([rows, depth], [_, cols]) = (dims(a), dims(b));
+        match (rows, depth, cols) {
+            (Dim::Fixed(r), Dim::Fixed(k), Dim::Fixed(c)) => r * k * c >= 32 * 32 * 32,
+            _ => true,
+        }
+    }
+
     /// The node's operation, if it is written inline (so a peephole may look through it).
     fn inlined_op(&self, id: NodeId) -> Option<Op> {
         (!self.bound[id.index()]).then(|| self.graph.node(id).op)
@@ -370,6 +388,19 @@ fn expression(context: &Context, id: NodeId) -> Fragment {
                 | Op::ColumnMaxes(_) => context.operand(operands[0]).clone(),
                 _ => scalar_formula(node.op, target, &fragments, span),
             }
+        }
+        Op::MatMul(a, b) if context.needs_kernel(id) => {
+            // A large product (or one whose size only rustc knows) goes to the runtime's
+            // kernels, which read a transposed operand in place.
+            let (kernel, a, b) = match (context.inlined_op(a), context.inlined_op(b)) {
+                (Some(Op::Transpose(inner)), _) => ("matmul_tn", inner, b),
+                (_, Some(Op::Transpose(inner))) => ("matmul_nt", a, inner),
+                _ => ("matmul", a, b),
+            };
+            let kernel = Ident::new(kernel, span);
+            let private = &target.private;
+            let (a, b) = (context.by_ref(a), context.by_ref(b));
+            Fragment::atom(quote!(#private::#kernel(#a, #b)))
         }
         Op::MatMul(a, b) => match context.inlined_op(a) {
             // Aᵀ·B without materialising Aᵀ.
