@@ -723,6 +723,8 @@ pub fn program(def: &GraphDef, program: &Program) -> TokenStream {
                 };
                 tape_functions(split, &signature, &fields, target)
             });
+            let second_order = second_order_items(def, program, target);
+            let inspection = inspection_items(def, program, target);
             quote! {
                 #(#docs)*
                 #vis mod #name {
@@ -750,6 +752,10 @@ pub fn program(def: &GraphDef, program: &Program) -> TokenStream {
                     #value_and_grad
 
                     #tape
+
+                    #second_order
+
+                    #inspection
                 }
             }
         }
@@ -795,6 +801,17 @@ pub fn program(def: &GraphDef, program: &Program) -> TokenStream {
             }
         }
     }
+}
+
+/// With `#[hessian]`: `hvp` and `hessian` (issue 10; empty until then).
+fn second_order_items(_def: &GraphDef, _program: &Program, _target: &Target) -> TokenStream {
+    TokenStream::new()
+}
+
+/// What a graph tells about itself: `check_gradient`, operation counts, DOT (issue 10; empty
+/// until then).
+fn inspection_items(_def: &GraphDef, _program: &Program, _target: &Target) -> TokenStream {
+    TokenStream::new()
 }
 
 /// What the tape functions share with the graph's other functions.
