@@ -41,6 +41,11 @@ pub struct Options {
     /// `#[tape]`: also emit `forward_with_tape` and `backward_with_tape`, which split the
     /// backward pass at the forward values it needs, so a layer computes them only once.
     pub tape: bool,
+    /// `#[hessian]`: also emit `hvp` and, for scalar parameters and output, `hessian`.
+    pub hessian: bool,
+    /// `#[dot]`: also emit `DOT`, the graph's structure in Graphviz's language, and `dot(..)`,
+    /// the same graph labelled with values and partials at a point.
+    pub dot: bool,
 }
 
 /// `#[no_grad] x: f64`.

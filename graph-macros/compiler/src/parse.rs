@@ -54,6 +54,12 @@ fn parse_options(attrs: Vec<Attribute>, closure: bool) -> syn::Result<(Options, 
         } else if path.is_ident("tape") && !closure {
             attr.meta.require_path_only()?;
             options.tape = true;
+        } else if path.is_ident("hessian") && !closure {
+            attr.meta.require_path_only()?;
+            options.hessian = true;
+        } else if path.is_ident("dot") && !closure {
+            attr.meta.require_path_only()?;
+            options.dot = true;
         } else if path.is_ident("chainrule") {
             attr.parse_nested_meta(|meta| {
                 if meta.path.is_ident("crate") {
@@ -68,7 +74,7 @@ fn parse_options(attrs: Vec<Attribute>, closure: bool) -> syn::Result<(Options, 
             let allowed = if closure {
                 "a closure graph takes only `#[chainrule(crate = path)]`"
             } else {
-                "only doc comments, `#[tape]` and `#[chainrule(crate = path)]` are allowed here"
+                "only doc comments, `#[tape]`, `#[hessian]`, `#[dot]` and `#[chainrule(crate = path)]` are allowed here"
             };
             return Err(syn::Error::new_spanned(
                 path,
