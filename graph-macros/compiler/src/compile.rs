@@ -41,7 +41,9 @@ pub fn compile(lowered: Lowered, options: &Options) -> Program {
     // The seed is the output's adjoint; it needs the output's shape, which `push_op` infers.
     let (backward, grads) = differentiate(&with_d_out, output, seed);
     let tape = options.tape.then(|| {
-        let outputs: Vec<NodeId> = std::iter::once(output).chain(grads.iter().copied()).collect();
+        let outputs: Vec<NodeId> = std::iter::once(output)
+            .chain(grads.iter().copied())
+            .collect();
         let (both, outputs) = simplify(&backward, &outputs);
         split(&both, &outputs, d_out as u16)
     });

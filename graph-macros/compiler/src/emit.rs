@@ -246,7 +246,8 @@ impl Context<'_> {
         match self.graph.node(id).op {
             // (A constant too large for `f32` is infinite there, and written as a path.)
             Op::Const(c)
-                if c.0.is_finite() && (self.target.real == Real::F64 || (c.0 as f32).is_finite()) =>
+                if c.0.is_finite()
+                    && (self.target.real == Real::F64 || (c.0 as f32).is_finite()) =>
             {
                 let magnitude = match self.target.real {
                     Real::F32 => Literal::f32_suffixed(c.0.abs() as f32),

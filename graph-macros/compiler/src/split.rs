@@ -35,7 +35,9 @@ pub struct Split {
 /// Splits `graph`, whose `outputs` are the forward output and then the gradients, at the
 /// input `seed` (the backward pass's `d_out`).
 pub fn split(graph: &Graph, outputs: &[NodeId], seed: u16) -> Split {
-    let (output, grads) = outputs.split_first().expect("the forward output comes first");
+    let (output, grads) = outputs
+        .split_first()
+        .expect("the forward output comes first");
     // `late[i]`: node `i` depends on the seed, so it can only run in the backward pass.
     let mut late = Vec::with_capacity(graph.len());
     // `cheap[i]`: node `i` is an input or a constant, possibly spread or transposed; the
@@ -87,11 +89,8 @@ pub fn split(graph: &Graph, outputs: &[NodeId], seed: u16) -> Split {
         });
         let input = u16::try_from(index).expect("a graph has under 2^16 inputs");
         let span = graph.node(*saved_node).span;
-        new_id[saved_node.index()] = Some(backward.push_shaped(
-            Op::Input(input),
-            span,
-            value.shape.clone(),
-        ));
+        new_id[saved_node.index()] =
+            Some(backward.push_shaped(Op::Input(input), span, value.shape.clone()));
     }
     for id in graph.ids() {
         let keep = late[id.index()] || (cheap[id.index()] && needed_late[id.index()]);
