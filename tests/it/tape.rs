@@ -68,3 +68,32 @@ fn a_grad_is_parameters_named_after_its_fields() {
     matrix.visit_named("", &mut |name, tensor| shapes.push((name.to_string(), tensor.shape.to_vec())));
     assert_eq!(shapes, vec![("w".to_string(), vec![3, 2])]);
 }
+
+chainrule::graph! {
+    /// The same layer as `layer`, taking its matrices by reference.
+    #[tape]
+    #[by_ref]
+    fn layer_by_ref(w: SMatrix<f64, 3, 2>, #[no_grad] x: SMatrix<f64, 2, 4>) -> SMatrix<f64, 3, 4> {
+        let z = w * x;
+        let h = tanh(z);
+        hadamard(h, exp(z))
+    }
+}
+
+#[test]
+fn by_ref_graphs_compute_what_by_value_graphs_compute() {
+    let (w, x) = (sample_w(), sample_x());
+    let d_out = SMatrix::<f64, 3, 4>::from_fn(|r, c| 0.5 - r as f64 + 0.25 * c as f64);
+    assert_eq!(layer_by_ref::forward(&w, &x), layer::forward(w, x));
+    assert_eq!(layer_by_ref::backward(&w, &x, &d_out), layer::Grad { w: layer::backward(w, x, d_out).w }.into_by_ref());
+    let (output, tape) = layer_by_ref::forward_with_tape(&w, &x);
+    assert_eq!(output, layer::forward(w, x));
+    let from_tape = layer_by_ref::backward_with_tape(tape, &w, &x, &d_out);
+    assert_eq!(from_tape.w, layer::backward(w, x, d_out).w);
+}
+
+impl layer::Grad {
+    fn into_by_ref(self) -> layer_by_ref::Grad {
+        layer_by_ref::Grad { w: self.w }
+    }
+}

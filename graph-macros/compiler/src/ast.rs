@@ -41,6 +41,9 @@ pub struct Options {
     /// `#[tape]`: also emit `forward_with_tape` and `backward_with_tape`, which split the
     /// backward pass at the forward values it needs, so a layer computes them only once.
     pub tape: bool,
+    /// `#[by_ref]`: matrix parameters (and a matrix `d_out`) are taken by reference, so a
+    /// large model's weights are not copied into every call.
+    pub by_ref: bool,
     /// `#[hessian]`: also emit `hvp` and, for scalar parameters and output, `hessian`.
     pub hessian: bool,
     /// `#[dot]`: also emit `DOT`, the graph's structure in Graphviz's language, and `dot(..)`,

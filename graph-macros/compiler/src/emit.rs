@@ -164,6 +164,8 @@ pub struct Target {
     /// The path of the runtime's helpers, `::chainrule::__private` unless the graph says
     /// `#[chainrule(crate = path)]`.
     pub private: TokenStream,
+    /// `#[by_ref]`: matrix inputs arrive as references, written `(*w)` where used.
+    pub by_ref: bool,
 }
 
 impl Target {
@@ -172,7 +174,21 @@ impl Target {
             Some(path) => quote!(#path::__private),
             None => quote!(::chainrule::__private),
         };
-        Target { real, private }
+        Target {
+            real,
+            private,
+            by_ref: def.options.by_ref,
+        }
+    }
+
+    /// The type of a parameter of this shape: a matrix by reference under `#[by_ref]`.
+    fn param_type(&self, shape: &Shape) -> TokenStream {
+        let ty = type_of(shape, self);
+        if self.by_ref && !shape.is_scalar() {
+            quote!(&#ty)
+        } else {
+            ty
+        }
     }
 }
 
@@ -259,7 +275,11 @@ impl Context<'_> {
                     quote!(#magnitude)
                 }
             }
-            _ => self.operand(id).at_least(Prec::Atom),
+            // A method call dereferences a `#[by_ref]` input by itself.
+            _ => match self.input_reference(id) {
+                Some(name) => name,
+                None => self.operand(id).at_least(Prec::Atom),
+            },
         }
     }
 
@@ -269,7 +289,21 @@ impl Context<'_> {
         Fragment::atom(quote!(#receiver.#name(#args)))
     }
 
+    /// The name of a `#[by_ref]` matrix input, which is already a reference.
+    fn input_reference(&self, id: NodeId) -> Option<TokenStream> {
+        match self.graph.node(id).op {
+            Op::Input(n) if self.target.by_ref && self.is_matrix(id) => {
+                let name = &self.graph.inputs[usize::from(n)].name;
+                Some(quote!(#name))
+            }
+            _ => None,
+        }
+    }
+
     fn by_ref(&self, id: NodeId) -> TokenStream {
+        if let Some(name) = self.input_reference(id) {
+            return name;
+        }
         let tokens = self.operand(id).at_least(Prec::Prefix);
         quote!(&#tokens)
     }
@@ -353,8 +387,14 @@ fn expression(context: &Context, id: NodeId) -> Fragment {
     let operands: Vec<NodeId> = node.op.operands().collect();
     match node.op {
         Op::Input(n) => {
-            let name = &graph.inputs[usize::from(n)].name;
-            Fragment::atom(quote!(#name))
+            let input = &graph.inputs[usize::from(n)];
+            let name = &input.name;
+            if target.by_ref && !input.shape.is_scalar() {
+                // A reference: read in place; `&(*w)` borrows it again, with no copy.
+                Fragment::atom(quote!((*#name)))
+            } else {
+                Fragment::atom(quote!(#name))
+            }
         }
         Op::Const(c) => literal(c.0, real),
         // Scalars only: the formula as written.
@@ -595,7 +635,7 @@ fn params(def: &GraphDef, shapes: &[Shape], target: &Target) -> Vec<TokenStream>
         .iter()
         .zip(shapes)
         .map(|(param, shape)| {
-            let (name, ty) = (&param.name, type_of(shape, target));
+            let (name, ty) = (&param.name, target.param_type(shape));
             quote!(#name: #ty)
         })
         .collect()
@@ -683,6 +723,7 @@ pub fn program(def: &GraphDef, program: &Program) -> TokenStream {
     let output_shape = forward_graph.node(output).shape.clone();
     let scalar = type_of(&Shape::Scalar, target);
     let output_type = type_of(&output_shape, target);
+    let d_out_type = target.param_type(&output_shape);
     let params = params(def, &shapes, target);
     let d_out = d_out();
 
@@ -720,6 +761,7 @@ pub fn program(def: &GraphDef, program: &Program) -> TokenStream {
                 let signature = TapeSignature {
                     params: &params,
                     output_type: &output_type,
+                    d_out_type: &d_out_type,
                     generics,
                 };
                 tape_functions(split, &signature, &fields, target)
@@ -745,7 +787,7 @@ pub fn program(def: &GraphDef, program: &Program) -> TokenStream {
                     #[inline]
                     #[allow(unused_variables)]
                     #allow_long_signature
-                    pub fn backward #impl_generics (#(#params,)* #d_out: #output_type) -> Grad #ty_generics #where_clause {
+                    pub fn backward #impl_generics (#(#params,)* #d_out: #d_out_type) -> Grad #ty_generics #where_clause {
                         #(#bwd_statements)*
                         Grad { #( #fields: #bwd_grads ),* }
                     }
@@ -819,6 +861,7 @@ fn inspection_items(_def: &GraphDef, _program: &Program, _target: &Target) -> To
 struct TapeSignature<'a> {
     params: &'a [TokenStream],
     output_type: &'a TokenStream,
+    d_out_type: &'a TokenStream,
     generics: &'a syn::Generics,
 }
 
@@ -852,8 +895,16 @@ fn tape_functions(
     let TapeSignature {
         params,
         output_type,
+        d_out_type,
         generics,
     } = signature;
+    // Under `#[by_ref]`, the backward pass reads every matrix input through a reference.
+    let borrowed: Vec<&Ident> = split
+        .saved
+        .iter()
+        .filter(|saved| target.by_ref && !saved.shape.is_scalar())
+        .map(|saved| &saved.name)
+        .collect();
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
     let tape = Ident::new("tape", Span::mixed_site());
     let d_out = d_out();
@@ -876,8 +927,9 @@ fn tape_functions(
         /// the forward pass again.
         #[inline]
         #[allow(unused_variables, clippy::too_many_arguments)]
-        pub fn backward_with_tape #impl_generics (#tape: Tape #ty_generics, #(#params,)* #d_out: #output_type) -> Grad #ty_generics #where_clause {
+        pub fn backward_with_tape #impl_generics (#tape: Tape #ty_generics, #(#params,)* #d_out: #d_out_type) -> Grad #ty_generics #where_clause {
             let Tape { #( #names ),* } = #tape;
+            #( let #borrowed = &#borrowed; )*
             #(#backward_statements)*
             Grad { #( #fields: #grads ),* }
         }
@@ -947,6 +999,7 @@ fn item_stub(def: &GraphDef, signature: &Signature) -> TokenStream {
     let target = &Target::new(def, signature.real);
     let output = signature.output.clone().unwrap_or(Shape::Scalar);
     let output_type = type_of(&output, target);
+    let d_out_type = target.param_type(&output);
     let scalar = type_of(&Shape::Scalar, target);
     let params = params(def, &signature.params, target);
     let d_out = d_out();
@@ -966,7 +1019,7 @@ fn item_stub(def: &GraphDef, signature: &Signature) -> TokenStream {
             pub fn forward_with_tape #impl_generics (#(#params),*) -> (#output_type, Tape #ty_generics) #where_clause {
                 ::core::unimplemented!()
             }
-            pub fn backward_with_tape #impl_generics (#tape: Tape #ty_generics, #(#params,)* #d_out: #output_type) -> Grad #ty_generics #where_clause {
+            pub fn backward_with_tape #impl_generics (#tape: Tape #ty_generics, #(#params,)* #d_out: #d_out_type) -> Grad #ty_generics #where_clause {
                 ::core::unimplemented!()
             }
         }
@@ -979,7 +1032,7 @@ fn item_stub(def: &GraphDef, signature: &Signature) -> TokenStream {
             pub fn forward #impl_generics (#(#params),*) -> #output_type #where_clause {
                 ::core::unimplemented!()
             }
-            pub fn backward #impl_generics (#(#params,)* #d_out: #output_type) -> Grad #ty_generics #where_clause {
+            pub fn backward #impl_generics (#(#params,)* #d_out: #d_out_type) -> Grad #ty_generics #where_clause {
                 ::core::unimplemented!()
             }
             #value_and_grad

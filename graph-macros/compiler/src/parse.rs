@@ -54,6 +54,9 @@ fn parse_options(attrs: Vec<Attribute>, closure: bool) -> syn::Result<(Options, 
         } else if path.is_ident("tape") && !closure {
             attr.meta.require_path_only()?;
             options.tape = true;
+        } else if path.is_ident("by_ref") && !closure {
+            attr.meta.require_path_only()?;
+            options.by_ref = true;
         } else if path.is_ident("hessian") && !closure {
             attr.meta.require_path_only()?;
             options.hessian = true;
@@ -74,7 +77,7 @@ fn parse_options(attrs: Vec<Attribute>, closure: bool) -> syn::Result<(Options, 
             let allowed = if closure {
                 "a closure graph takes only `#[chainrule(crate = path)]`"
             } else {
-                "only doc comments, `#[tape]`, `#[hessian]`, `#[dot]` and `#[chainrule(crate = path)]` are allowed here"
+                "only doc comments, `#[tape]`, `#[by_ref]`, `#[hessian]`, `#[dot]` and `#[chainrule(crate = path)]` are allowed here"
             };
             return Err(syn::Error::new_spanned(
                 path,

@@ -75,3 +75,14 @@ fn tanh_layer_with_a_tape() {
         }"
     ));
 }
+
+#[test]
+fn linear_layer_by_reference() {
+    insta::assert_snapshot!(pretty(
+        "#[by_ref]
+        pub fn linear<const I: usize, const O: usize, const B: usize>(w: SMatrix<f32, O, I>, b: SVector<f32, O>,
+                                                                    x: SMatrix<f32, I, B>) -> SMatrix<f32, O, B> {
+            w * x + b
+        }"
+    ));
+}
