@@ -5,6 +5,7 @@ mod batch;
 mod functions;
 mod scalar;
 mod files;
+mod mnist;
 mod nn;
 mod tape;
 mod tensor;
