@@ -127,7 +127,7 @@ pub trait Parameters<T: Real> {
 
     /// Multiplies every element by `factor`.
     fn scale_by(&mut self, factor: T) {
-        self.visit_mut(&mut |tensor| tensor.iter_mut().for_each(|x| *x = *x * factor));
+        self.visit_mut(&mut |tensor| tensor.iter_mut().for_each(|x| *x *= factor));
     }
 
     /// `self += other`, element by element.
@@ -139,7 +139,7 @@ pub trait Parameters<T: Real> {
     fn add_scaled(&mut self, factor: T, other: &Self) {
         self.zip_mut(other, &mut |mine, theirs| {
             for (x, y) in mine.iter_mut().zip(theirs) {
-                *x = *x + factor * *y;
+                *x += factor * *y;
             }
         });
     }

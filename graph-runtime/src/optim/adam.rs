@@ -272,10 +272,10 @@ impl<T: Real> AdamScalars<T> {
     ) {
         let mut grad = if self.maximize { -grad } else { grad };
         if let Some(weight_decay) = self.grad_decay {
-            grad = grad + weight_decay * *param;
+            grad += weight_decay * *param;
         }
         if let Some(factor) = self.param_decay {
-            *param = *param * factor;
+            *param *= factor;
         }
         *exp_avg = lerp(*exp_avg, grad, self.exp_avg_weight);
         *exp_avg_sq = *exp_avg_sq * self.beta2 + self.exp_avg_sq_weight * grad * grad;
@@ -287,7 +287,7 @@ impl<T: Real> AdamScalars<T> {
             None => *exp_avg_sq,
         };
         let denom = second_moment.sqrt() / self.bias_correction2_sqrt + self.eps;
-        *param = *param + self.neg_step_size * *exp_avg / denom;
+        *param += self.neg_step_size * *exp_avg / denom;
     }
 }
 

@@ -202,7 +202,7 @@ impl<T: Real> Optimizer<T> for Sgd<T> {
         let update = |param: &mut T, grad: T, buffer: Option<(&mut T, bool)>| {
             let mut grad = if maximize { -grad } else { grad };
             if weight_decay != T::ZERO {
-                grad = grad + weight_decay * *param;
+                grad += weight_decay * *param;
             }
             if let Some((buffer, first)) = buffer {
                 *buffer = if first {
@@ -216,7 +216,7 @@ impl<T: Real> Optimizer<T> for Sgd<T> {
                     *buffer
                 };
             }
-            *param = *param + neg_lr * grad;
+            *param += neg_lr * grad;
         };
         let mut offset = 0;
         params.zip_mut(grads, &mut |param, grad| {
