@@ -5,6 +5,7 @@
 //! `chainrule::optim`, `chainrule::loss`, …). This crate never depends on syn or quote: every
 //! layer's forward and backward pass is a `graph!` expanded when this crate is built.
 
+pub mod check;
 pub mod error;
 pub mod init;
 pub mod io;
@@ -13,9 +14,11 @@ pub mod loss;
 pub mod nn;
 pub mod optim;
 pub mod params;
+mod picture;
 mod private;
 pub mod scalar;
 
+pub use check::GradientMismatch;
 pub use error::{Error, Result};
 pub use params::Parameters;
 pub use scalar::{ln_or_zero, relu, sigmoid, sign, softplus, Real};
@@ -27,8 +30,10 @@ pub use rand;
 /// module, and graphs inside this crate name it `crate::__private`.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::check;
     pub use crate::impl_parameters;
     pub use crate::kernels::{matmul, matmul_nt, matmul_tn};
+    pub use crate::picture::render_dot;
     pub use crate::private::*;
     pub use crate::scalar::{ln_or_zero, relu, sigmoid, sign, softplus};
     pub use nalgebra;
