@@ -6,6 +6,7 @@
 //! layer's forward and backward pass is a `graph!` expanded when this crate is built.
 
 pub mod check;
+pub mod data;
 pub mod error;
 pub mod init;
 pub mod io;
