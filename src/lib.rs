@@ -69,8 +69,8 @@ pub use graph_macros::graph;
 
 pub use graph_runtime as runtime;
 pub use graph_runtime::{
-    check, impl_parameters, init, io, loss, nalgebra, nn, optim, params, rand, Error,
-    GradientMismatch, Parameters, Real, Result,
+    check, data, impl_parameters, init, io, loss, nalgebra, nn, optim, params, rand, train,
+    Error, GradientMismatch, Parameters, Real, Result,
 };
 
 #[doc(hidden)]

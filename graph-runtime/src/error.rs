@@ -79,6 +79,82 @@ pub enum Error {
          `normal` or `zeros`"
     )]
     FanUndefined { key: String, shape: Vec<usize> },
+    /// Training produced a non-finite loss, gradient or parameter. `step` and `epoch` count
+    /// from 0 (so `step` steps had completed); `lr` is the step's learning rate. The trainer
+    /// keeps the parameters from before the step, the last finite ones.
+    ///
+    /// ```
+    /// use graph_runtime::Error;
+    /// let error = Error::Diverged { step: 41, epoch: 2, lr: 10.0, what: "the loss is NaN".into() };
+    /// assert_eq!(
+    ///     error.to_string(),
+    ///     "training diverged at step 41 (epoch 2, learning rate 10): the loss is NaN; the model \
+    ///      keeps its parameters from before this step, the last finite ones (try a lower \
+    ///      learning rate)"
+    /// );
+    /// ```
+    #[error(
+        "training diverged at step {step} (epoch {epoch}, learning rate {lr}): {what}; the model \
+         keeps its parameters from before this step, the last finite ones (try a lower learning \
+         rate)"
+    )]
+    Diverged {
+        step: usize,
+        epoch: usize,
+        lr: f64,
+        /// What was not finite: "the loss is NaN", "the gradient of `0.weight` is not finite",
+        /// "the update made `2.bias` not finite".
+        what: String,
+    },
+    /// A checkpoint's metadata is missing, malformed or inconsistent.
+    ///
+    /// ```
+    /// use graph_runtime::Error;
+    /// let error = Error::BadCheckpoint {
+    ///     path: "run.safetensors".into(),
+    ///     key: "trainer.step".into(),
+    ///     problem: "is `x`, not a whole number".into(),
+    /// };
+    /// assert_eq!(error.to_string(), "checkpoint `run.safetensors`: metadata `trainer.step` is `x`, not a whole number");
+    /// ```
+    #[error("checkpoint `{path}`: metadata `{key}` {problem}")]
+    BadCheckpoint {
+        path: PathBuf,
+        key: String,
+        problem: String,
+    },
+    /// A run stopped mid-epoch resumes with another batch size or training set, so the rest
+    /// of the epoch would not be the same shuffle's.
+    ///
+    /// ```
+    /// use graph_runtime::Error;
+    /// let error = Error::ResumeMismatch { what: "batch size", expected: 32, found: 16 };
+    /// assert!(error.to_string().starts_with("the run stopped mid-epoch with batch size 32"));
+    /// ```
+    #[error(
+        "the run stopped mid-epoch with {what} {expected}, but `fit` was given {found}; resume \
+         with the same batch size and training set, so the epoch's shuffle stays the same"
+    )]
+    ResumeMismatch {
+        /// "batch size" or "number of training samples".
+        what: &'static str,
+        expected: usize,
+        found: usize,
+    },
+    /// A dataset is too small to train or validate on.
+    ///
+    /// ```
+    /// use graph_runtime::Error;
+    /// let error = Error::TooFewSamples { what: "training set", samples: 10, needed: 32 };
+    /// assert_eq!(error.to_string(), "the training set has 10 samples, but training needs at least 32");
+    /// ```
+    #[error("the {what} has {samples} samples, but training needs at least {needed}")]
+    TooFewSamples {
+        /// "training set" or "validation set".
+        what: &'static str,
+        samples: usize,
+        needed: usize,
+    },
 }
 
 /// `Result` with the runtime's [`Error`].

@@ -18,6 +18,7 @@ pub mod params;
 mod picture;
 mod private;
 pub mod scalar;
+pub mod train;
 
 pub use check::GradientMismatch;
 pub use error::{Error, Result};

@@ -1,0 +1,112 @@
+//! Data parallelism on one machine: a minibatch's gradient computed over fixed-size chunks on
+//! rayon's threads, reduced in chunk order, so the result does not depend on the number of
+//! threads. Calls `Module::loss_and_grad` per chunk; never changes a model.
+
+use nalgebra::SMatrix;
+use rayon::prelude::*;
+
+use crate::data::{Dataset, Target};
+use crate::loss::Loss;
+use crate::nn::{Init, Module};
+use crate::{Parameters, Real};
+
+/// A minibatch's loss and gradient computed `C` samples at a time, in parallel.
+///
+/// The batch of `B` samples is cut into `B / C` chunks of exactly `C` consecutive samples
+/// (`B` must be a multiple of `C`; anything else fails to compile). Each chunk's
+/// `loss_and_grad` runs as one rayon task, in whatever thread pool is current
+/// (`ThreadPool::install` picks one; otherwise rayon's global pool). The chunk results are
+/// then added in chunk order, on the calling thread, and scaled by `C / B`: for a loss that
+/// averages over its batch (every loss in [`loss`](crate::loss) does), the mean of the chunk
+/// means is the mean over the batch.
+///
+/// **Determinism.** Chunking depends only on `B` and `C`, each chunk's arithmetic is that of
+/// a sequential `loss_and_grad` of `C` samples, and the reduction order is fixed, so the
+/// result is bit for bit the same with 1, 2 or 64 threads. It is not bit for bit the
+/// whole-batch gradient (the sums are grouped differently) except when `C == B`, where it is
+/// exactly `loss_and_grad` of the whole batch.
+///
+/// **When it pays** (`BENCHMARKS.md`, "Data parallelism"): when a chunk's work is large
+/// against rayon's cost of a task (a few microseconds): wide layers and big batches. On a
+/// small model each chunk is too little work, and one thread is faster.
+///
+/// ```
+/// use graph_runtime::data::Dataset;
+/// use graph_runtime::loss::Mse;
+/// use graph_runtime::nalgebra::SVector;
+/// use graph_runtime::nn::{Linear, Module, Sequential, Tanh};
+/// use graph_runtime::rand::{rngs::StdRng, SeedableRng};
+/// use graph_runtime::train::DataParallel;
+/// use graph_runtime::Parameters;
+///
+/// type Mlp = Sequential<(Linear<f64, 1, 8>, Tanh, Linear<f64, 8, 1>)>;
+/// let model = Mlp::init(&mut StdRng::seed_from_u64(0));
+/// let data = graph_runtime::data::sine::<f64>(64, 0.0, 1);
+/// let batch: [usize; 16] = std::array::from_fn(|i| 4 * i);
+///
+/// let one_thread = graph_runtime::train::rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+/// let two_threads = graph_runtime::train::rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+/// let (loss_1, grad_1) = one_thread.install(|| DataParallel::<4>::loss_and_grad(&model, &Mse, &data, &batch));
+/// let (loss_2, grad_2) = two_threads.install(|| DataParallel::<4>::loss_and_grad(&model, &Mse, &data, &batch));
+/// assert_eq!(loss_1.to_bits(), loss_2.to_bits());
+/// assert_eq!(grad_1, grad_2);
+///
+/// // Up to rounding, the gradient of the whole batch.
+/// let (x, y) = data.batch(&batch);
+/// let (loss, grad) = model.loss_and_grad(&x, &y, Mse);
+/// assert!((loss - loss_1).abs() < 1e-12);
+/// let mut difference = grad.clone();
+/// difference.add_scaled(-1.0, &grad_1);
+/// let mut largest = 0.0_f64;
+/// difference.visit(&mut |tensor| tensor.iter().for_each(|d| largest = largest.max(d.abs())));
+/// assert!(largest < 1e-12);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DataParallel<const C: usize>;
+
+impl<const C: usize> DataParallel<C> {
+    /// The mean loss over the samples of `data` at `indices`, and its gradient with respect
+    /// to every parameter of `model`, computed in chunks of `C` (see the type's docs).
+    ///
+    /// # Panics
+    ///
+    /// If an index is not below `data.len()`.
+    pub fn loss_and_grad<T, M, L, Y, const I: usize, const B: usize>(
+        model: &M,
+        loss: &L,
+        data: &Dataset<T, I, Y>,
+        indices: &[usize; B],
+    ) -> (T, M)
+    where
+        T: Real,
+        M: Module<SMatrix<T, I, C>> + Parameters<T> + Init + Send + Sync,
+        L: Loss<M::Output, Y::Batch<C>, Value = T> + Clone + Sync,
+        Y: Target<T> + Sync,
+    {
+        const {
+            assert!(
+                C > 0 && B > 0 && B.is_multiple_of(C),
+                "`DataParallel::<C>` needs a batch of `B` samples that is a positive multiple \
+                 of the chunk size `C`"
+            )
+        };
+        let chunks: Vec<(T, M)> = indices
+            .par_chunks_exact(C)
+            .map(|chunk| {
+                let chunk: &[usize; C] = chunk.try_into().expect("chunks of exactly `C`");
+                let (x, y) = data.batch(chunk);
+                model.loss_and_grad(&x, &y, loss.clone())
+            })
+            .collect();
+        // Fixed order: chunk 0, then 1, … on this thread, whatever ran where.
+        let mut chunks = chunks.into_iter();
+        let (mut total, mut grads) = chunks.next().expect("`B / C` is at least 1");
+        for (chunk_loss, chunk_grads) in chunks {
+            total += chunk_loss;
+            Parameters::add(&mut grads, &chunk_grads);
+        }
+        let weight = T::ONE / T::from_f64((B / C) as f64);
+        grads.scale_by(weight);
+        (total * weight, grads)
+    }
+}
