@@ -26,6 +26,12 @@ use crate::{Parameters, Real};
 /// whole-batch gradient (the sums are grouped differently) except when `C == B`, where it is
 /// exactly `loss_and_grad` of the whole batch.
 ///
+/// **Stacks.** Each chunk's `loss_and_grad` runs on a rayon worker thread, whose stack is
+/// 2 MiB unless the pool is built with `ThreadPoolBuilder::stack_size`. A model whose
+/// parameters, gradients and activations pass by value on the stack (every `Sequential` of
+/// `Linear`s does) needs a few times its size there: give pools for models of hundreds of
+/// kilobytes a larger stack.
+///
 /// **When it pays** (`BENCHMARKS.md`, "Data parallelism"): when a chunk's work is large
 /// against rayon's cost of a task (a few microseconds): wide layers and big batches. On a
 /// small model each chunk is too little work, and one thread is faster.
