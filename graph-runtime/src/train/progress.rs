@@ -53,7 +53,9 @@ pub(crate) fn bar(mode: ShowProgress, total: u64, position: u64) -> Option<Progr
     }
     let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
     let style = ProgressStyle::with_template(
-        "{elapsed_precise} [{bar:30}] {pos}/{len} steps ({per_sec}, eta {eta}) {msg}",
+        // `wide_msg` is cut to the terminal's width, so the line never wraps (a wrapped bar
+        // redraws badly).
+        "{elapsed} [{bar:20}] {pos}/{len} steps ({per_sec}, eta {eta}) {wide_msg}",
     )
     .expect("the template is valid")
     .progress_chars("=> ");

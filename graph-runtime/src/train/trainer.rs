@@ -696,7 +696,7 @@ where
             if let Some(bar) = &bar {
                 let line = match validation {
                     Some(metrics) => format!(
-                        "epoch {}/{epochs} loss {epoch_loss:.4}, validation {metrics}",
+                        "epoch {}/{epochs} loss {epoch_loss:.4}, validation {metrics:.4}",
                         epoch + 1
                     ),
                     None => format!("epoch {}/{epochs} loss {epoch_loss:.4}", epoch + 1),
