@@ -425,6 +425,16 @@ pub fn hierarchical<T: Real, const P: usize, const F: usize>() -> Dataset<T, P, 
 }
 
 /// One mode of an input–output correlation: `Σʸˣ = Σₖ σₖ uₖ vₖᵀ`.
+///
+/// ```
+/// let root_split = &graph_runtime::data::hierarchical_modes(2)[1];
+/// assert_eq!(root_split.node, Some(0));
+/// assert_eq!(root_split.singular_value, 0.5); // √(2 − 1) / 2
+/// let close = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(a, b)| (a - b).abs() < 1e-15);
+/// let s = std::f64::consts::FRAC_1_SQRT_2;
+/// assert!(close(&root_split.input, &[s, -s])); // item 0 against item 1
+/// assert!(close(&root_split.output, &[0.0, s, -s])); // the root is shared; the leaves differ
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Mode {
     /// The singular value `σ`.

@@ -543,7 +543,8 @@ where
     }
 
     /// The model's [`Metrics`] on `data`, in batches of `B`, over every sample: the mean
-    /// loss, and for class targets the accuracy. An empty `data` has a NaN loss.
+    /// loss, and for class targets the accuracy. An empty `data` (or `B` of 0) has a NaN
+    /// loss.
     ///
     /// ```
     /// use graph_runtime::loss::Mse;
@@ -796,7 +797,7 @@ where
     L: Loss<M::Output, Y::Batch<B>, Value = T>,
     Y: Target<T>,
 {
-    let n = data.len();
+    let n = if B == 0 { 0 } else { data.len() };
     let mut total = 0.0_f64;
     let mut correct = 0_usize;
     let mut has_accuracy = true;
