@@ -21,6 +21,7 @@ use chainrule::graph;
 use plotters::prelude::*;
 
 #[allow(dead_code)] // Each part uses some of the drawing helpers.
+#[allow(clippy::duplicate_mod)] // The tour includes every part, each with its own copy of them.
 #[path = "support/plot.rs"]
 mod plot;
 
@@ -338,7 +339,7 @@ fn draw_arrows(results: &Results, path: &std::path::Path) -> plot::DrawResult<()
     root.draw(&Rectangle::new(
         [
             (legend_x - 6, legend_y - 16),
-            (legend_x + 300, legend_y + 16),
+            (legend_x + 250, legend_y + 18),
         ],
         WHITE.mix(0.85).filled(),
     ))?;

@@ -17,12 +17,13 @@ pub type DrawResult<T> = Result<T, Box<dyn std::error::Error>>;
 /// The font of every text: the SVG names a family and the viewer picks it, so nothing is
 /// embedded and no font file is needed to draw.
 pub const FONT: &str = "sans-serif";
-/// Font sizes in pixels, chosen to stay readable when a picture is shown at README width
-/// (about 800 pixels), which shrinks a 1200-pixel-wide picture by a third.
-pub const CAPTION_SIZE: u32 = 26;
-pub const LABEL_SIZE: u32 = 19;
-pub const TICK_SIZE: u32 = 16;
-pub const LEGEND_SIZE: u32 = 16;
+/// Font sizes, as plotters takes them (it draws text at 1/1.24 of the size it is given), chosen
+/// to stay readable when a picture is shown at README width (about 800 pixels), which shrinks
+/// a 1200-pixel-wide picture by a third.
+pub const CAPTION_SIZE: u32 = 32;
+pub const LABEL_SIZE: u32 = 26;
+pub const TICK_SIZE: u32 = 22;
+pub const LEGEND_SIZE: u32 = 22;
 
 /// Okabe and Ito's colour-blind-safe palette, black first.
 pub const PALETTE: [RGBColor; 8] = [
