@@ -72,6 +72,7 @@ pub use graph_runtime::{
     check, data, impl_parameters, init, io, loss, nalgebra, nn, optim, params, rand, train,
     Error, GradientMismatch, Parameters, Real, Result,
 };
+pub use graph_runtime::{Primitive, SecondDerivative};
 
 #[doc(hidden)]
 pub use graph_runtime::__private;

@@ -16,6 +16,7 @@ pub mod nn;
 pub mod optim;
 pub mod params;
 mod picture;
+pub mod primitive;
 mod private;
 pub mod scalar;
 pub mod train;
@@ -23,7 +24,8 @@ pub mod train;
 pub use check::GradientMismatch;
 pub use error::{Error, Result};
 pub use params::Parameters;
-pub use scalar::{ln_or_zero, relu, sigmoid, sign, softplus, Real};
+pub use primitive::{Primitive, SecondDerivative};
+pub use scalar::{erf, gelu, ln_or_zero, relu, sigmoid, sign, silu, softplus, Real};
 
 pub use nalgebra;
 pub use rand;
@@ -37,6 +39,9 @@ pub mod __private {
     pub use crate::kernels::{matmul, matmul_nt, matmul_tn};
     pub use crate::picture::render_dot;
     pub use crate::private::*;
-    pub use crate::scalar::{ln_or_zero, relu, sigmoid, sign, softplus};
+    pub use crate::primitive::{Primitive, SecondDerivative};
+    pub use crate::scalar::{
+        erf, gelu, ln_or_zero, normal_cdf, recip_or_zero, relu, sigmoid, sign, silu, softplus,
+    };
     pub use nalgebra;
 }

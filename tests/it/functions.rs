@@ -163,6 +163,66 @@ gradients_match! {
         [{ let s = sin(x); s*s + s*x + exp(s) + x }] => x.sin() * x.sin() + x.sin() * x + x.sin().exp() + x;
     functions_compose: (x in 0.1..2.0, y in -2.0..2.0) [sigmoid(x*y) * softplus(y - x) + sqrt(x + y^2)]
         => ((-(x * y)).exp() + 1.0).recip() * (y - x).exp().ln_1p() + (x + y * y).sqrt();
+
+    atan_derivative_is_one_over_one_plus_x_squared: (x in -10.0..10.0) [atan(x)] => x.atan();
+    /// Inside (−1, 1), where the slope is finite.
+    asin_derivative_is_one_over_the_root: (x in -0.95..0.95) [asin(x)] => x.asin();
+    acos_derivative_is_minus_asins: (x in -0.95..0.95) [acos(x)] => x.acos();
+    sinh_derivative_is_cosh: (x in -5.0..5.0) [sinh(x)] => x.sinh();
+    cosh_derivative_is_sinh: (x in -5.0..5.0) [cosh(x)] => x.cosh();
+    asinh_derivative_is_one_over_hypot: (x in -50.0..50.0) [asinh(x)] => x.asinh();
+    erf_derivative_is_the_gaussian: (x in -4.0..4.0) [erf(x)] => erf_dual(x);
+    gelu_derivative_is_cdf_plus_x_pdf: (x in -6.0..6.0) [gelu(x)] => gelu_dual(x);
+    silu_derivative: (x in -30.0..30.0) [silu(x)] => x * ((-x).exp() + 1.0).recip();
+    log1p_derivative: (x in -0.9..10.0) [log1p(x)] => x.ln_1p();
+    expm1_derivative_is_exp: (x in -5.0..5.0) [expm1(x)] => x.exp_m1();
+    log2_derivative: (x in 0.05..20.0) [log2(x)] => x.log2();
+    log10_derivative: (x in 0.05..20.0) [log10(x)] => x.log10();
+    exp2_derivative: (x in -5.0..5.0) [exp2(x)] => x.exp2();
+    /// Away from 0, where the slope is infinite.
+    cbrt_derivative: (x in either_sign(0.05, 10.0)) [cbrt(x)] => x.cbrt();
+    square_and_cube_are_powers: (x in -3.0..3.0) [square(x) + cube(x)] => x * x + x.powi(3);
+    atan2_differentiates_both_coordinates: (y in -5.0..5.0, x in -5.0..5.0) if f64::hypot(x, y) > 0.1,
+        [atan2(y, x)] => y.atan2(x);
+    hypot_differentiates_both_legs: (a in -5.0..5.0, b in -5.0..5.0) if f64::hypot(a, b) > 0.1,
+        [hypot(a, b)] => (a * a + b * b).sqrt();
+    /// Away from the bounds, where `clamp` switches.
+    clamp_passes_the_gradient_inside_the_bounds_only: (x in -5.0..5.0, lo in -3.0..-1.0, hi in 1.0..3.0)
+        if f64::abs(x - lo) > 0.01 && f64::abs(x - hi) > 0.01,
+        [clamp(x, lo, hi)] => smaller(larger(x, lo), hi);
+    leaky_relu_differentiates_in_x_and_the_slope: (x in either_sign(0.01, 5.0), s in 0.0..1.0)
+        [leaky_relu(x, s)] => if x.re > 0.0 { x } else { x * s };
+    elu_is_expm1_below_zero: (x in either_sign(0.01, 5.0)) [elu(x)]
+        => if x.re > 0.0 { x } else { x.exp_m1() };
+    elu_with_an_alpha: (x in either_sign(0.01, 5.0), a in 0.1..2.0) [elu(x, a)]
+        => if x.re > 0.0 { x } else { a * x.exp_m1() };
+}
+
+#[test]
+fn stop_gradient_takes_part_in_the_value_but_passes_no_gradient() {
+    // d(x·sg(x) + sg(sin x))/dx = sg(x) = x, not 2x + cos x.
+    let f = graph!(|x: f64| x * stop_gradient(x) + stop_gradient(sin(x)));
+    for x in [-2.5, -0.3, 0.0, 1.7] {
+        assert_eq!(f.value_and_grad(x), (x * x + x.sin(), [x]));
+        assert_eq!(f.backward(x, 2.0), [2.0 * x]);
+    }
+    // A whole subgraph is cut off: only the direct use of `w` is differentiated.
+    let g = graph!(|w: f64| { let h = tanh(3w); w * stop_gradient(h * h) });
+    let h = (3.0f64 * 0.4).tanh();
+    assert_eq!(g.value_and_grad(0.4).1, [h * h]);
+}
+
+/// erf on a dual number: the runtime's value, and the derivative 2/√π·e^(−x²).
+fn erf_dual(x: Dual64) -> Dual64 {
+    let slope = std::f64::consts::FRAC_2_SQRT_PI * (-x.re * x.re).exp();
+    Dual64::new(chainrule::runtime::erf(x.re), x.eps * slope)
+}
+
+/// gelu on a dual number: the runtime's value, and the derivative Φ(x) + x·φ(x).
+fn gelu_dual(x: Dual64) -> Dual64 {
+    let pdf = (-0.5 * x.re * x.re).exp() / (2.0 * std::f64::consts::PI).sqrt();
+    let slope = chainrule::runtime::scalar::normal_cdf(x.re) + x.re * pdf;
+    Dual64::new(chainrule::runtime::gelu(x.re), x.eps * slope)
 }
 
 /// The larger of two dual numbers, with its derivative: `max` and `relu` pick a branch.

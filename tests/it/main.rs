@@ -3,10 +3,12 @@
 mod allocation;
 mod batch;
 mod functions;
+mod hessian;
 mod scalar;
 mod files;
 mod mnist;
 mod nn;
+mod primitive;
 mod tape;
 mod tensor;
 mod ui;

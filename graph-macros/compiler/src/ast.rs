@@ -46,9 +46,21 @@ pub struct Options {
     pub by_ref: bool,
     /// `#[hessian]`: also emit `hvp` and, for scalar parameters and output, `hessian`.
     pub hessian: bool,
+    /// `#[primitive(swish = Swish)]`: functions of the user's that the graph calls by name.
+    pub primitives: Vec<PrimitiveDecl>,
     /// `#[dot]`: also emit `DOT`, the graph's structure in Graphviz's language, and `dot(..)`,
     /// the same graph labelled with values and partials at a point.
     pub dot: bool,
+}
+
+/// One `name = Type` of `#[primitive(..)]`: the graph calls `name(x)`, and the emitted code
+/// calls `Type`'s `chainrule::Primitive` implementation (and, for `#[hessian]`, its
+/// `chainrule::SecondDerivative`).
+pub struct PrimitiveDecl {
+    pub name: Ident,
+    /// As the user wrote it, resolved where the `graph!` is: `emit` prefixes `super::` for a
+    /// `fn` graph's module.
+    pub path: syn::Path,
 }
 
 /// `#[no_grad] x: f64`.

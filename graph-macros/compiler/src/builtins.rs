@@ -20,6 +20,14 @@ pub enum Builtin {
     Pow,
     Max,
     Min,
+    Atan2,
+    Hypot,
+    Clamp,
+    Square,
+    Cube,
+    LeakyRelu,
+    Elu,
+    StopGradient,
     Hadamard,
     Transpose,
     Sum,
@@ -56,9 +64,32 @@ pub const BUILTINS: &[(&str, Builtin)] = &[
     ("relu", Builtin::Func(Func::Relu)),
     ("abs", Builtin::Func(Func::Abs)),
     ("softplus", Builtin::Func(Func::Softplus)),
+    ("atan", Builtin::Func(Func::Atan)),
+    ("asin", Builtin::Func(Func::Asin)),
+    ("acos", Builtin::Func(Func::Acos)),
+    ("sinh", Builtin::Func(Func::Sinh)),
+    ("cosh", Builtin::Func(Func::Cosh)),
+    ("asinh", Builtin::Func(Func::Asinh)),
+    ("erf", Builtin::Func(Func::Erf)),
+    ("gelu", Builtin::Func(Func::Gelu)),
+    ("silu", Builtin::Func(Func::Silu)),
+    ("log1p", Builtin::Func(Func::Log1p)),
+    ("expm1", Builtin::Func(Func::Expm1)),
+    ("log2", Builtin::Func(Func::Log2)),
+    ("log10", Builtin::Func(Func::Log10)),
+    ("exp2", Builtin::Func(Func::Exp2)),
+    ("cbrt", Builtin::Func(Func::Cbrt)),
+    ("square", Builtin::Square),
+    ("cube", Builtin::Cube),
     ("pow", Builtin::Pow),
     ("max", Builtin::Max),
     ("min", Builtin::Min),
+    ("atan2", Builtin::Atan2),
+    ("hypot", Builtin::Hypot),
+    ("clamp", Builtin::Clamp),
+    ("leaky_relu", Builtin::LeakyRelu),
+    ("elu", Builtin::Elu),
+    ("stop_gradient", Builtin::StopGradient),
     ("hadamard", Builtin::Hadamard),
     ("transpose", Builtin::Transpose),
     ("sum", Builtin::Sum),
@@ -99,11 +130,24 @@ enum Pairing {
 }
 
 impl Builtin {
-    pub fn arity(self) -> usize {
+    /// The fewest and the most arguments the function takes.
+    pub fn arity(self) -> (usize, usize) {
+        match self {
+            Builtin::Clamp => (3, 3),
+            // `elu(x)` is `elu(x, 1)`, PyTorch's default α.
+            Builtin::Elu => (1, 2),
+            builtin => (builtin.fixed_arity(), builtin.fixed_arity()),
+        }
+    }
+
+    fn fixed_arity(self) -> usize {
         match self {
             Builtin::Pow
             | Builtin::Max
             | Builtin::Min
+            | Builtin::Atan2
+            | Builtin::Hypot
+            | Builtin::LeakyRelu
             | Builtin::Hadamard
             | Builtin::Dot
             | Builtin::Mse
@@ -116,7 +160,14 @@ impl Builtin {
 
     fn pairing(self) -> Pairing {
         match self {
-            Builtin::Pow | Builtin::Max | Builtin::Min => Pairing::Broadcast,
+            Builtin::Pow
+            | Builtin::Max
+            | Builtin::Min
+            | Builtin::Atan2
+            | Builtin::Hypot
+            | Builtin::Clamp
+            | Builtin::LeakyRelu
+            | Builtin::Elu => Pairing::Broadcast,
             Builtin::SoftmaxColumns
             | Builtin::LogSoftmaxColumns
             | Builtin::LogSumExpColumns
@@ -144,6 +195,17 @@ impl Builtin {
                 found.join(" and ")
             ));
         }
+        if let [x, lo, hi] = shapes {
+            // `clamp(x, lo, hi)`: each bound a scalar or of `x`'s shape.
+            for bound in [lo, hi] {
+                if !bound.is_scalar() && !bound.compatible(x) {
+                    return Err(format!(
+                        "`{name}` needs bounds that are scalars or of the shape of its first argument, found `{x}` and `{bound}`"
+                    ));
+                }
+            }
+            return Ok(());
+        }
         let [a, b] = shapes else { return Ok(()) };
         let fits = match pairing {
             Pairing::Broadcast => a.is_scalar() || b.is_scalar() || a.compatible(b),
@@ -166,6 +228,42 @@ impl Builtin {
             Builtin::Pow => push(Op::Pow(args[0], args[1])),
             Builtin::Max => push(Op::Max(args[0], args[1])),
             Builtin::Min => push(Op::Min(args[0], args[1])),
+            Builtin::Atan2 => push(Op::Atan2(args[0], args[1])),
+            Builtin::Hypot => push(Op::Hypot(args[0], args[1])),
+            Builtin::Square => push(Op::Powi(args[0], 2)),
+            Builtin::Cube => push(Op::Powi(args[0], 3)),
+            Builtin::StopGradient => push(Op::StopGradient(args[0])),
+            Builtin::Clamp => {
+                // min(max(x, lo), hi): the gradient goes to `x` strictly inside the bounds,
+                // else to the bound that holds it (std's `clamp`, which panics if lo > hi,
+                // is hi there too).
+                let above = push(Op::Max(args[0], args[1]));
+                push(Op::Min(above, args[2]))
+            }
+            Builtin::LeakyRelu => {
+                // max(x, 0) + slope·min(x, 0): slope 1 above 0 and `slope` below, 0 at 0
+                // as for `relu`; the slope is differentiable too.
+                let (x, slope) = (args[0], args[1]);
+                let zero = graph.constant(0.0, span);
+                let positive = graph.push_op(Op::Max(x, zero), span);
+                let negative = graph.push_op(Op::Min(x, zero), span);
+                let scaled = graph.push_op(Op::Mul(slope, negative), span);
+                graph.push_op(Op::Add(positive, scaled), span)
+            }
+            Builtin::Elu => {
+                // max(0, x) + α·expm1(min(x, 0)): `expm1` of a non-positive number never
+                // overflows and keeps its precision near 0. `max(0, x)` gives `x` the tie,
+                // so the slope at 0 is 1 (the slope from the right, and for α = 1 from both).
+                let x = args[0];
+                let zero = graph.constant(0.0, span);
+                let positive = graph.push_op(Op::Max(zero, x), span);
+                let negative = graph.push_op(Op::Min(x, zero), span);
+                let mut tail = graph.push_op(Op::Call(Func::Expm1, negative), span);
+                if let Some(&alpha) = args.get(1) {
+                    tail = graph.push_op(Op::Mul(alpha, tail), span);
+                }
+                graph.push_op(Op::Add(positive, tail), span)
+            }
             Builtin::Hadamard => push(Op::Mul(args[0], args[1])),
             Builtin::Transpose => push(Op::Transpose(args[0])),
             Builtin::Sum => push(Op::Sum(args[0])),

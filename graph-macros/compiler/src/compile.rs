@@ -1,7 +1,8 @@
 //! The pipeline: lowered graph → the three graphs a `graph!` emits, each simplified.
 //!
 //! `forward` computes the output; `backward` takes `d_out` and computes the vector-Jacobian
-//! product; `value_and_grad` seeds the adjoint with the constant 1 and returns both.
+//! product; `value_and_grad` seeds the adjoint with the constant 1 and returns both. With
+//! `#[hessian]`, `second` differentiates the backward graph again for `hvp` and `hessian`.
 
 use proc_macro2::{Ident, Span};
 
@@ -9,6 +10,7 @@ use crate::ast::Options;
 use crate::diff::differentiate;
 use crate::ir::{Graph, Input, NodeId, Op};
 use crate::lower::{Lowered, Real};
+use crate::second;
 use crate::simplify::simplify;
 use crate::split::{split, Split};
 
@@ -24,6 +26,13 @@ pub struct Program {
     /// With `#[tape]`: the backward graph split into a forward pass that saves values and a
     /// backward pass that uses them.
     pub tape: Option<Split>,
+    /// With `#[hessian]`: the Hessian-vector product (inputs: the parameters, `d_out` for a
+    /// non-scalar output, then one `v_<name>` per differentiable parameter; one output per
+    /// differentiable parameter). See `second`.
+    pub hvp: Option<(Graph, Vec<NodeId>)>,
+    /// With `#[hessian]`, for a scalar output and scalar parameters: the Hessian's entries in
+    /// row-major order, exactly symmetric.
+    pub hessian: Option<(Graph, Vec<NodeId>)>,
 }
 
 pub fn compile(lowered: Lowered, options: &Options) -> Program {
@@ -57,11 +66,19 @@ pub fn compile(lowered: Lowered, options: &Options) -> Program {
         simplify(&both, &outputs)
     });
 
+    let hvp = options.hessian.then(|| second::hvp(&forward, output));
+    let hessian = options
+        .hessian
+        .then(|| second::hessian(&forward, output))
+        .flatten();
+
     Program {
         real: lowered.real,
         forward: (forward, output),
         backward,
         value_and_grad,
         tape,
+        hvp,
+        hessian,
     }
 }

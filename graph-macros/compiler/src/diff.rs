@@ -5,15 +5,30 @@
 //! users, `d_v · ∂v/∂u`, and each rule reuses forward values where the lecture does
 //! (tanh' = 1 − t², exp' = eˣ, sigmoid' = s(1 − s)). Only nodes that depend on an input with
 //! `requires_grad` get an adjoint, so `#[no_grad]` inputs cost nothing.
+//!
+//! The rules themselves, one per operation, are in `rules`; this module only walks the graph
+//! and sums each node's contributions.
 
 use proc_macro2::Span;
 
-use crate::ir::{mint, Func, Graph, NodeId, Op};
+use crate::ir::{mint, Graph, NodeId, Op};
+use crate::rules::vector_jacobian_products;
 
 /// Appends to `forward` the adjoints of `output` seeded with `seed` (a node of `forward`: the
 /// constant 1, or the backward pass's `d_out` input). Returns the new graph and, for each input
 /// with `requires_grad`, in order, the node holding its gradient.
 pub fn differentiate(forward: &Graph, output: NodeId, seed: NodeId) -> (Graph, Vec<NodeId>) {
+    differentiate_as(forward, output, seed, "d_")
+}
+
+/// [`differentiate`], naming each adjoint `prefix` and its node's name: a second pass over a
+/// backward graph names its adjoints apart from the first pass's `d_x` (`d2_x`, `dx_y`).
+pub fn differentiate_as(
+    forward: &Graph,
+    output: NodeId,
+    seed: NodeId,
+    prefix: &str,
+) -> (Graph, Vec<NodeId>) {
     let mut graph = forward.clone();
     let needs_grad = nodes_needing_grad(forward);
     // Contributions to each node's adjoint, pushed by its users, with the chain-rule step.
@@ -27,7 +42,7 @@ pub fn differentiate(forward: &Graph, output: NodeId, seed: NodeId) -> (Graph, V
             continue;
         }
         let contributions = std::mem::take(&mut pending[id.index()]);
-        let d_node = sum_contributions(&mut graph, id, contributions);
+        let d_node = sum_contributions(&mut graph, id, contributions, prefix);
         adjoint[id.index()] = Some(d_node);
         // A step out of a builtin's inside is told by the call, not by its unnamed temporaries.
         let via_call = match (&forward.node(id).name, &forward.node(id).note) {
@@ -85,13 +100,14 @@ fn nodes_needing_grad(graph: &Graph) -> Vec<bool> {
     needs
 }
 
-/// `d_u = c1 + c2 + …`, named `d_u` and noted with each contribution's chain-rule step.
+/// `d_u = c1 + c2 + …`, named `d_u` (with `prefix` for `d_`) and noted with each contribution's chain-rule step.
 /// The terms are added as a balanced tree: its depth, log₂ of their number, bounds how deeply
 /// `emit` nests the inlined sum, and pairwise summation rounds no worse than left to right.
 fn sum_contributions(
     graph: &mut Graph,
     primal: NodeId,
     contributions: Vec<(NodeId, String)>,
+    prefix: &str,
 ) -> NodeId {
     let span = graph.node(primal).span;
     let mut steps: Vec<String> = Vec::new();
@@ -119,7 +135,7 @@ fn sum_contributions(
     // Only named values get named adjoints; a builtin's internal temporaries have neither.
     let primal_named =
         graph.node(primal).name.is_some() || matches!(graph.node(primal).op, Op::Input(_));
-    let name = format!("d_{}", graph.label(primal));
+    let name = format!("{prefix}{}", graph.label(primal));
     let node = graph.node_mut(total);
     // A contribution may be an existing named node (the seed, or `d_v` passed through
     // unchanged by `+`); it keeps its name and the caller sees it as this adjoint too.
@@ -128,228 +144,6 @@ fn sum_contributions(
         node.note = (!steps.is_empty()).then(|| steps.join("; "));
     }
     total
-}
-
-/// For each operand `u` of `node` (`v`), the contribution `d_v · ∂v/∂u` as new nodes, and a
-/// note naming the chain-rule step, like `∂f/∂e = 1 - f²`. A contribution has `v`'s shape;
-/// the caller sums it down to `u`'s when `u` was a broadcast scalar.
-fn vector_jacobian_products(
-    graph: &mut Graph,
-    node: NodeId,
-    d_node: NodeId,
-) -> Vec<(NodeId, NodeId, String)> {
-    let span = graph.node(node).span;
-    let v = graph.describe(node);
-    // The adjoint's own name: it may be shared, as `+` passes its adjoint through.
-    let dv = graph.describe(d_node);
-    let op = graph.node(node).op;
-    let g = graph;
-    let partial = |g: &Graph, operand: NodeId, partial: &str| {
-        format!("∂{v}/∂{} = {partial}", g.describe(operand))
-    };
-    let mut products: Vec<(NodeId, NodeId, String)> = Vec::new();
-    match op {
-        Op::Input(_)
-        | Op::Const(_)
-        | Op::Gt(..)
-        | Op::Call(Func::Sign, _)
-        | Op::MaxElement(_)
-        | Op::ColumnMaxes(_)
-        | Op::Count(_) => {
-            // Inputs end the walk; the rest are piecewise constant or constant: no gradient.
-        }
-        Op::Neg(a) => products.push((a, g.push_op(Op::Neg(d_node), span), partial(g, a, "-1"))),
-        Op::Add(a, b) => {
-            // The adjoint passes through unchanged.
-            products.push((a, d_node, partial(g, a, "1")));
-            products.push((b, d_node, partial(g, b, "1")));
-        }
-        Op::Sub(a, b) => {
-            products.push((a, d_node, partial(g, a, "1")));
-            products.push((b, g.push_op(Op::Neg(d_node), span), partial(g, b, "-1")));
-        }
-        Op::Mul(a, b) => {
-            let (la, lb) = (g.describe(a), g.describe(b));
-            products.push((a, g.push_op(Op::Mul(d_node, b), span), partial(g, a, &lb)));
-            products.push((b, g.push_op(Op::Mul(d_node, a), span), partial(g, b, &la)));
-        }
-        Op::Div(a, b) => {
-            let lb = g.describe(b);
-            products.push((
-                a,
-                g.push_op(Op::Div(d_node, b), span),
-                partial(g, a, &format!("1/{lb}")),
-            ));
-            // ∂(a/b)/∂b = -(a/b)/b: reuse the quotient itself.
-            let scaled = g.push_op(Op::Mul(d_node, node), span);
-            let ratio = g.push_op(Op::Div(scaled, b), span);
-            let text = partial(g, b, &format!("-{v}/{lb}"));
-            products.push((b, g.push_op(Op::Neg(ratio), span), text));
-        }
-        Op::Pow(a, b) => {
-            let (la, lb) = (g.describe(a), g.describe(b));
-            let one = g.constant(1.0, span);
-            let exponent = g.push_op(Op::Sub(b, one), span);
-            let power = g.push_op(Op::Pow(a, exponent), span);
-            let slope = g.push_op(Op::Mul(b, power), span);
-            let product = g.push_op(Op::Mul(d_node, slope), span);
-            products.push((a, product, partial(g, a, &format!("{lb}·{la}^({lb} - 1)"))));
-            // ln(a)·a^b, taken as 0 where a ≤ 0: exact at a = 0 (0^b is 0 for every b > 0),
-            // and no NaN from a branch a `max` or `relu` masks out.
-            let log = g.push_op(Op::Call(Func::LnOrZero, a), span);
-            let slope = g.push_op(Op::Mul(log, node), span);
-            let product = g.push_op(Op::Mul(d_node, slope), span);
-            products.push((b, product, partial(g, b, &format!("ln({la})·{v}"))));
-        }
-        Op::Powi(a, n) => {
-            let power = g.push_op(Op::Powi(a, n - 1), span);
-            let coefficient = g.constant(f64::from(n), span);
-            let slope = g.push_op(Op::Mul(coefficient, power), span);
-            let product = g.push_op(Op::Mul(d_node, slope), span);
-            let text = match n - 1 {
-                1 => format!("{n}·{}", g.describe(a)),
-                m => format!("{n}·{}^{m}", g.describe(a)),
-            };
-            products.push((a, product, partial(g, a, &text)));
-        }
-        Op::Max(a, b) | Op::Min(a, b) => {
-            // The operand that wins takes the gradient; at a tie, `b` does.
-            let (la, lb) = (g.describe(a), g.describe(b));
-            let a_wins = match op {
-                Op::Max(..) => g.push_op(Op::Gt(a, b), span),
-                _ => g.push_op(Op::Gt(b, a), span),
-            };
-            let one = g.constant(1.0, span);
-            let b_wins = g.push_op(Op::Sub(one, a_wins), span);
-            let text = partial(g, a, &format!("[{la} wins]"));
-            products.push((a, g.push_op(Op::Mul(d_node, a_wins), span), text));
-            let text = partial(g, b, &format!("[{lb} wins]"));
-            products.push((b, g.push_op(Op::Mul(d_node, b_wins), span), text));
-        }
-        Op::Call(func, a) => {
-            let la = g.describe(a);
-            let (slope, text) = match func {
-                Func::Sin => (
-                    g.push_op(Op::Call(Func::Cos, a), span),
-                    format!("cos({la})"),
-                ),
-                Func::Cos => {
-                    let sin = g.push_op(Op::Call(Func::Sin, a), span);
-                    (g.push_op(Op::Neg(sin), span), format!("-sin({la})"))
-                }
-                Func::Tan => {
-                    let square = g.push_op(Op::Mul(node, node), span);
-                    let one = g.constant(1.0, span);
-                    (g.push_op(Op::Add(one, square), span), format!("1 + {v}²"))
-                }
-                Func::Exp => (node, v.clone()),
-                Func::Ln => {
-                    let text = partial(g, a, &format!("1/{la}"));
-                    products.push((a, g.push_op(Op::Div(d_node, a), span), text));
-                    return products;
-                }
-                Func::Sqrt => {
-                    let two = g.constant(2.0, span);
-                    let twice = g.push_op(Op::Mul(two, node), span);
-                    let text = partial(g, a, &format!("1/(2·{v})"));
-                    products.push((a, g.push_op(Op::Div(d_node, twice), span), text));
-                    return products;
-                }
-                Func::Tanh => {
-                    let square = g.push_op(Op::Mul(node, node), span);
-                    let one = g.constant(1.0, span);
-                    (g.push_op(Op::Sub(one, square), span), format!("1 - {v}²"))
-                }
-                Func::Sigmoid => {
-                    let one = g.constant(1.0, span);
-                    let complement = g.push_op(Op::Sub(one, node), span);
-                    (
-                        g.push_op(Op::Mul(node, complement), span),
-                        format!("{v}·(1 - {v})"),
-                    )
-                }
-                Func::Relu => {
-                    let zero = g.constant(0.0, span);
-                    (g.push_op(Op::Gt(a, zero), span), format!("[{la} > 0]"))
-                }
-                Func::Abs => (
-                    g.push_op(Op::Call(Func::Sign, a), span),
-                    format!("sign({la})"),
-                ),
-                Func::Softplus => (
-                    g.push_op(Op::Call(Func::Sigmoid, a), span),
-                    format!("sigmoid({la})"),
-                ),
-                Func::Sign | Func::LnOrZero => {
-                    unreachable!("only ever built by `diff`, never differentiated")
-                }
-            };
-            let text = partial(g, a, &text);
-            products.push((a, g.push_op(Op::Mul(d_node, slope), span), text));
-        }
-        Op::MatMul(a, b) => {
-            // Y = A·B: dA = dY·Bᵀ, dB = Aᵀ·dY.
-            let (la, lb) = (g.describe(a), g.describe(b));
-            let b_t = g.push_op(Op::Transpose(b), span);
-            products.push((
-                a,
-                g.push_op(Op::MatMul(d_node, b_t), span),
-                format!("{v} = {la}·{lb}: d_{la} = {dv}·{lb}ᵀ"),
-            ));
-            let a_t = g.push_op(Op::Transpose(a), span);
-            products.push((
-                b,
-                g.push_op(Op::MatMul(a_t, d_node), span),
-                format!("{v} = {la}·{lb}: d_{lb} = {la}ᵀ·{dv}"),
-            ));
-        }
-        Op::Transpose(a) => {
-            let text = format!("d_{} = {dv}ᵀ", g.describe(a));
-            products.push((a, g.push_op(Op::Transpose(d_node), span), text));
-        }
-        Op::Sum(a) => {
-            let shape = g.node(a).shape.clone();
-            let text = format!(
-                "{v} = sum({0}): d_{0} = {dv} in every element",
-                g.describe(a)
-            );
-            products.push((a, g.broadcast(d_node, &shape, span), text));
-        }
-        Op::Broadcast(a) => {
-            let text = format!("d_{} = the sum of {dv}", g.describe(a));
-            products.push((a, g.push_op(Op::Sum(d_node), span), text));
-        }
-        // Repeating and summing are each other's adjoints: a column repeated over the
-        // columns collects the sum of each row of its adjoint, and a row sum hands its
-        // adjoint back to every column.
-        Op::SpreadColumn(a) => {
-            let text = format!("d_{} = the row sums of {dv}", g.describe(a));
-            products.push((a, g.push_op(Op::RowSums(d_node), span), text));
-        }
-        Op::SpreadRow(a) => {
-            let text = format!("d_{} = the column sums of {dv}", g.describe(a));
-            products.push((a, g.push_op(Op::ColumnSums(d_node), span), text));
-        }
-        Op::RowSums(a) => {
-            let shape = g.node(a).shape.clone();
-            let text = format!(
-                "{v} = row_sums({0}): d_{0} = {dv} in every column",
-                g.describe(a)
-            );
-            let spread = g.push_shaped(Op::SpreadColumn(d_node), span, shape);
-            products.push((a, spread, text));
-        }
-        Op::ColumnSums(a) => {
-            let shape = g.node(a).shape.clone();
-            let text = format!(
-                "{v} = column_sums({0}): d_{0} = {dv} in every row",
-                g.describe(a)
-            );
-            let spread = g.push_shaped(Op::SpreadRow(d_node), span, shape);
-            products.push((a, spread, text));
-        }
-    }
-    products
 }
 
 #[cfg(test)]

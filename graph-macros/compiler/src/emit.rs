@@ -166,18 +166,59 @@ pub struct Target {
     pub private: TokenStream,
     /// `#[by_ref]`: matrix inputs arrive as references, written `(*w)` where used.
     pub by_ref: bool,
+    /// Each `#[primitive(name = Type)]`: the name, and the type's path as the emitted code
+    /// writes it (see [`primitive_path`]).
+    pub primitives: Vec<(String, TokenStream)>,
+}
+
+/// A primitive's type as written inside the emitted code: as the user wrote it for a closure
+/// graph, which expands in place; one module further out for a `fn` graph, whose code is in a
+/// module of its own, so `Swish` is `super::Swish` and `self::a::Swish` is `super::a::Swish`.
+/// Absolute paths (`::a::Swish`, `crate::a::Swish`) stay as they are.
+fn primitive_path(path: &syn::Path, in_module: bool) -> TokenStream {
+    let first = path.segments.first().map(|segment| segment.ident.to_string());
+    let absolute = path.leading_colon.is_some() || first.as_deref() == Some("crate");
+    if !in_module || absolute {
+        return quote!(#path);
+    }
+    if first.as_deref() == Some("self") {
+        let rest = path.segments.iter().skip(1);
+        return quote!(super #(:: #rest)*);
+    }
+    quote!(super::#path)
 }
 
 impl Target {
+    /// The path of the declared primitive `name`.
+    fn primitive(&self, name: &str) -> &TokenStream {
+        let (_, path) = self
+            .primitives
+            .iter()
+            .find(|(known, _)| known == name)
+            .expect("`lower` calls only declared primitives");
+        path
+    }
+
     pub fn new(def: &GraphDef, real: Real) -> Target {
         let private = match &def.options.krate {
             Some(path) => quote!(#path::__private),
             None => quote!(::chainrule::__private),
         };
+        let in_module = matches!(def.form, Form::Item { .. });
+        let primitives = def
+            .options
+            .primitives
+            .iter()
+            .map(|primitive| {
+                let path = primitive_path(&primitive.path, in_module);
+                (primitive.name.to_string(), path)
+            })
+            .collect();
         Target {
             real,
             private,
             by_ref: def.options.by_ref,
+            primitives,
         }
     }
 
@@ -364,8 +405,39 @@ fn scalar_formula(op: Op, target: &Target, operands: &[Fragment], span: Span) ->
                 prec: Prec::Conditional,
             }
         }
+        Op::Atan2(..) => method("atan2", second()),
+        Op::Hypot(..) => method("hypot", second()),
+        Op::Call(Func::Primitive(name), _) | Op::Derivative(name, ..) => {
+            let path = target.primitive(name.as_str());
+            let (runtime, real) = (&target.private, format_ident!("{}", real.name()));
+            let args: Vec<TokenStream> = operands
+                .iter()
+                .map(|operand| operand.at_least(Prec::Conditional))
+                .collect();
+            let tokens = match op {
+                Op::Derivative(_, 2, ..) => quote_spanned!(span=>
+                    <#path as #runtime::SecondDerivative<#real>>::second_derivative(#(#args),*)
+                ),
+                Op::Derivative(..) => quote_spanned!(span=>
+                    <#path as #runtime::Primitive<#real>>::derivative(#(#args),*)
+                ),
+                _ => quote_spanned!(span=> <#path as #runtime::Primitive<#real>>::value(#(#args),*)),
+            };
+            Fragment::atom(tokens)
+        }
+        Op::Call(Func::Log1p, _) => method("ln_1p", TokenStream::new()),
+        Op::Call(Func::Expm1, _) => method("exp_m1", TokenStream::new()),
         Op::Call(
-            func @ (Func::Sigmoid | Func::Relu | Func::Softplus | Func::Sign | Func::LnOrZero),
+            func @ (Func::Sigmoid
+            | Func::Relu
+            | Func::Softplus
+            | Func::Sign
+            | Func::LnOrZero
+            | Func::RecipOrZero
+            | Func::Erf
+            | Func::NormalCdf
+            | Func::Gelu
+            | Func::Silu),
             _,
         ) => {
             let runtime = &target.private;
@@ -406,7 +478,13 @@ fn expression(context: &Context, id: NodeId) -> Fragment {
                 .map(|operand| context.operand(*operand).clone())
                 .collect();
             match node.op {
-                Op::Pow(a, _) | Op::Max(a, _) | Op::Min(a, _) | Op::Powi(a, _) | Op::Call(_, a)
+                Op::Pow(a, _)
+                | Op::Max(a, _)
+                | Op::Min(a, _)
+                | Op::Atan2(a, _)
+                | Op::Hypot(a, _)
+                | Op::Powi(a, _)
+                | Op::Call(_, a)
                     if matches!(graph.node(a).op, Op::Const(_)) =>
                 {
                     // A constant receiver needs its type: `2.0.powf(x)` is ambiguous.
@@ -418,6 +496,7 @@ fn expression(context: &Context, id: NodeId) -> Fragment {
                 // means on a 1×1 matrix, as in `eval`.
                 Op::Count(_) => literal(1.0, real),
                 Op::MatMul(..)
+                | Op::StopGradient(_)
                 | Op::Transpose(_)
                 | Op::Sum(_)
                 | Op::MaxElement(_)
@@ -457,6 +536,8 @@ fn expression(context: &Context, id: NodeId) -> Fragment {
                 }
             }
         },
+        // Only `diff` treats it differently from its operand.
+        Op::StopGradient(a) => context.operand(a).clone(),
         Op::Transpose(a) => context.method(a, "transpose", TokenStream::new()),
         Op::Sum(a) => match context.inlined_op(a) {
             Some(Op::Powi(x, 2)) if context.is_matrix(x) => {
@@ -846,9 +927,78 @@ pub fn program(def: &GraphDef, program: &Program) -> TokenStream {
     }
 }
 
-/// With `#[hessian]`: `hvp` and `hessian` (issue 10; empty until then).
-fn second_order_items(_def: &GraphDef, _program: &Program, _target: &Target) -> TokenStream {
-    TokenStream::new()
+/// With `#[hessian]`: `hvp(.., v: Grad) -> Grad`, and `hessian(..) -> SMatrix<T, N, N>` when
+/// the output and every differentiable parameter are scalars (see `second`).
+fn second_order_items(def: &GraphDef, program: &Program, target: &Target) -> TokenStream {
+    let (Some((hvp_graph, products)), Form::Item { generics, .. }) = (&program.hvp, &def.form)
+    else {
+        return TokenStream::new();
+    };
+    let (forward_graph, output) = (&program.forward.0, program.forward.1);
+    let shapes: Vec<Shape> = forward_graph
+        .inputs
+        .iter()
+        .map(|input| input.shape.clone())
+        .collect();
+    let output_shape = &forward_graph.node(output).shape;
+    let params = params(def, &shapes, target);
+    let fields = grad_fields(def);
+    let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
+    // `hvp`'s graph names `v`'s fields `v_<name>`, after the parameters (and `d_out`).
+    let n_grads = fields.len();
+    let v_inputs = &hvp_graph.inputs[hvp_graph.inputs.len() - n_grads..];
+    let v_names: Vec<&Ident> = v_inputs.iter().map(|input| &input.name).collect();
+    // Under `#[by_ref]` the body reads every matrix input through a reference.
+    let borrowed: Vec<&Ident> = v_inputs
+        .iter()
+        .filter(|input| target.by_ref && !input.shape.is_scalar())
+        .map(|input| &input.name)
+        .collect();
+    let d_out = (!output_shape.is_scalar()).then(|| {
+        let (name, ty) = (d_out(), target.param_type(output_shape));
+        quote!(#name: #ty,)
+    });
+    let doc = if output_shape.is_scalar() {
+        " The Hessian-vector product H·v: the derivative of the gradient along `v`, by differentiating the backward pass again. Costs a few backward passes, never the whole Hessian."
+    } else {
+        " The Hessian-vector product of ⟨d_out, forward⟩ (the output is not a scalar): H·v, the derivative of `backward(.., d_out)` along `v`."
+    };
+    let v = Ident::new("v", Span::mixed_site());
+    let hvp = body(hvp_graph, products, target);
+    let (statements, outputs) = (&hvp.statements, &hvp.outputs);
+    let hessian = program.hessian.as_ref().map(|(graph, entries)| {
+        let hessian = body(graph, entries, target);
+        let (statements, entries) = (&hessian.statements, &hessian.outputs);
+        let (private, scalar) = (&target.private, type_of(&Shape::Scalar, target));
+        let n = Literal::usize_unsuffixed(n_grads);
+        // Row-major entries; nalgebra stores columns, which are the rows: it is symmetric.
+        let rows: Vec<&[TokenStream]> = entries.chunks(n_grads.max(1)).collect();
+        let rows = rows.iter().map(|row| quote!([#(#row),*]));
+        quote! {
+            /// The Hessian: the second derivatives of the output in the parameters that are
+            /// not `#[no_grad]`, in their order. Exactly symmetric: entry (i, j) below the
+            /// diagonal is entry (j, i).
+            #[inline]
+            #[allow(unused_variables, clippy::too_many_arguments)]
+            pub fn hessian #impl_generics (#(#params),*) -> #private::nalgebra::SMatrix<#scalar, #n, #n> #where_clause {
+                #(#statements)*
+                #private::nalgebra::SMatrix::from_array_storage(#private::nalgebra::ArrayStorage([#(#rows),*]))
+            }
+        }
+    });
+    quote! {
+        #[doc = #doc]
+        #[inline]
+        #[allow(unused_variables, clippy::too_many_arguments)]
+        pub fn hvp #impl_generics (#(#params,)* #d_out #v: Grad #ty_generics) -> Grad #ty_generics #where_clause {
+            let Grad { #( #fields: #v_names ),* } = #v;
+            #( let #borrowed = &#borrowed; )*
+            #(#statements)*
+            Grad { #( #fields: #outputs ),* }
+        }
+
+        #hessian
+    }
 }
 
 /// What a graph tells about itself: `check_gradient`, operation counts, DOT (issue 10; empty
@@ -1024,6 +1174,33 @@ fn item_stub(def: &GraphDef, signature: &Signature) -> TokenStream {
             }
         }
     });
+    let second_order = def.options.hessian.then(|| {
+        let v = Ident::new("v", Span::mixed_site());
+        let d_out = (!output.is_scalar()).then(|| quote!(#d_out: #d_out_type,));
+        let differentiable: Vec<&Shape> = def
+            .params
+            .iter()
+            .zip(&signature.params)
+            .filter(|(param, _)| param.requires_grad)
+            .map(|(_, shape)| shape)
+            .collect();
+        let hessian = (output.is_scalar() && differentiable.iter().all(|shape| shape.is_scalar()))
+            .then(|| {
+                let n = Literal::usize_unsuffixed(differentiable.len());
+                let private = &target.private;
+                quote! {
+                    pub fn hessian #impl_generics (#(#params),*) -> #private::nalgebra::SMatrix<#scalar, #n, #n> #where_clause {
+                        ::core::unimplemented!()
+                    }
+                }
+            });
+        quote! {
+            pub fn hvp #impl_generics (#(#params,)* #d_out #v: Grad #ty_generics) -> Grad #ty_generics #where_clause {
+                ::core::unimplemented!()
+            }
+            #hessian
+        }
+    });
     quote! {
         #(#docs)*
         #[allow(unused_variables, clippy::too_many_arguments)]
@@ -1037,6 +1214,7 @@ fn item_stub(def: &GraphDef, signature: &Signature) -> TokenStream {
             }
             #value_and_grad
             #tape
+            #second_order
         }
     }
 }

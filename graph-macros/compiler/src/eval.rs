@@ -3,6 +3,8 @@
 //! Its functions must agree with what `emit` writes and the runtime computes.
 //!
 //! Every value is a scalar here, so matrix operations mean what they mean on 1×1 matrices.
+//! A user's primitive (and its derivatives) is NaN here: only the emitted code can call it, so
+//! `simplify` never folds it (`Op::is_foldable`).
 
 use crate::ir::{Func, Graph, NodeId, Op};
 
@@ -28,6 +30,31 @@ pub fn call(func: Func, x: f64) -> f64 {
         Func::Relu => x.max(0.0),
         Func::Abs => x.abs(),
         Func::Softplus => x.max(0.0) + (-x.abs()).exp().ln_1p(),
+        Func::Atan => x.atan(),
+        Func::Asin => x.asin(),
+        Func::Acos => x.acos(),
+        Func::Sinh => x.sinh(),
+        Func::Cosh => x.cosh(),
+        Func::Asinh => x.asinh(),
+        // The `libm` crate's erf, as the runtime computes it (a port of FreeBSD's msun).
+        Func::Erf => libm::erf(x),
+        Func::NormalCdf => normal_cdf(x),
+        Func::Gelu => x * normal_cdf(x),
+        Func::Silu => x * call(Func::Sigmoid, x),
+        Func::Log1p => x.ln_1p(),
+        Func::Expm1 => x.exp_m1(),
+        Func::Log2 => x.log2(),
+        Func::Log10 => x.log10(),
+        Func::Exp2 => x.exp2(),
+        Func::Cbrt => x.cbrt(),
+        Func::RecipOrZero => {
+            if x > 0.0 {
+                1.0 / x
+            } else {
+                0.0
+            }
+        }
+        Func::Primitive(_) => f64::NAN,
         Func::LnOrZero => {
             if x > 0.0 {
                 x.ln()
@@ -45,6 +72,12 @@ pub fn call(func: Func, x: f64) -> f64 {
             }
         }
     }
+}
+
+/// Φ(x) = erfc(−x/√2)/2: through `erfc`, so that the far left tail keeps its relative
+/// precision instead of cancelling in 1 + erf(x/√2).
+fn normal_cdf(x: f64) -> f64 {
+    0.5 * libm::erfc(-x * std::f64::consts::FRAC_1_SQRT_2)
 }
 
 /// The value of `op`, given the values of its operands.
@@ -68,9 +101,13 @@ pub fn apply(op: Op, inputs: &[f64], value: impl Fn(NodeId) -> f64) -> f64 {
                 0.0
             }
         }
+        Op::Atan2(a, b) => value(a).atan2(value(b)),
+        Op::Hypot(a, b) => value(a).hypot(value(b)),
         Op::Call(func, a) => call(func, value(a)),
+        Op::Derivative(..) => f64::NAN,
         Op::MatMul(a, b) => value(a) * value(b),
         Op::Transpose(a)
+        | Op::StopGradient(a)
         | Op::Sum(a)
         | Op::MaxElement(a)
         | Op::Broadcast(a)

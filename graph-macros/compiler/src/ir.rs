@@ -37,6 +37,33 @@ impl std::hash::Hash for Const {
     }
 }
 
+/// The name of a user's primitive (`#[primitive(swish = Swish)]`), interned so that it is
+/// `Copy` like the rest of an [`Op`]. The table lives as long as the process (a proc macro's
+/// lives as long as one crate's compilation) and holds each distinct name once.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
+pub struct Symbol(u32);
+
+static SYMBOLS: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+
+impl Symbol {
+    pub fn intern(name: &str) -> Symbol {
+        let mut symbols = SYMBOLS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let index = match symbols.iter().position(|known| *known == name) {
+            Some(index) => index,
+            None => {
+                symbols.push(Box::leak(name.to_string().into_boxed_str()));
+                symbols.len() - 1
+            }
+        };
+        Symbol(u32::try_from(index).expect("under 2^32 primitive names"))
+    }
+
+    pub fn as_str(self) -> &'static str {
+        let symbols = SYMBOLS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        symbols[self.0 as usize]
+    }
+}
+
 /// Element-wise functions of one argument.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub enum Func {
@@ -51,11 +78,37 @@ pub enum Func {
     Relu,
     Abs,
     Softplus,
+    Atan,
+    Asin,
+    Acos,
+    Sinh,
+    Cosh,
+    Asinh,
+    Erf,
+    /// x·Φ(x), Φ the standard normal distribution function: the exact GELU.
+    Gelu,
+    /// x·sigmoid(x).
+    Silu,
+    /// ln(1 + x), accurate near 0.
+    Log1p,
+    /// eˣ − 1, accurate near 0.
+    Expm1,
+    Log2,
+    Log10,
+    Exp2,
+    Cbrt,
     /// `sign(x)`: −1, 0 or 1. The derivative of `abs` (0 at 0, as PyTorch does).
     Sign,
     /// `ln(x)` for `x > 0`, else 0: the exponent's part of the derivative of `a^b`, which is
     /// 0 where the base is 0 (0^b is 0) and undefined in the reals where it is negative.
     LnOrZero,
+    /// `1/x` for `x > 0`, else 0: the derivative of [`Func::LnOrZero`], 0 wherever it is.
+    RecipOrZero,
+    /// Φ(x), the standard normal distribution function: part of the derivative of `gelu`.
+    NormalCdf,
+    /// A function the user declared with `#[primitive(name = Type)]`; generated code calls
+    /// `Primitive::value` of the type.
+    Primitive(Symbol),
 }
 
 impl Func {
@@ -72,8 +125,26 @@ impl Func {
             Func::Relu => "relu",
             Func::Abs => "abs",
             Func::Softplus => "softplus",
+            Func::Atan => "atan",
+            Func::Asin => "asin",
+            Func::Acos => "acos",
+            Func::Sinh => "sinh",
+            Func::Cosh => "cosh",
+            Func::Asinh => "asinh",
+            Func::Erf => "erf",
+            Func::Gelu => "gelu",
+            Func::Silu => "silu",
+            Func::Log1p => "log1p",
+            Func::Expm1 => "expm1",
+            Func::Log2 => "log2",
+            Func::Log10 => "log10",
+            Func::Exp2 => "exp2",
+            Func::Cbrt => "cbrt",
             Func::Sign => "sign",
             Func::LnOrZero => "ln_or_zero",
+            Func::RecipOrZero => "recip_or_zero",
+            Func::NormalCdf => "normal_cdf",
+            Func::Primitive(name) => name.as_str(),
         }
     }
 }
@@ -97,7 +168,18 @@ pub enum Op {
     Min(NodeId, NodeId),
     /// `1` if `a > b`, else `0`: the derivative of `relu`, `max` and `min`.
     Gt(NodeId, NodeId),
+    /// `atan2(y, x)`: the angle of the point (x, y).
+    Atan2(NodeId, NodeId),
+    /// `hypot(a, b)`: √(a² + b²) without overflow.
+    Hypot(NodeId, NodeId),
     Call(Func, NodeId),
+    /// The derivative of order 1 or 2 of the user's primitive at `x`, given its value `y`
+    /// (`Derivative(name, order, x, y)`): `Primitive::derivative(x, y)` or
+    /// `SecondDerivative::second_derivative(x, y)`. Opaque to constant folding and `eval`.
+    Derivative(Symbol, u8, NodeId, NodeId),
+    /// `stop_gradient(e)`: the value of `e`, through which `diff` passes no gradient, in any
+    /// pass (so a second derivative sees it as a constant too). Emitted as `e` itself.
+    StopGradient(NodeId),
     /// Matrix product. (`Mul` is element-wise, or a scalar times anything.)
     MatMul(NodeId, NodeId),
     Transpose(NodeId),
@@ -135,6 +217,7 @@ impl Op {
             Op::Neg(a)
             | Op::Powi(a, _)
             | Op::Call(_, a)
+            | Op::StopGradient(a)
             | Op::Transpose(a)
             | Op::Sum(a)
             | Op::MaxElement(a)
@@ -171,6 +254,10 @@ impl Op {
             Op::Max(a, b) => Op::Max(f(a), f(b)),
             Op::Min(a, b) => Op::Min(f(a), f(b)),
             Op::Gt(a, b) => Op::Gt(f(a), f(b)),
+            Op::Atan2(a, b) => Op::Atan2(f(a), f(b)),
+            Op::Hypot(a, b) => Op::Hypot(f(a), f(b)),
+            Op::Derivative(name, order, x, y) => Op::Derivative(name, order, f(x), f(y)),
+            Op::StopGradient(a) => Op::StopGradient(f(a)),
             Op::MatMul(a, b) => Op::MatMul(f(a), f(b)),
             Op::Transpose(a) => Op::Transpose(f(a)),
             Op::Sum(a) => Op::Sum(f(a)),
@@ -196,7 +283,10 @@ impl Op {
             | Op::Pow(a, b)
             | Op::Max(a, b)
             | Op::Min(a, b)
-            | Op::Gt(a, b) => Some((a, b)),
+            | Op::Gt(a, b)
+            | Op::Atan2(a, b)
+            | Op::Hypot(a, b)
+            | Op::Derivative(_, _, a, b) => Some((a, b)),
             _ => None,
         }
     }
@@ -207,6 +297,15 @@ impl Op {
         matches!(
             self,
             Op::Broadcast(_) | Op::SpreadColumn(_) | Op::SpreadRow(_)
+        )
+    }
+
+    /// Whether the compiler can compute the operation itself, to fold constants: not a user's
+    /// primitive, which only the emitted code can call.
+    pub fn is_foldable(&self) -> bool {
+        !matches!(
+            self,
+            Op::Call(Func::Primitive(_), _) | Op::Derivative(..) | Op::Input(_)
         )
     }
 
@@ -322,7 +421,7 @@ pub fn result_shape(graph: &Graph, op: Op) -> Shape {
     match op {
         Op::Input(n) => graph.inputs[usize::from(n)].shape.clone(),
         Op::Const(_) | Op::Sum(_) | Op::MaxElement(_) | Op::Count(_) => Shape::Scalar,
-        Op::Neg(a) | Op::Powi(a, _) | Op::Call(_, a) => shape(a),
+        Op::Neg(a) | Op::Powi(a, _) | Op::Call(_, a) | Op::StopGradient(a) => shape(a),
         Op::MatMul(a, b) => match (shape(a), shape(b)) {
             (Shape::Matrix { rows, .. }, Shape::Matrix { cols, .. }) => Shape::matrix(rows, cols),
             _ => wider(a, b),
@@ -491,7 +590,13 @@ impl Graph {
             Op::Max(a, b) => format!("max({}, {})", d(a), d(b)),
             Op::Min(a, b) => format!("min({}, {})", d(a), d(b)),
             Op::Gt(a, b) => format!("[{} > {}]", d(a), d(b)),
+            Op::Atan2(a, b) => format!("atan2({}, {})", d(a), d(b)),
+            Op::Hypot(a, b) => format!("hypot({}, {})", d(a), d(b)),
             Op::Call(func, a) => format!("{}({})", func.name(), d(a)),
+            Op::Derivative(name, order, x, _) => {
+                format!("{}{}({})", name.as_str(), primes(order), d(x))
+            }
+            Op::StopGradient(a) => format!("stop_gradient({})", d(a)),
             Op::Transpose(a) => format!("{}ᵀ", d(a)),
             Op::Sum(a) => format!("sum({})", d(a)),
             Op::MaxElement(a) => format!("max_element({})", d(a)),
@@ -503,6 +608,15 @@ impl Graph {
             Op::ColumnSums(a) => format!("column_sums({})", d(a)),
             Op::ColumnMaxes(a) => format!("column_maxes({})", d(a)),
         }
+    }
+}
+
+/// `′` or `″`: how notes and the IR's text write a derivative's order.
+pub fn primes(order: u8) -> &'static str {
+    match order {
+        1 => "′",
+        2 => "″",
+        _ => "‴",
     }
 }
 
@@ -545,6 +659,16 @@ impl fmt::Display for Graph {
                 Op::Max(a, b) => format!("max {} {}", label(a), label(b)),
                 Op::Min(a, b) => format!("min {} {}", label(a), label(b)),
                 Op::Gt(a, b) => format!("gt {} {}", label(a), label(b)),
+                Op::Atan2(a, b) => format!("atan2 {} {}", label(a), label(b)),
+                Op::Hypot(a, b) => format!("hypot {} {}", label(a), label(b)),
+                Op::Derivative(name, order, x, y) => format!(
+                    "{}{} {} {}",
+                    name.as_str(),
+                    primes(order),
+                    label(x),
+                    label(y)
+                ),
+                Op::StopGradient(a) => format!("stop_gradient {}", label(a)),
                 Op::MatMul(a, b) => format!("matmul {} {}", label(a), label(b)),
                 Op::Transpose(a) => format!("transpose {}", label(a)),
                 Op::Sum(a) => format!("sum {}", label(a)),

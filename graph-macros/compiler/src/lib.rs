@@ -14,6 +14,8 @@ pub mod eval;
 pub mod ir;
 pub mod lower;
 pub mod parse;
+pub mod rules;
+pub mod second;
 pub mod simplify;
 pub mod split;
 pub mod types;

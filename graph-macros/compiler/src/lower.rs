@@ -10,7 +10,7 @@ use syn::{Generics, Type};
 
 use crate::ast::{BinOp, Expr, Form, GraphDef};
 use crate::builtins::{self, BUILTINS};
-use crate::ir::{mint, Graph, Input, NodeId, Op, Shape};
+use crate::ir::{mint, Func, Graph, Input, NodeId, Op, Shape, Symbol};
 use crate::types::classify;
 
 /// The scalar type a graph computes in.
@@ -176,6 +176,12 @@ pub fn lower(def: &GraphDef) -> syn::Result<Lowered> {
         errors: Errors::default(),
         internal: Vec::new(),
         calls: Vec::new(),
+        primitives: def
+            .options
+            .primitives
+            .iter()
+            .map(|primitive| primitive.name.to_string())
+            .collect(),
     };
     for (index, param) in def.params.iter().enumerate() {
         let id = lowering
@@ -273,6 +279,8 @@ struct Lowering {
     /// Each builtin call: its name, arguments and the internal nodes it built, which are
     /// noted with the call (`mse(prediction, y)`) once every node has its name.
     calls: Vec<(String, Vec<NodeId>, std::ops::Range<usize>)>,
+    /// The names `#[primitive(..)]` declares.
+    primitives: Vec<String>,
 }
 
 impl Lowering {
@@ -458,7 +466,7 @@ impl Lowering {
         if let Some(id) = self.scope.get(&text) {
             return *id;
         }
-        let message = if builtins::lookup(&text).is_some() {
+        let message = if builtins::lookup(&text).is_some() || self.primitives.contains(&text) {
             format!("`{text}` is a function; call it as `{text}(..)`")
         } else {
             let in_scope = self.scope.keys().map(String::as_str);
@@ -477,14 +485,21 @@ impl Lowering {
 
     fn call(&mut self, func: &Ident, args_span: Span, args: &[Expr]) -> Option<NodeId> {
         let name = func.to_string();
+        // A declared primitive may shadow a builtin: the declaration is explicit.
+        if self.primitives.contains(&name) {
+            return self.primitive_call(func, args_span, args);
+        }
         // The function's name comes first in the source, so its error does too.
         let builtin = builtins::lookup(&name);
         if builtin.is_none() {
-            let known = BUILTINS.iter().map(|(known, _)| *known);
+            let known = BUILTINS
+                .iter()
+                .map(|(known, _)| *known)
+                .chain(self.primitives.iter().map(String::as_str));
             let message = match closest(&name, known.clone()) {
                 Some(similar) => format!("unknown function `{name}`; did you mean `{similar}`?"),
                 None => format!(
-                    "unknown function `{name}`; a graph calls only its own functions: {}",
+                    "unknown function `{name}`; a graph calls only its own functions and the primitives it declares with `#[primitive({name} = Type)]`: {}",
                     known
                         .map(|known| format!("`{known}`"))
                         .collect::<Vec<_>>()
@@ -495,15 +510,16 @@ impl Lowering {
         }
         let lowered: Vec<Option<NodeId>> = args.iter().map(|arg| self.expr(arg)).collect();
         let builtin = builtin?;
-        if args.len() != builtin.arity() {
-            let plural = if builtin.arity() == 1 { "" } else { "s" };
+        let (fewest, most) = builtin.arity();
+        if args.len() < fewest || args.len() > most {
+            let takes = match (fewest, most) {
+                (1, 1) => "1 argument".to_string(),
+                (n, m) if n == m => format!("{n} arguments"),
+                (n, m) => format!("{n} or {m} arguments"),
+            };
             self.errors.push(syn::Error::new(
                 args_span,
-                format!(
-                    "`{name}` takes {} argument{plural}, found {}",
-                    builtin.arity(),
-                    args.len()
-                ),
+                format!("`{name}` takes {takes}, found {}", args.len()),
             ));
             return None;
         }
@@ -519,6 +535,23 @@ impl Lowering {
             .extend(self.graph.ids().skip(first).filter(|id| *id != result));
         self.calls.push((name, args, first..result.index()));
         Some(result)
+    }
+
+    /// `name(x)` for a declared primitive: one argument of any shape, element-wise.
+    fn primitive_call(&mut self, func: &Ident, args_span: Span, args: &[Expr]) -> Option<NodeId> {
+        let lowered: Vec<Option<NodeId>> = args.iter().map(|arg| self.expr(arg)).collect();
+        let [arg] = lowered[..] else {
+            self.errors.push(syn::Error::new(
+                args_span,
+                format!(
+                    "primitive `{func}` takes 1 argument, found {}",
+                    args.len()
+                ),
+            ));
+            return None;
+        };
+        let symbol = Symbol::intern(&func.to_string());
+        self.push(Op::Call(Func::Primitive(symbol), arg?), func.span())
     }
 }
 
@@ -582,11 +615,11 @@ mod tests {
     #[test]
     fn every_unknown_name_and_function_is_reported_at_once() {
         assert_eq!(
-            errors("|x: f64| tahn(w) + sinh(x) + y"),
+            errors("|x: f64| tahn(w) + sni(x) + y"),
             vec![
                 "unknown function `tahn`; did you mean `tanh`?",
                 "cannot find `w` in this graph; declare it as a parameter or with `let`",
-                "unknown function `sinh`; did you mean `sin`?",
+                "unknown function `sni`; did you mean `sin`?",
                 "cannot find `y` in this graph; declare it as a parameter or with `let`",
             ]
         );

@@ -11,7 +11,7 @@ use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream, Parser};
 use syn::{braced, parenthesized, Attribute, Ident, Lit, Token, Type, Visibility};
 
-use crate::ast::{BinOp, Body, Expr, Form, GraphDef, Let, Options, Param};
+use crate::ast::{BinOp, Body, Expr, Form, GraphDef, Let, Options, Param, PrimitiveDecl};
 
 /// Parses a whole `graph!` input.
 pub fn parse_graph(tokens: TokenStream) -> syn::Result<GraphDef> {
@@ -63,6 +63,8 @@ fn parse_options(attrs: Vec<Attribute>, closure: bool) -> syn::Result<(Options, 
         } else if path.is_ident("dot") && !closure {
             attr.meta.require_path_only()?;
             options.dot = true;
+        } else if path.is_ident("primitive") {
+            parse_primitives(&attr, &mut options)?;
         } else if path.is_ident("chainrule") {
             attr.parse_nested_meta(|meta| {
                 if meta.path.is_ident("crate") {
@@ -75,9 +77,9 @@ fn parse_options(attrs: Vec<Attribute>, closure: bool) -> syn::Result<(Options, 
         } else {
             let name = path.to_token_stream().to_string().replace(' ', "");
             let allowed = if closure {
-                "a closure graph takes only `#[chainrule(crate = path)]`"
+                "a closure graph takes only `#[primitive(name = Type)]` and `#[chainrule(crate = path)]`"
             } else {
-                "only doc comments, `#[tape]`, `#[by_ref]`, `#[hessian]`, `#[dot]` and `#[chainrule(crate = path)]` are allowed here"
+                "only doc comments, `#[tape]`, `#[by_ref]`, `#[hessian]`, `#[dot]`, `#[primitive(name = Type)]` and `#[chainrule(crate = path)]` are allowed here"
             };
             return Err(syn::Error::new_spanned(
                 path,
@@ -86,6 +88,32 @@ fn parse_options(attrs: Vec<Attribute>, closure: bool) -> syn::Result<(Options, 
         }
     }
     Ok((options, docs))
+}
+
+/// `#[primitive(swish = Swish, mish = crate::act::Mish)]`: names the graph may call, each
+/// implemented by a type.
+fn parse_primitives(attr: &Attribute, options: &mut Options) -> syn::Result<()> {
+    let hint = "write `#[primitive(name = Type)]`, `Type` implementing `chainrule::Primitive`";
+    if !matches!(attr.meta, syn::Meta::List(_)) {
+        return Err(syn::Error::new_spanned(attr, format!("expected a list; {hint}")));
+    }
+    attr.parse_nested_meta(|meta| {
+        let Some(name) = meta.path.get_ident().cloned() else {
+            return Err(meta.error(format!("a primitive's name is one identifier; {hint}")));
+        };
+        if !meta.input.peek(Token![=]) {
+            return Err(meta.error(format!("expected `= Type` after `{name}`; {hint}")));
+        }
+        let path: syn::Path = meta.value()?.parse()?;
+        if options.primitives.iter().any(|known| known.name == name) {
+            return Err(syn::Error::new(
+                name.span(),
+                format!("primitive `{name}` is declared twice"),
+            ));
+        }
+        options.primitives.push(PrimitiveDecl { name, path });
+        Ok(())
+    })
 }
 
 fn parse_closure(input: ParseStream) -> syn::Result<GraphDef> {
