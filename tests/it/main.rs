@@ -7,6 +7,7 @@ mod hessian;
 mod scalar;
 mod files;
 mod mnist;
+mod nesting;
 mod nn;
 mod primitive;
 mod tape;

@@ -94,6 +94,9 @@ pub fn body(graph: &Graph, outputs: &[NodeId], target: &Target) -> Body {
     let mut fragments: Vec<Fragment> = Vec::with_capacity(graph.len());
     let mut bound: Vec<bool> = Vec::with_capacity(graph.len());
     let mut statements = Vec::new();
+    let mut names = Vec::new();
+    // The statement each bound node's `let` is, for `scoped`.
+    let mut statement_of: Vec<Option<usize>> = vec![None; graph.len()];
     let mut temporaries = 0;
     // Names already bound in this function. A minted name may spell the same as another
     // (`d_out` the adjoint of a `let out`, and `d_out` the seed): it gets a suffix.
@@ -131,17 +134,89 @@ pub fn body(graph: &Graph, outputs: &[NodeId], target: &Target) -> Body {
             let text = format!(" {note}");
             quote!(#[doc = #text])
         });
+        statement_of[id.index()] = Some(statements.len());
         statements.push(quote!(#note let #name = #value;));
         fragments.push(Fragment::atom(quote!(#name)));
+        names.push(name);
     }
+    let last_reads = last_reads(graph, outputs, &statement_of);
     let outputs = outputs
         .iter()
         .map(|id| fragments[id.index()].at_least(Prec::Conditional))
         .collect();
     Body {
-        statements,
+        statements: scoped(statements, names, last_reads),
         outputs,
     }
+}
+
+/// For each statement (each bound node, in order), the last statement that reads its name:
+/// `usize::MAX` for the outputs, read after every statement. An inlined node is read where
+/// its user is written.
+fn last_reads(graph: &Graph, outputs: &[NodeId], statement_of: &[Option<usize>]) -> Vec<usize> {
+    let mut written_in = vec![usize::MAX; graph.len()];
+    let mut user = vec![None; graph.len()];
+    for id in graph.ids() {
+        for operand in graph.node(id).op.operands() {
+            user[operand.index()] = Some(id);
+        }
+    }
+    for id in graph.ids().rev() {
+        written_in[id.index()] = match (statement_of[id.index()], user[id.index()]) {
+            (Some(statement), _) => statement,
+            (None, Some(user)) if !outputs.contains(&id) => written_in[user.index()],
+            (None, _) => usize::MAX,
+        };
+    }
+    let mut last_read = vec![0; graph.len()];
+    for id in graph.ids() {
+        for operand in graph.node(id).op.operands() {
+            last_read[operand.index()] = last_read[operand.index()].max(written_in[id.index()]);
+        }
+    }
+    for output in outputs {
+        last_read[output.index()] = usize::MAX;
+    }
+    graph
+        .ids()
+        .filter(|id| statement_of[id.index()].is_some())
+        .map(|id| last_read[id.index()])
+        .collect()
+}
+
+/// Up to this many `let`s, a function's body is one flat list, as `cargo expand` shows it.
+const FLAT_STATEMENTS: usize = 256;
+
+/// `statements`, each binding the name beside it, grouped so that lexical scopes stay shallow.
+///
+/// Every `let` opens a scope that holds the rest of its block, so straight-line code nests
+/// one scope per `let`, and LLVM writes debug info by recursing through scopes: past about
+/// 2,500 `let`s in one function, rustc's own stack overflows (in the default dev profile).
+/// Past [`FLAT_STATEMENTS`], the `let`s go in blocks of about √n that each bind their names
+/// at once, `let (a, b, …) = { let a = …; let b = …; …; (a, b, …) };`: about 2√n scopes deep.
+/// A block binds only the names read after it (`last_reads`, by statement).
+fn scoped(statements: Vec<TokenStream>, names: Vec<Ident>, last_reads: Vec<usize>) -> Vec<TokenStream> {
+    if statements.len() <= FLAT_STATEMENTS {
+        return statements;
+    }
+    let size = (statements.len() as f64).sqrt().ceil() as usize;
+    statements
+        .chunks(size)
+        .enumerate()
+        .map(|(chunk, statements)| {
+            let end = (chunk + 1) * size;
+            let names: Vec<&Ident> = (chunk * size..end.min(names.len()))
+                .filter(|statement| last_reads[*statement] >= end)
+                .map(|statement| &names[statement])
+                .collect();
+            quote! {
+                let (#(#names,)*) = {
+                    #(#statements)*
+                    (#(#names,)*)
+                };
+            }
+        })
+        .collect()
 }
 
 /// `name`, or `name_2`, `name_3`, … if the spelling is taken; records the result as taken.
@@ -166,9 +241,30 @@ pub struct Target {
     pub private: TokenStream,
     /// `#[by_ref]`: matrix inputs arrive as references, written `(*w)` where used.
     pub by_ref: bool,
-    /// Each `#[primitive(name = Type)]`: the name, and the type's path as the emitted code
-    /// writes it (see [`primitive_path`]).
-    pub primitives: Vec<(String, TokenStream)>,
+    /// Each `#[primitive(name = Type)]`: the name, the type's path as the emitted code writes
+    /// it (see [`primitive_path`]), and the span of the type's name, where a missing trait
+    /// implementation is reported.
+    pub primitives: Vec<(String, TokenStream, Span)>,
+}
+
+/// `tokens`, every one of them at `span`: an error about the whole (a trait the user's type
+/// lacks) then points at the user's token instead of the whole macro call.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|tree| match tree {
+            proc_macro2::TokenTree::Group(group) => {
+                let mut new =
+                    proc_macro2::Group::new(group.delimiter(), respan(group.stream(), span));
+                new.set_span(span);
+                proc_macro2::TokenTree::Group(new)
+            }
+            mut tree => {
+                tree.set_span(span);
+                tree
+            }
+        })
+        .collect()
 }
 
 /// A primitive's type as written inside the emitted code: as the user wrote it for a closure
@@ -189,14 +285,17 @@ fn primitive_path(path: &syn::Path, in_module: bool) -> TokenStream {
 }
 
 impl Target {
-    /// The path of the declared primitive `name`.
-    fn primitive(&self, name: &str) -> &TokenStream {
-        let (_, path) = self
+    /// `<Type as Trait<T>>::function` for the declared primitive `name`, spanned at the
+    /// user's `Type`.
+    fn primitive(&self, name: &str, trait_name: &str, function: &str) -> TokenStream {
+        let (_, path, span) = self
             .primitives
             .iter()
-            .find(|(known, _)| known == name)
+            .find(|(known, _, _)| known == name)
             .expect("`lower` calls only declared primitives");
-        path
+        let (private, real) = (&self.private, format_ident!("{}", self.real.name()));
+        let (trait_name, function) = (format_ident!("{trait_name}"), format_ident!("{function}"));
+        respan(quote!(<#path as #private::#trait_name<#real>>::#function), *span)
     }
 
     pub fn new(def: &GraphDef, real: Real) -> Target {
@@ -211,7 +310,12 @@ impl Target {
             .iter()
             .map(|primitive| {
                 let path = primitive_path(&primitive.path, in_module);
-                (primitive.name.to_string(), path)
+                let span = primitive
+                    .path
+                    .segments
+                    .last()
+                    .map_or_else(|| primitive.name.span(), |segment| segment.ident.span());
+                (primitive.name.to_string(), path, span)
             })
             .collect();
         Target {
@@ -408,22 +512,16 @@ fn scalar_formula(op: Op, target: &Target, operands: &[Fragment], span: Span) ->
         Op::Atan2(..) => method("atan2", second()),
         Op::Hypot(..) => method("hypot", second()),
         Op::Call(Func::Primitive(name), _) | Op::Derivative(name, ..) => {
-            let path = target.primitive(name.as_str());
-            let (runtime, real) = (&target.private, format_ident!("{}", real.name()));
-            let args: Vec<TokenStream> = operands
-                .iter()
-                .map(|operand| operand.at_least(Prec::Conditional))
-                .collect();
-            let tokens = match op {
-                Op::Derivative(_, 2, ..) => quote_spanned!(span=>
-                    <#path as #runtime::SecondDerivative<#real>>::second_derivative(#(#args),*)
-                ),
-                Op::Derivative(..) => quote_spanned!(span=>
-                    <#path as #runtime::Primitive<#real>>::derivative(#(#args),*)
-                ),
-                _ => quote_spanned!(span=> <#path as #runtime::Primitive<#real>>::value(#(#args),*)),
+            let (trait_name, function) = match op {
+                Op::Derivative(_, 2, ..) => ("SecondDerivative", "second_derivative"),
+                Op::Derivative(..) => ("Primitive", "derivative"),
+                _ => ("Primitive", "value"),
             };
-            Fragment::atom(tokens)
+            let function = target.primitive(name.as_str(), trait_name, function);
+            let args = operands
+                .iter()
+                .map(|operand| operand.at_least(Prec::Conditional));
+            Fragment::atom(quote!(#function(#(#args),*)))
         }
         Op::Call(Func::Log1p, _) => method("ln_1p", TokenStream::new()),
         Op::Call(Func::Expm1, _) => method("exp_m1", TokenStream::new()),

@@ -18,6 +18,7 @@ pub mod rules;
 pub mod second;
 pub mod simplify;
 pub mod split;
+pub mod stack;
 pub mod types;
 
 use proc_macro2::TokenStream;

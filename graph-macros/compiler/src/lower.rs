@@ -11,6 +11,7 @@ use syn::{Generics, Type};
 use crate::ast::{BinOp, Expr, Form, GraphDef};
 use crate::builtins::{self, BUILTINS};
 use crate::ir::{mint, Func, Graph, Input, NodeId, Op, Shape, Symbol};
+use crate::stack::ensure_sufficient_stack;
 use crate::types::classify;
 
 /// The scalar type a graph computes in.
@@ -415,7 +416,13 @@ impl Lowering {
         Some(self.graph.push_op(op, span))
     }
 
+    /// Lowers `expr`, recursing through its operands: on a fresh stack segment when the
+    /// current one runs low, so a deeply nested expression cannot overflow it.
     fn expr(&mut self, expr: &Expr) -> Option<NodeId> {
+        ensure_sufficient_stack(|| self.expr_here(expr))
+    }
+
+    fn expr_here(&mut self, expr: &Expr) -> Option<NodeId> {
         match expr {
             Expr::Number { value, span } => {
                 let fits = match self.real {

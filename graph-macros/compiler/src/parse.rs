@@ -12,15 +12,53 @@ use syn::parse::{Parse, ParseStream, Parser};
 use syn::{braced, parenthesized, Attribute, Ident, Lit, Token, Type, Visibility};
 
 use crate::ast::{BinOp, Body, Expr, Form, GraphDef, Let, Options, Param, PrimitiveDecl};
+use crate::stack::ensure_sufficient_stack;
 
 /// Parses a whole `graph!` input.
 pub fn parse_graph(tokens: TokenStream) -> syn::Result<GraphDef> {
-    Parser::parse2(parse_def, tokens)
+    parse_deep(parse_def, tokens)
+}
+
+/// `parser` over `tokens`, with the stack syn needs: it builds its token buffer recursively,
+/// one frame (under 1 KiB unoptimised) per level of brackets, before our parser, which grows
+/// its own stack, sees a token.
+fn parse_deep<T>(parser: impl Parser<Output = T>, tokens: TokenStream) -> syn::Result<T> {
+    let depth = bracket_depth(&tokens)?;
+    let needed = (depth + 1024) * 1024;
+    stacker::maybe_grow(needed, needed, || parser.parse2(tokens))
+}
+
+/// How deeply brackets nest in `tokens`, found without recursion; an error past what any
+/// expression within [`MAX_NESTING`] needs (its own levels, and the item's braces and
+/// attributes), so that nothing recurses over absurdly deep input.
+fn bracket_depth(tokens: &TokenStream) -> syn::Result<usize> {
+    const SLACK: usize = 8;
+    let mut open = vec![tokens.clone().into_iter()];
+    let mut deepest = 0;
+    while let Some(trees) = open.last_mut() {
+        match trees.next() {
+            Some(TokenTree::Group(group)) => {
+                if open.len() > MAX_NESTING as usize + SLACK {
+                    return Err(syn::Error::new(
+                        group.span_open(),
+                        format!("expression nested more than {MAX_NESTING} levels deep; name parts of it with `let`"),
+                    ));
+                }
+                open.push(group.stream().into_iter());
+                deepest = deepest.max(open.len());
+            }
+            Some(_) => {}
+            None => {
+                open.pop();
+            }
+        }
+    }
+    Ok(deepest)
 }
 
 /// Parses one expression, all of `tokens`.
 pub fn parse_expr_tokens(tokens: TokenStream) -> syn::Result<Expr> {
-    Parser::parse2(
+    parse_deep(
         |input: ParseStream| {
             let expr = parse_expr(input)?;
             expect_end(input, "the end of the expression")?;
@@ -332,9 +370,11 @@ fn joined_punct(mut cursor: syn::buffer::Cursor) -> String {
 }
 
 /// How deeply parentheses, calls, powers and unary minus may nest, and how many binary
-/// operators one expression may chain. Later stages recurse over the tree, so its depth must
-/// stay far below what the compiler's stack holds; real graphs split long sums with `let`.
-const MAX_NESTING: u32 = 128;
+/// operators one expression may chain. The stages that recurse over the tree grow their stack
+/// as they go (`stack::ensure_sufficient_stack`), so formulas exported from a computer-algebra
+/// system, thousands of calls deep, compile; the cap only turns absurd input into an error.
+/// Real graphs split long sums with `let`.
+pub const MAX_NESTING: u32 = 10_000;
 const MAX_CHAIN: usize = 2048;
 
 /// `expr := term (('+' | '-') term)*`
@@ -344,11 +384,15 @@ pub fn parse_expr(input: ParseStream) -> syn::Result<Expr> {
 
 fn expr_at(input: ParseStream, depth: u32) -> syn::Result<Expr> {
     if depth > MAX_NESTING {
-        return Err(input.error(format!(
-            "expression nested more than {MAX_NESTING} levels deep; name parts of it with `let`"
-        )));
+        return Err(too_deep(input));
     }
-    parse_binary(input, 0, depth)
+    ensure_sufficient_stack(|| parse_binary(input, 0, depth))
+}
+
+fn too_deep(input: ParseStream) -> syn::Error {
+    input.error(format!(
+        "expression nested more than {MAX_NESTING} levels deep; name parts of it with `let`"
+    ))
 }
 
 fn peek_binary(input: ParseStream) -> Option<(BinOp, u8)> {
@@ -412,14 +456,12 @@ fn expect_operand(input: ParseStream, operator: Span, symbol: &str) -> syn::Resu
 /// `unary := '-' unary | power`
 fn parse_unary(input: ParseStream, depth: u32) -> syn::Result<Expr> {
     if depth > MAX_NESTING {
-        return Err(input.error(format!(
-            "expression nested more than {MAX_NESTING} levels deep; name parts of it with `let`"
-        )));
+        return Err(too_deep(input));
     }
     if input.peek(Token![-]) {
         let minus: Token![-] = input.parse()?;
         expect_operand(input, minus.span, "-")?;
-        let operand = parse_unary(input, depth + 1)?;
+        let operand = ensure_sufficient_stack(|| parse_unary(input, depth + 1))?;
         return Ok(Expr::Neg {
             span: minus.span,
             operand: Box::new(operand),
@@ -436,7 +478,7 @@ fn parse_power_of(input: ParseStream, base: Expr, depth: u32) -> syn::Result<Exp
     }
     let caret: Token![^] = input.parse()?;
     expect_operand(input, caret.span, "^")?;
-    let exponent = parse_unary(input, depth + 1)?;
+    let exponent = ensure_sufficient_stack(|| parse_unary(input, depth + 1))?;
     Ok(Expr::Binary {
         op: BinOp::Pow,
         span: caret.span,
@@ -609,10 +651,12 @@ mod tests {
     }
 
     #[test]
-    fn deep_nesting_and_long_chains_are_errors_not_stack_overflows() {
-        let nested = format!("{}x{}", "(".repeat(500), ")".repeat(500));
-        assert!(grouping(&nested).contains("nested more than 128 levels"));
-        assert!(grouping(&format!("{}x", "-".repeat(500))).contains("nested more than 128 levels"));
+    fn deep_nesting_parses_up_to_its_cap_and_long_chains_to_theirs() {
+        let nested = |depth: usize| format!("{}x{}", "(".repeat(depth), ")".repeat(depth));
+        assert_eq!(grouping(&nested(2_000)), "x");
+        assert!(grouping(&nested(10_001)).contains("nested more than 10000 levels"));
+        assert_eq!(grouping(&format!("{}x", "-".repeat(3))), "(-(-(-x)))");
+        assert!(grouping(&format!("{}x", "-".repeat(10_001))).contains("nested more than 10000 levels"));
         let chain = vec!["x"; 3000].join(" + ");
         assert!(grouping(&chain).contains("chains more than 2048 operators"));
         let long_but_fine = vec!["x"; 2000].join(" + ");
