@@ -53,8 +53,62 @@
 ///
 /// Grammar: numbers (`2`, `2.5`, `1e-3`; `2x` is 2·x and `2x^2` is 2·x²), `+ - * /`, `^`
 /// (right-associative, tighter than unary minus), parentheses, names of parameters and earlier
-/// `let`s, and the functions `sin cos tan exp ln log sqrt tanh sigmoid relu abs softplus`,
-/// `pow(a, b)`, `max(a, b)`, `min(a, b)`.
+/// `let`s, and the functions `sin cos tan exp ln log sqrt tanh sigmoid relu abs softplus atan
+/// asin acos sinh cosh asinh erf gelu silu log1p expm1 log2 log10 exp2 cbrt square cube
+/// stop_gradient`, `pow(a, b)`, `max(a, b)`, `min(a, b)`, `atan2(y, x)`, `hypot(a, b)`,
+/// `clamp(x, lo, hi)`, `leaky_relu(x, slope)`, `elu(x)` and `elu(x, alpha)` (α = 1 unless
+/// given). `stop_gradient(e)` is `e`'s value with no gradient through it.
+///
+/// `#[hessian]` before a `fn` graph adds `hvp(.., v: Grad) -> Grad`, the Hessian-vector
+/// product (for a matrix output it takes `d_out` before `v`), and, when the output and every
+/// parameter that is not `#[no_grad]` are scalars, `hessian(..) -> SMatrix<T, N, N>`, exactly
+/// symmetric:
+///
+/// ```
+/// use chainrule::nalgebra::SMatrix;
+/// chainrule::graph! {
+///     #[hessian]
+///     pub fn rosenbrock(x: f64, y: f64) -> f64 { (1 - x)^2 + 100*(y - x^2)^2 }
+/// }
+/// let h: SMatrix<f64, 2, 2> = rosenbrock::hessian(-1.2, 1.0);
+/// assert_eq!(h, SMatrix::<f64, 2, 2>::new(1330.0, 480.0, 480.0, 200.0));
+/// let hv: rosenbrock::Grad = rosenbrock::hvp(-1.2, 1.0, rosenbrock::Grad { x: 1.0, y: 0.0 });
+/// assert_eq!((hv.x, hv.y), (h[(0, 0)], h[(1, 0)]));
+/// ```
+///
+/// `#[primitive(name = Type)]` lets a graph call a function of yours, `Type` implementing
+/// [`Primitive`] (and [`SecondDerivative`] for `#[hessian]`). A `fn` graph finds `Type` from
+/// the module the `graph!` is in (so not inside a function body); a closure graph, anywhere:
+///
+/// ```
+/// use chainrule::{graph, Primitive};
+///
+/// /// A custom activation: x·tanh(softplus(x)) ("mish"), its derivative from the value.
+/// pub struct Mish;
+///
+/// impl Primitive<f64> for Mish {
+///     fn value(x: f64) -> f64 {
+///         x * chainrule::runtime::softplus(x).tanh()
+///     }
+///     fn derivative(x: f64, y: f64) -> f64 {
+///         let t = chainrule::runtime::softplus(x).tanh();
+///         t + x * (1.0 - t * t) * chainrule::runtime::sigmoid(x)
+///     }
+/// }
+///
+/// graph! {
+///     #[primitive(mish = Mish)]
+///     fn neuron(w: f64, b: f64, #[no_grad] x: f64) -> f64 {
+///         mish(w * x + b)
+///     }
+/// }
+///
+/// fn main() {
+///     let (value, grad) = neuron::value_and_grad(0.5, 0.1, 2.0);
+///     assert_eq!(value, Mish::value(1.1));
+///     assert_eq!(grad.b, Mish::derivative(1.1, value));
+/// }
+/// ```
 ///
 /// On nalgebra matrices: `*` is the matrix product (or a scalar times anything), `+ - /` are
 /// element-wise with a scalar on either side applying to every element, and `+ -` repeat a

@@ -8,9 +8,7 @@
 pub mod ast;
 pub mod builtins;
 pub mod compile;
-pub mod cost;
 pub mod diff;
-pub mod dot;
 pub mod emit;
 pub mod eval;
 pub mod ir;
