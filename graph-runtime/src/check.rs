@@ -24,15 +24,16 @@ use nalgebra::SMatrix;
 use crate::params::Parameters;
 use crate::Real;
 
-/// Where in a parameter an element is.
+/// Where in a parameter an element is. (The names keep clear of nalgebra's `Matrix` and
+/// `Scalar`, which rustc's messages would otherwise spell with their whole paths.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Element {
-    /// The parameter is a scalar.
-    Scalar,
+    /// The parameter is a scalar: its only element.
+    Single,
     /// Element `index` of a column vector (`SVector`).
-    Vector(usize),
-    /// An element of a matrix, row vectors included.
-    Matrix { row: usize, column: usize },
+    Index(usize),
+    /// The entry at `row` and `column` of a matrix, row vectors included.
+    Entry { row: usize, column: usize },
 }
 
 /// A gradient that central differences disagree with: the worst element of all parameters.
@@ -43,7 +44,7 @@ pub enum Element {
 /// use graph_runtime::check::{Element, GradientMismatch};
 /// let mismatch = GradientMismatch {
 ///     parameter: "w".into(),
-///     element: Element::Matrix { row: 1, column: 0 },
+///     element: Element::Entry { row: 1, column: 0 },
 ///     backward: 0.5,
 ///     numeric: 0.25,
 ///     relative_error: 0.25,
@@ -74,9 +75,9 @@ impl fmt::Display for GradientMismatch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let name = &self.parameter;
         let at = match self.element {
-            Element::Scalar => name.to_string(),
-            Element::Vector(index) => format!("{name}[{index}]"),
-            Element::Matrix { row, column } => format!("{name}[({row}, {column})]"),
+            Element::Single => name.to_string(),
+            Element::Index(index) => format!("{name}[{index}]"),
+            Element::Entry { row, column } => format!("{name}[({row}, {column})]"),
         };
         // An unnamed scalar: a function of one number, checked directly.
         let at = if at.is_empty() {
@@ -262,15 +263,15 @@ fn set_element<T: Real, G: Parameters<T>>(params: &mut G, index: usize, value: T
 /// tensors are column-major, shaped as [`Parameters::visit_named`] says.
 fn locate<T: Real, G: Parameters<T>>(params: &G, index: usize) -> (String, Element) {
     let mut seen = 0;
-    let mut found = (String::new(), Element::Scalar);
+    let mut found = (String::new(), Element::Single);
     params.visit_named("", &mut |name, tensor| {
         let len = tensor.data.len();
         if (seen..seen + len).contains(&index) {
             let offset = index - seen;
             let element = match *tensor.shape {
-                [] => Element::Scalar,
-                [_] => Element::Vector(offset),
-                [rows, ..] => Element::Matrix {
+                [] => Element::Single,
+                [_] => Element::Index(offset),
+                [rows, ..] => Element::Entry {
                     row: offset % rows.max(1),
                     column: offset / rows.max(1),
                 },
@@ -311,7 +312,7 @@ mod tests {
         backward[(1, 2)] += 0.5; // error 0.5/6.5
         backward[(0, 1)] += 0.01;
         let mismatch = check_gradient(&point, &backward, f).unwrap_err();
-        assert_eq!(mismatch.element, Element::Matrix { row: 1, column: 2 });
+        assert_eq!(mismatch.element, Element::Entry { row: 1, column: 2 });
         assert_eq!(mismatch.backward, 6.5);
         assert!((mismatch.numeric - 6.0).abs() < 1e-8);
         assert!((mismatch.relative_error - 0.5 / 6.5).abs() < 1e-8);

@@ -1099,10 +1099,175 @@ fn second_order_items(def: &GraphDef, program: &Program, target: &Target) -> Tok
     }
 }
 
-/// What a graph tells about itself: `check_gradient`, operation counts, DOT (issue 10; empty
-/// until then).
-fn inspection_items(_def: &GraphDef, _program: &Program, _target: &Target) -> TokenStream {
-    TokenStream::new()
+/// What a graph tells about itself: `check_gradient`, its operation counts (`FORWARD_OPS`,
+/// `BACKWARD_OPS`) and, with `#[dot]`, its picture (`DOT`, `dot`).
+fn inspection_items(def: &GraphDef, program: &Program, target: &Target) -> TokenStream {
+    let Form::Item { name, generics, .. } = &def.form else {
+        return TokenStream::new();
+    };
+    let (forward_graph, output) = (&program.forward.0, program.forward.1);
+    let shapes: Vec<Shape> = forward_graph
+        .inputs
+        .iter()
+        .map(|input| input.shape.clone())
+        .collect();
+    let signature = InspectionSignature {
+        params: &params(def, &shapes, target),
+        shapes: &shapes,
+        output: &forward_graph.node(output).shape,
+        generics,
+    };
+    let check = check_gradient_item(def, &signature, target);
+    let costs = cost_consts(
+        crate::cost::operations(forward_graph),
+        crate::cost::operations(&program.backward.0),
+    );
+    let picture = def
+        .options
+        .dot
+        .then(|| picture_items(def, program, &name.to_string(), &signature, target));
+    quote!(#check #costs #picture)
+}
+
+/// What the inspection items share with the graph's other functions.
+struct InspectionSignature<'a> {
+    params: &'a [TokenStream],
+    shapes: &'a [Shape],
+    output: &'a Shape,
+    generics: &'a syn::Generics,
+}
+
+/// `check_gradient(args…)`: `backward` against central differences of `forward` (seeded with
+/// the runtime's fixed `d_out` for a matrix output), by the runtime's `check::check_gradient`.
+fn check_gradient_item(def: &GraphDef, signature: &InspectionSignature, target: &Target) -> TokenStream {
+    let private = &target.private;
+    let (impl_generics, ty_generics, where_clause) = signature.generics.split_for_impl();
+    let params = signature.params;
+    let point = Ident::new("point", Span::mixed_site());
+    let d_out = d_out();
+    let by_ref = |shape: &Shape| target.by_ref && !shape.is_scalar();
+    // The point as a `Grad`, and `forward`'s arguments read from a point: the parameters that
+    // are not `#[no_grad]` come from it, the others stay as given.
+    let fields = def
+        .params
+        .iter()
+        .zip(signature.shapes)
+        .filter(|(param, _)| param.requires_grad)
+        .map(|(param, shape)| {
+            let name = &param.name;
+            if by_ref(shape) {
+                quote!(#name: *#name)
+            } else {
+                quote!(#name)
+            }
+        });
+    let arguments = def.params.iter().zip(signature.shapes).map(|(param, shape)| {
+        let name = &param.name;
+        match (param.requires_grad, by_ref(shape)) {
+            (true, true) => quote!(&#point.#name),
+            (true, false) => quote!(#point.#name),
+            (false, _) => quote!(#name),
+        }
+    });
+    let names = def.params.iter().map(|param| &param.name);
+    let output_type = type_of(signature.output, target);
+    let forward = quote!(forward(#(#arguments),*));
+    let (seed, projection) = if signature.output.is_scalar() {
+        (literal(1.0, target.real).tokens, forward)
+    } else {
+        (
+            quote!(#private::check::vjp_seed()),
+            quote!(#d_out.dot(&#forward)),
+        )
+    };
+    let d_out_argument = if by_ref(signature.output) {
+        quote!(&#d_out)
+    } else {
+        quote!(#d_out)
+    };
+    quote! {
+        /// Checks `backward` at this point against central differences of `forward`: `Ok`,
+        /// or the worst element of all parameters with both values and their relative error.
+        /// A test helper, not for hot paths: it runs `forward` twice per parameter element.
+        /// Steps and tolerances are those of `chainrule::check`; a matrix output is checked
+        /// through ⟨d_out, forward⟩ with the fixed `d_out` of `chainrule::check::vjp_seed`.
+        #[allow(unused_variables, clippy::too_many_arguments)]
+        pub fn check_gradient #impl_generics (#(#params),*) -> ::core::result::Result<(), #private::check::GradientMismatch> #where_clause {
+            let #d_out: #output_type = #seed;
+            let #point = Grad { #(#fields),* };
+            #private::check::check_gradient(
+                &#point,
+                &backward(#(#names,)* #d_out_argument),
+                |#point: &Grad #ty_generics| #projection,
+            )
+        }
+    }
+}
+
+/// `FORWARD_OPS` and `BACKWARD_OPS`, counted by `cost`.
+fn cost_consts(forward: u64, backward: u64) -> TokenStream {
+    let (forward, backward) = (
+        Literal::u64_unsuffixed(forward),
+        Literal::u64_unsuffixed(backward),
+    );
+    quote! {
+        /// The scalar operations `forward` performs: one per element of an element-wise
+        /// operation, one per multiply-add of a matrix product, one per element a reduction
+        /// reads; inputs, constants, transposes and broadcasts count nothing, and a
+        /// const-generic dimension counts as 1.
+        pub const FORWARD_OPS: u64 = #forward;
+        /// The scalar operations `backward` performs, counted as `FORWARD_OPS` is, the forward
+        /// values it recomputes included: by the cheap-gradient principle, a small multiple of
+        /// `FORWARD_OPS`.
+        pub const BACKWARD_OPS: u64 = #backward;
+    }
+}
+
+/// With `#[dot]`: `DOT`, the structure in Graphviz's language, and `dot(args…)`, the same
+/// labelled with values, adjoints and partials at a point (see `dot`).
+fn picture_items(
+    def: &GraphDef,
+    program: &Program,
+    name: &str,
+    signature: &InspectionSignature,
+    target: &Target,
+) -> TokenStream {
+    let lets: HashSet<String> = def
+        .body
+        .lets
+        .iter()
+        .map(|binding| binding.name.to_string())
+        .collect();
+    let (forward_graph, output) = (&program.forward.0, program.forward.1);
+    let picture = crate::dot::picture(forward_graph, output, &name.replace("r#", ""), &lets);
+    let structure = &picture.structure;
+    let numbers = body(&picture.values, &picture.outputs, target);
+    let statements = &numbers.statements;
+    let values = numbers.outputs.iter().map(|value| match target.real {
+        Real::F64 => value.clone(),
+        Real::F32 => quote!(<::core::primitive::f64 as ::core::convert::From<f32>>::from(#value)),
+    });
+    let pieces = &picture.pieces;
+    let private = &target.private;
+    let (impl_generics, _, where_clause) = signature.generics.split_for_impl();
+    let params = signature.params;
+    quote! {
+        /// The graph in Graphviz's DOT language: a node per parameter (an ellipse, dashed if
+        /// `#[no_grad]`), per `let` and for the output (doubly outlined), labelled as written,
+        /// and an edge from each operand to its user. Render it with `dot -Tsvg`, or any
+        /// layout crate.
+        pub const DOT: &str = #structure;
+
+        /// `DOT` labelled at this point: each node with its value (a matrix with its shape)
+        /// and its adjoint ∂output/∂node (a matrix with its norm; for a matrix output, of the
+        /// sum of its elements), each edge between scalars with the partial ∂user/∂operand.
+        /// The product of the partials along a path is the chain rule.
+        #[allow(unused_variables, clippy::too_many_arguments)]
+        pub fn dot #impl_generics (#(#params),*) -> ::std::string::String #where_clause {
+            #(#statements)*
+            #private::render_dot(&[#(#pieces),*], &[#(#values),*])
+        }
+    }
 }
 
 /// What the tape functions share with the graph's other functions.
@@ -1299,6 +1464,7 @@ fn item_stub(def: &GraphDef, signature: &Signature) -> TokenStream {
             #hessian
         }
     });
+    let inspection = inspection_stub(def, &params, generics, target);
     quote! {
         #(#docs)*
         #[allow(unused_variables, clippy::too_many_arguments)]
@@ -1313,6 +1479,34 @@ fn item_stub(def: &GraphDef, signature: &Signature) -> TokenStream {
             #value_and_grad
             #tape
             #second_order
+            #inspection
         }
+    }
+}
+
+/// The stub's `check_gradient`, operation counts and (with `#[dot]`) `DOT` and `dot`.
+fn inspection_stub(
+    def: &GraphDef,
+    params: &[TokenStream],
+    generics: &syn::Generics,
+    target: &Target,
+) -> TokenStream {
+    let private = &target.private;
+    let (impl_generics, _, where_clause) = generics.split_for_impl();
+    let picture = def.options.dot.then(|| {
+        quote! {
+            pub const DOT: &str = "";
+            pub fn dot #impl_generics (#(#params),*) -> ::std::string::String #where_clause {
+                ::core::unimplemented!()
+            }
+        }
+    });
+    quote! {
+        pub fn check_gradient #impl_generics (#(#params),*) -> ::core::result::Result<(), #private::check::GradientMismatch> #where_clause {
+            ::core::unimplemented!()
+        }
+        pub const FORWARD_OPS: u64 = 0;
+        pub const BACKWARD_OPS: u64 = 0;
+        #picture
     }
 }

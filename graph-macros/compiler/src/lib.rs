@@ -8,7 +8,9 @@
 pub mod ast;
 pub mod builtins;
 pub mod compile;
+pub mod cost;
 pub mod diff;
+pub mod dot;
 pub mod emit;
 pub mod eval;
 pub mod ir;

@@ -86,3 +86,18 @@ fn linear_layer_by_reference() {
         }"
     ));
 }
+
+#[test]
+fn lecture_graph_drawn_with_dot() {
+    insta::assert_snapshot!(pretty(
+        "#[dot]
+        pub fn lecture(x: f64, y: f64, z: f64) -> f64 {
+            let a = 2x;
+            let b = sin(y);
+            let c = a / b;
+            let d = z * c;
+            let e = ln(1 + d);
+            tanh(e)
+        }"
+    ));
+}
