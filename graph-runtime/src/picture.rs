@@ -13,8 +13,14 @@ use std::fmt::Write;
 /// assert_eq!(text, "a [label=\"0.666667\"]; b [label=\"1e-9\"]");
 /// ```
 pub fn render_dot(pieces: &[&str], values: &[f64]) -> String {
-    debug_assert_eq!(pieces.len(), values.len() + 1, "one piece around each value");
-    let mut text = String::with_capacity(pieces.iter().map(|piece| piece.len()).sum::<usize>() + 12 * values.len());
+    debug_assert_eq!(
+        pieces.len(),
+        values.len() + 1,
+        "one piece around each value"
+    );
+    let mut text = String::with_capacity(
+        pieces.iter().map(|piece| piece.len()).sum::<usize>() + 12 * values.len(),
+    );
     for (index, piece) in pieces.iter().enumerate() {
         text.push_str(piece);
         if let Some(value) = values.get(index) {

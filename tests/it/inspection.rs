@@ -44,7 +44,10 @@ fn matrix_outputs_const_generics_and_references_are_checked_too() {
     let w = Matrix2x3::new(0.1, -0.4, 0.7, 0.3, 0.2, -0.5);
     layer::check_gradient(w, SVector::from([0.1, -0.2]), Vector3::new(1.0, 2.0, -1.0)).unwrap();
     let w = w.map(|v| v as f32);
-    let (b, x) = (SVector::from([0.1_f32, -0.2]), Vector3::new(1.0_f32, 2.0, -1.0));
+    let (b, x) = (
+        SVector::from([0.1_f32, -0.2]),
+        Vector3::new(1.0_f32, 2.0, -1.0),
+    );
     layer_by_ref::check_gradient(&w, &b, &x).unwrap();
 }
 
@@ -70,9 +73,9 @@ fn a_gradient_that_disagrees_with_central_differences_is_named() {
     assert_eq!(mismatch.element, Element::Single);
     assert_eq!(mismatch.backward, 0.0);
     assert!((mismatch.numeric - 0.5).abs() < 1e-9, "{mismatch}");
-    assert!(mismatch.to_string().starts_with(
-        "gradient mismatch at `x`: backward gives 0, central differences give 0.5"
-    ));
+    assert!(mismatch
+        .to_string()
+        .starts_with("gradient mismatch at `x`: backward gives 0, central differences give 0.5"));
 }
 
 #[test]
@@ -86,7 +89,12 @@ fn a_wrong_hand_written_gradient_is_found_at_its_row_and_column() {
     assert_eq!(mismatch.element, Element::Entry { row: 1, column: 2 });
     assert_eq!(mismatch.backward, 4.0);
     assert!((mismatch.numeric - 12.0).abs() < 1e-6);
-    assert!(mismatch.to_string().contains("at `[(1, 2)]`: backward gives 4,"), "{mismatch}");
+    assert!(
+        mismatch
+            .to_string()
+            .contains("at `[(1, 2)]`: backward gives 4,"),
+        "{mismatch}"
+    );
 }
 
 #[test]
@@ -95,7 +103,11 @@ fn each_workloads_backward_pass_costs_at_most_four_forward_passes() {
         ("lecture", lecture::FORWARD_OPS, lecture::BACKWARD_OPS),
         ("neuron", neuron::FORWARD_OPS, neuron::BACKWARD_OPS),
         ("mlp_batch", mlp_batch::FORWARD_OPS, mlp_batch::BACKWARD_OPS),
-        ("mlp_sample", mlp_sample::FORWARD_OPS, mlp_sample::BACKWARD_OPS),
+        (
+            "mlp_sample",
+            mlp_sample::FORWARD_OPS,
+            mlp_sample::BACKWARD_OPS,
+        ),
         ("deep", deep::FORWARD_OPS, deep::BACKWARD_OPS),
     ];
     for (name, forward, backward) in costs {

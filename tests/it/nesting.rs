@@ -47,7 +47,11 @@ fn two_thousand_nested_calls_compile_and_differentiate() {
         let (value, slope) = by_hand(x);
         let (found, grad) = deep::value_and_grad(x);
         assert!((found - value).abs() < 1e-12, "{found} vs {value}");
-        assert!((grad.x - slope).abs() < 1e-12 * slope.abs().max(1.0), "{} vs {slope}", grad.x);
+        assert!(
+            (grad.x - slope).abs() < 1e-12 * slope.abs().max(1.0),
+            "{} vs {slope}",
+            grad.x
+        );
         deep::check_gradient(x).unwrap();
     }
     assert_eq!(deep::FORWARD_OPS, 2_000);

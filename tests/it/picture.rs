@@ -109,7 +109,11 @@ fn parse(text: &str) -> Dot {
             }
             at += 1;
         }
-        assert_eq!(tokens[at], (false, ";".to_string()), "statements end with `;`");
+        assert_eq!(
+            tokens[at],
+            (false, ";".to_string()),
+            "statements end with `;`"
+        );
         at += 1;
         match edge_to {
             Some(to) => {
@@ -130,7 +134,11 @@ impl Dot {
     fn name(&self, id: &str) -> String {
         let label = &self.nodes[id]["label"];
         let first_line = label.lines().next().unwrap_or_default();
-        first_line.split(" = ").next().unwrap_or_default().to_string()
+        first_line
+            .split(" = ")
+            .next()
+            .unwrap_or_default()
+            .to_string()
     }
 
     /// The edges, from operand to user, by the nodes' names.
@@ -155,14 +163,17 @@ impl Dot {
             .lines()
             .find_map(|line| line.strip_prefix(&format!("{key} ")))
             .unwrap_or_else(|| panic!("a `{key}` line in {label:?}"));
-        line.parse().unwrap_or_else(|_| panic!("a number in {line:?}"))
+        line.parse()
+            .unwrap_or_else(|_| panic!("a number in {line:?}"))
     }
 
     /// The partial on the edge from the node named `from` to the node named `to`.
     fn partial(&self, from: &str, to: &str) -> f64 {
         let key = (self.id_of(from).to_string(), self.id_of(to).to_string());
         let label = &self.edges[&key]["label"];
-        label.parse().unwrap_or_else(|_| panic!("a number in {label:?}"))
+        label
+            .parse()
+            .unwrap_or_else(|_| panic!("a number in {label:?}"))
     }
 }
 
@@ -206,7 +217,10 @@ fn the_lectures_dot_has_exactly_the_slides_nodes_and_edges() {
 fn close(found: f64, expected: f64) {
     // `dot(..)` writes six significant digits.
     let tolerance = 1e-5 * expected.abs().max(1e-3);
-    assert!((found - expected).abs() <= tolerance, "{found} vs {expected}");
+    assert!(
+        (found - expected).abs() <= tolerance,
+        "{found} vs {expected}"
+    );
 }
 
 #[test]
@@ -222,7 +236,15 @@ fn dot_at_a_point_labels_values_adjoints_and_the_slides_partials() {
     let d = z * c;
     let e = (1.0 + d).ln();
     let f = e.tanh();
-    for (name, value) in [("x", x), ("a", a), ("b", b), ("c", c), ("d", d), ("e", e), ("lecture", f)] {
+    for (name, value) in [
+        ("x", x),
+        ("a", a),
+        ("b", b),
+        ("c", c),
+        ("d", d),
+        ("e", e),
+        ("lecture", f),
+    ] {
         close(dot.number(name, "value"), value);
     }
     // The slide's partials, ∂head/∂tail along each edge.
@@ -281,12 +303,21 @@ fn a_matrix_graph_is_drawn_with_shapes_and_norms() {
     assert_eq!(dot.nodes[dot.id_of("layer")]["label"], "layer = mse(h, t)");
     assert_eq!(dot.nodes[dot.id_of("t")]["style"], "dashed");
     let w = chainrule::nalgebra::Matrix2x3::new(0.5, -0.2, 0.1, 0.3, 0.8, -0.6);
-    let (x, t) = (chainrule::nalgebra::Vector3::new(1.0, 2.0, 3.0), chainrule::nalgebra::Vector2::new(0.1, -0.1));
+    let (x, t) = (
+        chainrule::nalgebra::Vector3::new(1.0, 2.0, 3.0),
+        chainrule::nalgebra::Vector2::new(0.1, -0.1),
+    );
     let at_point = parse(&layer::dot(w, x, t));
     let label = &at_point.nodes[at_point.id_of("w")]["label"];
     assert!(label.starts_with("w\n2×3\n‖grad‖ "), "{label}");
     let norm: f64 = label.rsplit(' ').next().unwrap().parse().unwrap();
     close(norm, f64::from(layer::value_and_grad(w, x, t).1.w.norm()));
-    assert!(at_point.edges.values().all(|attributes| !attributes.contains_key("label")));
-    close(at_point.number("layer", "value"), f64::from(layer::forward(w, x, t)));
+    assert!(at_point
+        .edges
+        .values()
+        .all(|attributes| !attributes.contains_key("label")));
+    close(
+        at_point.number("layer", "value"),
+        f64::from(layer::forward(w, x, t)),
+    );
 }

@@ -39,9 +39,9 @@ pub fn node_operations(graph: &Graph, id: NodeId) -> u64 {
         | Op::Count(_)
         | Op::StopGradient(_) => 0,
         Op::MatMul(a, b) => match (&graph.node(a).shape, &graph.node(b).shape) {
-            (Shape::Matrix { rows, cols: depth }, Shape::Matrix { cols, .. }) => {
-                size(rows).saturating_mul(size(depth)).saturating_mul(size(cols))
-            }
+            (Shape::Matrix { rows, cols: depth }, Shape::Matrix { cols, .. }) => size(rows)
+                .saturating_mul(size(depth))
+                .saturating_mul(size(cols)),
             // A product with a scalar is element-wise.
             _ => elements(&node.shape),
         },
@@ -96,9 +96,8 @@ mod tests {
 
     #[test]
     fn a_matrix_product_counts_its_multiply_adds_and_a_sum_its_elements() {
-        let (forward, _) = costs(
-            "fn f(w: SMatrix<f64, 3, 4>, x: SMatrix<f64, 4, 5>) -> f64 { sum(tanh(w * x)) }",
-        );
+        let (forward, _) =
+            costs("fn f(w: SMatrix<f64, 3, 4>, x: SMatrix<f64, 4, 5>) -> f64 { sum(tanh(w * x)) }");
         // w·x: 3·4·5; tanh: 15; the sum: 15.
         assert_eq!(forward, 60 + 15 + 15);
     }

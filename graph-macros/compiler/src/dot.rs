@@ -314,7 +314,10 @@ impl<'a> Layout<'a> {
             Op::Min(a, b) => call("min", &[a, b]),
             Op::Atan2(a, b) => call("atan2", &[a, b]),
             Op::Hypot(a, b) => call("hypot", &[a, b]),
-            Op::Gt(a, b) => (format!("[{} > {}]", at_least(a, SUM), at_least(b, SUM)), ATOM),
+            Op::Gt(a, b) => (
+                format!("[{} > {}]", at_least(a, SUM), at_least(b, SUM)),
+                ATOM,
+            ),
             Op::Call(func, a) => call(func.name(), &[a]),
             Op::StopGradient(a) => call("stop_gradient", &[a]),
             Op::Transpose(a) => (format!("{}ᵀ", at_least(a, ATOM)), ATOM),
@@ -467,7 +470,9 @@ impl<'a> Numbers<'a> {
                 let span = Span::call_site();
                 let squares = self.graph.push_op(Op::Mul(adjoint, adjoint), span);
                 let sum = self.graph.push_op(Op::Sum(squares), span);
-                let norm = self.graph.push_op(Op::Call(crate::ir::Func::Sqrt, sum), span);
+                let norm = self
+                    .graph
+                    .push_op(Op::Call(crate::ir::Func::Sqrt, sum), span);
                 write!(last(pieces), "\\n{shape}\\n‖grad‖ ").expect("writes to a string");
                 self.placeholder(norm, pieces);
             }
@@ -512,10 +517,7 @@ impl<'a> Numbers<'a> {
             let op = node
                 .op
                 .map_operands(|operand| map[operand.index()].expect("operands precede users"));
-            map[id.index()] = Some(local.push(Node {
-                op,
-                ..node.clone()
-            }));
+            map[id.index()] = Some(local.push(Node { op, ..node.clone() }));
         }
         let seed = local.constant(1.0, Span::call_site());
         let local_root = map[root.index()].expect("the root is in its tree");
@@ -693,19 +695,28 @@ mod tests {
                 .unwrap_or_else(|| panic!("node {name} in\n{text}"))
                 .to_string()
         };
-        assert!(node("e").contains(&format!("\\nvalue {e}\\ngrad {d_e}")), "{}", node("e"));
-        assert!(node("d").contains(&format!("\\ngrad {d_d}")), "{}", node("d"));
+        assert!(
+            node("e").contains(&format!("\\nvalue {e}\\ngrad {d_e}")),
+            "{}",
+            node("e")
+        );
+        assert!(
+            node("d").contains(&format!("\\ngrad {d_d}")),
+            "{}",
+            node("d")
+        );
         assert!(node("x").contains(&format!("\\nvalue {x}\\ngrad {}", d_d * z / b * 2.0)));
         assert!(node("f").contains(&format!("\\nvalue {f}\\ngrad 1")));
     }
 
     #[test]
     fn a_formula_without_lets_is_one_node() {
-        let picture = picture_of("fn f(x: f64, y: f64, z: f64) -> f64 { tanh(ln(1 + z*2x/sin(y))) }");
+        let picture =
+            picture_of("fn f(x: f64, y: f64, z: f64) -> f64 { tanh(ln(1 + z*2x/sin(y))) }");
         assert!(
-            picture
-                .structure
-                .contains(r#"[shape=box, peripheries=2, label="f = tanh(ln(1 + z·(2·x) / sin(y)))"]"#),
+            picture.structure.contains(
+                r#"[shape=box, peripheries=2, label="f = tanh(ln(1 + z·(2·x) / sin(y)))"]"#
+            ),
             "{}",
             picture.structure
         );
@@ -721,12 +732,27 @@ mod tests {
             }",
         );
         let structure = &picture.structure;
-        assert!(structure.contains(r#""v0" [shape=box, label="v0 = w·2"]"#), "{structure}");
-        assert!(structure.contains(r#"label="p = sin(v0) + cos(v0)"]"#), "{structure}");
-        assert!(structure.contains(r#"label="f = mse(p, t)"]"#), "{structure}");
+        assert!(
+            structure.contains(r#""v0" [shape=box, label="v0 = w·2"]"#),
+            "{structure}"
+        );
+        assert!(
+            structure.contains(r#"label="p = sin(v0) + cos(v0)"]"#),
+            "{structure}"
+        );
+        assert!(
+            structure.contains(r#"label="f = mse(p, t)"]"#),
+            "{structure}"
+        );
         assert!(structure.contains(r#""t" [shape=ellipse, style=dashed, label="t"]"#));
         // Matrices show their shape and the norm of their adjoint; their edges are bare.
-        assert!(picture.pieces.iter().any(|piece| piece.contains("\\n3×1\\n‖grad‖ ")));
-        assert!(picture.pieces.iter().any(|piece| piece.contains("\"v0\" -> \"p\";")));
+        assert!(picture
+            .pieces
+            .iter()
+            .any(|piece| piece.contains("\\n3×1\\n‖grad‖ ")));
+        assert!(picture
+            .pieces
+            .iter()
+            .any(|piece| piece.contains("\"v0\" -> \"p\";")));
     }
 }

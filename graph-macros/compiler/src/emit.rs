@@ -195,7 +195,11 @@ const FLAT_STATEMENTS: usize = 256;
 /// Past [`FLAT_STATEMENTS`], the `let`s go in blocks of about √n that each bind their names
 /// at once, `let (a, b, …) = { let a = …; let b = …; …; (a, b, …) };`: about 2√n scopes deep.
 /// A block binds only the names read after it (`last_reads`, by statement).
-fn scoped(statements: Vec<TokenStream>, names: Vec<Ident>, last_reads: Vec<usize>) -> Vec<TokenStream> {
+fn scoped(
+    statements: Vec<TokenStream>,
+    names: Vec<Ident>,
+    last_reads: Vec<usize>,
+) -> Vec<TokenStream> {
     if statements.len() <= FLAT_STATEMENTS {
         return statements;
     }
@@ -1139,7 +1143,11 @@ struct InspectionSignature<'a> {
 
 /// `check_gradient(args…)`: `backward` against central differences of `forward` (seeded with
 /// the runtime's fixed `d_out` for a matrix output), by the runtime's `check::check_gradient`.
-fn check_gradient_item(def: &GraphDef, signature: &InspectionSignature, target: &Target) -> TokenStream {
+fn check_gradient_item(
+    def: &GraphDef,
+    signature: &InspectionSignature,
+    target: &Target,
+) -> TokenStream {
     let private = &target.private;
     let (impl_generics, ty_generics, where_clause) = signature.generics.split_for_impl();
     let params = signature.params;
@@ -1161,14 +1169,18 @@ fn check_gradient_item(def: &GraphDef, signature: &InspectionSignature, target: 
                 quote!(#name)
             }
         });
-    let arguments = def.params.iter().zip(signature.shapes).map(|(param, shape)| {
-        let name = &param.name;
-        match (param.requires_grad, by_ref(shape)) {
-            (true, true) => quote!(&#point.#name),
-            (true, false) => quote!(#point.#name),
-            (false, _) => quote!(#name),
-        }
-    });
+    let arguments = def
+        .params
+        .iter()
+        .zip(signature.shapes)
+        .map(|(param, shape)| {
+            let name = &param.name;
+            match (param.requires_grad, by_ref(shape)) {
+                (true, true) => quote!(&#point.#name),
+                (true, false) => quote!(#point.#name),
+                (false, _) => quote!(#name),
+            }
+        });
     let names = def.params.iter().map(|param| &param.name);
     let output_type = type_of(signature.output, target);
     let forward = quote!(forward(#(#arguments),*));

@@ -656,7 +656,9 @@ mod tests {
         assert_eq!(grouping(&nested(2_000)), "x");
         assert!(grouping(&nested(10_001)).contains("nested more than 10000 levels"));
         assert_eq!(grouping(&format!("{}x", "-".repeat(3))), "(-(-(-x)))");
-        assert!(grouping(&format!("{}x", "-".repeat(10_001))).contains("nested more than 10000 levels"));
+        assert!(
+            grouping(&format!("{}x", "-".repeat(10_001))).contains("nested more than 10000 levels")
+        );
         let chain = vec!["x"; 3000].join(" + ");
         assert!(grouping(&chain).contains("chains more than 2048 operators"));
         let long_but_fine = vec!["x"; 2000].join(" + ");

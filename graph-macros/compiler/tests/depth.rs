@@ -77,14 +77,27 @@ fn group_depth(tokens: proc_macro2::TokenStream) -> usize {
 fn emitted_code_stays_shallow_however_deep_the_input() {
     for src in [
         format!("fn deep(x: f64) -> f64 {{ {} }}", nested_calls(2_000)),
-        format!("fn chain(x: f64) -> f64 {{ {} }}", vec!["x"; 2_000].join(" + ")),
-        format!("fn chain(x: f64) -> f64 {{ {} }}", vec!["sin(x)"; 2_000].join(" * ")),
-        format!("#[tape] fn chain(x: f64) -> f64 {{ {} }}", vec!["x"; 2_000].join(" * ")),
+        format!(
+            "fn chain(x: f64) -> f64 {{ {} }}",
+            vec!["x"; 2_000].join(" + ")
+        ),
+        format!(
+            "fn chain(x: f64) -> f64 {{ {} }}",
+            vec!["sin(x)"; 2_000].join(" * ")
+        ),
+        format!(
+            "#[tape] fn chain(x: f64) -> f64 {{ {} }}",
+            vec!["x"; 2_000].join(" * ")
+        ),
     ] {
         let tokens: proc_macro2::TokenStream = src.parse().expect("test source lexes");
         let expanded = graph_compiler::expand(tokens).expect("expands");
         let depth = group_depth(expanded);
-        assert!(depth < 32, "{depth} levels in the expansion of {}…", &src[..40]);
+        assert!(
+            depth < 32,
+            "{depth} levels in the expansion of {}…",
+            &src[..40]
+        );
     }
 }
 
@@ -130,7 +143,9 @@ fn a_function_of_thousands_of_nodes_nests_few_scopes() {
 #[test]
 fn a_small_graph_stays_one_flat_list_of_lets() {
     let src = "fn f(x: f64) -> f64 { let a = 2x; tanh(a) }";
-    let expanded = graph_compiler::expand(src.parse().unwrap()).unwrap().to_string();
+    let expanded = graph_compiler::expand(src.parse().unwrap())
+        .unwrap()
+        .to_string();
     assert!(expanded.contains("let a = 2.0 * x ;"), "{expanded}");
     assert!(!expanded.contains("let (a"), "{expanded}");
 }
