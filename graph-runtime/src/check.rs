@@ -26,6 +26,15 @@ use crate::Real;
 
 /// Where in a parameter an element is. (The names keep clear of nalgebra's `Matrix` and
 /// `Scalar`, which rustc's messages would otherwise spell with their whole paths.)
+///
+/// ```
+/// use graph_runtime::check::{check_gradient, Element};
+/// use graph_runtime::nalgebra::Matrix2;
+/// // f(m) = m₀₁², whose gradient is 2·m₀₁ at (0, 1) and 0 elsewhere; claim 0 everywhere.
+/// let point = Matrix2::new(1.0, 3.0, 0.0, 0.0);
+/// let mismatch = check_gradient(&point, &Matrix2::zeros(), |m| m[(0, 1)] * m[(0, 1)]).unwrap_err();
+/// assert_eq!(mismatch.element, Element::Entry { row: 0, column: 1 });
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Element {
     /// The parameter is a scalar: its only element.

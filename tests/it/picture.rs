@@ -321,3 +321,37 @@ fn a_matrix_graph_is_drawn_with_shapes_and_norms() {
         f64::from(layer::forward(w, x, t)),
     );
 }
+
+graph! {
+    /// Const generics and references: `dot` takes what `forward` takes.
+    #[dot]
+    #[by_ref]
+    fn affine<const N: usize>(w: SMatrix<f64, 1, N>, x: SVector<f64, N>, b: f64) -> f64 {
+        let score = sum(w * x) + b;
+        sigmoid(score)
+    }
+}
+
+#[test]
+fn a_const_generic_graph_by_reference_is_drawn_too() {
+    let (w, x) = (
+        chainrule::nalgebra::RowVector3::new(0.5, -1.0, 2.0),
+        chainrule::nalgebra::Vector3::new(1.0, 0.5, 0.25),
+    );
+    let dot = parse(&affine::dot(&w, &x, 0.1));
+    assert_eq!(
+        dot.named_edges(),
+        pairs(&[
+            ("w", "score"),
+            ("x", "score"),
+            ("b", "score"),
+            ("score", "affine")
+        ])
+    );
+    let score: f64 = 0.5 - 0.5 + 0.5 + 0.1;
+    let s = 1.0 / (1.0 + (-score).exp());
+    close(dot.number("score", "value"), score);
+    close(dot.partial("b", "score"), 1.0);
+    close(dot.partial("score", "affine"), s * (1.0 - s));
+    close(dot.number("b", "grad"), s * (1.0 - s));
+}
