@@ -128,3 +128,20 @@ fn operation_counts_follow_the_documented_rules() {
     let products = 4 * 8 * 8 * 8 + 8 * 8 * 32;
     assert_eq!(deep::FORWARD_OPS, products + 3 * 8 * 32 + 1);
 }
+
+graph! {
+    /// Parameters named like the module's functions, and no parameter to differentiate.
+    fn shadowing(forward: f64, backward: f64, #[no_grad] data: f64) -> f64 {
+        forward * backward + data
+    }
+}
+
+graph! {
+    fn data_only(#[no_grad] x: f64) -> f64 { sin(x) }
+}
+
+#[test]
+fn parameters_named_forward_or_backward_and_graphs_without_gradients_are_checked() {
+    shadowing::check_gradient(2.0, 3.0, 1.0).unwrap();
+    data_only::check_gradient(1.0).unwrap();
+}

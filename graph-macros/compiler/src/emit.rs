@@ -1183,7 +1183,8 @@ fn check_gradient_item(
         });
     let names = def.params.iter().map(|param| &param.name);
     let output_type = type_of(signature.output, target);
-    let forward = quote!(forward(#(#arguments),*));
+    // `self::`: a parameter may be called `forward` or `backward`.
+    let forward = quote!(self::forward(#(#arguments),*));
     let (seed, projection) = if signature.output.is_scalar() {
         (literal(1.0, target.real).tokens, forward)
     } else {
@@ -1209,7 +1210,7 @@ fn check_gradient_item(
             let #point = Grad { #(#fields),* };
             #private::check::check_gradient(
                 &#point,
-                &backward(#(#names,)* #d_out_argument),
+                &self::backward(#(#names,)* #d_out_argument),
                 |#point: &Grad #ty_generics| #projection,
             )
         }
