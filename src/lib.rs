@@ -42,6 +42,20 @@
 /// assert_eq!(neuron_loss::backward(0.4, -0.1, 1.5, 0.5, 2.0).w, 2.0 * grad.w);
 /// ```
 ///
+///   The module also checks its gradient against central differences (a test helper), counts
+///   its operations, and with `#[dot]` draws itself in Graphviz's DOT language:
+///
+/// ```
+/// chainrule::graph! {
+///     #[dot]
+///     fn cube(x: f64) -> f64 { let y = x^3; y }
+/// }
+/// cube::check_gradient(1.5).unwrap();
+/// assert!(cube::BACKWARD_OPS <= 4 * cube::FORWARD_OPS);
+/// assert!(cube::DOT.contains(r#""x" -> "y";"#));
+/// assert!(cube::dot(2.0).contains("value 8\\ngrad 1")); // y = 8, ∂y/∂y = 1
+/// ```
+///
 /// - A closure, which becomes a value with `.forward(..)` and `.value_and_grad(..)`, the
 ///   gradient an array in parameter order:
 ///
