@@ -12,6 +12,9 @@
 //! - A balanced binary tree: leaves `sin(k * x + y)` (4 nodes with the constant `k`) multiplied
 //!   pairwise (1 node a product), so the backward pass needs every forward value.
 //!
+//! Each graph is also expanded with `#[hessian]` (the `expand_hessian` group), which adds
+//! `hvp` and, for these scalar graphs, `hessian`: the backward graph differentiated again.
+//!
 //! The graph source is lexed once, outside the timing: rustc, not the macro, lexes user code.
 //! The emitted token count and source size are printed once per graph, also outside the timing.
 
@@ -106,6 +109,13 @@ fn lex(src: &str) -> TokenStream {
 }
 
 fn expand_benches(c: &mut Criterion) {
+    bench_group(c, "expand", "");
+    bench_group(c, "expand_hessian", "#[hessian]\n");
+}
+
+/// Prints the sizes of, and times, every shape and size, each source starting with `prefix`.
+fn bench_group(c: &mut Criterion, name: &str, prefix: &str) {
+    println!("{name}:");
     println!(
         "{:<6} {:>7} {:>10} {:>10} {:>14} {:>12} {:>11}",
         "shape", "nodes", "source B", "tokens", "emitted bytes", "tokens/node", "bytes/node"
@@ -113,7 +123,7 @@ fn expand_benches(c: &mut Criterion) {
     let mut cases = Vec::new();
     for (shape, generate) in SHAPES {
         for size in SIZES {
-            let src = generate(size);
+            let src = format!("{prefix}{}", generate(size));
             let nodes = graph_compiler::lower_str(&src)
                 .expect("generated graph lowers")
                 .graph
@@ -132,7 +142,7 @@ fn expand_benches(c: &mut Criterion) {
         }
     }
 
-    let mut group = c.benchmark_group("expand");
+    let mut group = c.benchmark_group(name);
     // The 10,000-node cases take tens of milliseconds each; ten samples keep a run short.
     group.sample_size(10);
     for (shape, nodes, tokens) in cases {

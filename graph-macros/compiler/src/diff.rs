@@ -9,6 +9,8 @@
 //! The rules themselves, one per operation, are in `rules`; this module only walks the graph
 //! and sums each node's contributions.
 
+use std::collections::HashSet;
+
 use proc_macro2::Span;
 
 use crate::ir::{mint, Graph, NodeId, Op};
@@ -110,9 +112,12 @@ fn sum_contributions(
     prefix: &str,
 ) -> NodeId {
     let span = graph.node(primal).span;
+    // In order, each once: a set, as a parameter used on every line of a long graph has as
+    // many contributions as lines.
+    let mut seen: HashSet<&str> = HashSet::new();
     let mut steps: Vec<String> = Vec::new();
     for (_, step) in &contributions {
-        if !step.is_empty() && !steps.contains(step) {
+        if !step.is_empty() && seen.insert(step) {
             steps.push(step.clone());
         }
     }
