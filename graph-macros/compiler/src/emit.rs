@@ -354,7 +354,15 @@ fn literal(value: f64, real: Real) -> Fragment {
         };
         return Fragment::atom(tokens);
     }
-    let magnitude = Literal::f64_unsuffixed(value.abs());
+    // A derivative rule's constant (ln 2 in log2′, 2/√π in erf′) by its name: clippy's
+    // `approx_constant` rejects the digits in the user's crate.
+    let magnitude = match std_constant(value.abs()) {
+        Some(name) => {
+            let name = format_ident!("{name}");
+            quote!(::core::#ty::consts::#name)
+        }
+        None => Literal::f64_unsuffixed(value.abs()).into_token_stream(),
+    };
     if value.is_sign_negative() {
         Fragment {
             tokens: quote!(-#magnitude),
@@ -363,6 +371,35 @@ fn literal(value: f64, real: Real) -> Fragment {
     } else {
         Fragment::atom(quote!(#magnitude))
     }
+}
+
+/// The name in `core::f64::consts` of a constant that is exactly `value`.
+fn std_constant(value: f64) -> Option<&'static str> {
+    use std::f64::consts as c;
+    [
+        ("E", c::E),
+        ("FRAC_1_PI", c::FRAC_1_PI),
+        ("FRAC_1_SQRT_2", c::FRAC_1_SQRT_2),
+        ("FRAC_2_PI", c::FRAC_2_PI),
+        ("FRAC_2_SQRT_PI", c::FRAC_2_SQRT_PI),
+        ("FRAC_PI_2", c::FRAC_PI_2),
+        ("FRAC_PI_3", c::FRAC_PI_3),
+        ("FRAC_PI_4", c::FRAC_PI_4),
+        ("FRAC_PI_6", c::FRAC_PI_6),
+        ("FRAC_PI_8", c::FRAC_PI_8),
+        ("LN_10", c::LN_10),
+        ("LN_2", c::LN_2),
+        ("LOG10_E", c::LOG10_E),
+        ("LOG2_E", c::LOG2_E),
+        ("LOG10_2", c::LOG10_2),
+        ("LOG2_10", c::LOG2_10),
+        ("PI", c::PI),
+        ("SQRT_2", c::SQRT_2),
+        ("TAU", c::TAU),
+    ]
+    .into_iter()
+    .find(|(_, known)| known.to_bits() == value.to_bits())
+    .map(|(name, _)| name)
 }
 
 /// What emitting one node needs to know about the nodes before it.
