@@ -207,7 +207,10 @@ fn stop_gradient_takes_part_in_the_value_but_passes_no_gradient() {
         assert_eq!(f.backward(x, 2.0), [2.0 * x]);
     }
     // A whole subgraph is cut off: only the direct use of `w` is differentiated.
-    let g = graph!(|w: f64| { let h = tanh(3w); w * stop_gradient(h * h) });
+    let g = graph!(|w: f64| {
+        let h = tanh(3w);
+        w * stop_gradient(h * h)
+    });
     let h = (3.0f64 * 0.4).tanh();
     assert_eq!(g.value_and_grad(0.4).1, [h * h]);
 }
@@ -378,4 +381,53 @@ fn a_parameter_the_output_ignores_has_a_zero_gradient() {
     );
     let f = graph!(|x: f64, y: f64, z: f64| y ^ 2);
     assert_eq!(f.value_and_grad(1.0, 3.0, 2.0), (9.0, [0.0, 6.0, 0.0]));
+}
+
+#[test]
+fn stable_forms_stay_finite_and_accurate_at_the_extremes() {
+    let hypot = graph!(|a: f64, b: f64| hypot(a, b));
+    let (value, [da, db]) = hypot.value_and_grad(3e200, 4e200);
+    // No overflow in a² + b².
+    assert!(close(value, 5e200, 1e-15) && close(da, 0.6, 1e-15) && close(db, 0.8, 1e-15));
+    let atan2 = graph!(|y: f64, x: f64| atan2(y, x));
+    let (_, [dy, dx]) = atan2.value_and_grad(1e200, 1e200);
+    assert!(
+        close(dy, 0.5e-200, 1e-15) && close(dx, -0.5e-200, 1e-15),
+        "{dy} {dx}"
+    );
+    let asinh = graph!(|x: f64| asinh(x));
+    assert!(close(asinh.value_and_grad(1e300).1[0], 1e-300, 1e-15));
+    // Near 0, ln(1 + x) and eˣ − 1 keep every digit of x.
+    let small = graph!(|x: f64| log1p(x) + expm1(x));
+    assert_eq!(small.value_and_grad(1e-20), (2e-20, [2.0]));
+    // Far out, the activations are their limits, with finite slopes.
+    let activations = graph!(|x: f64| gelu(x) + silu(x) + elu(x) + erf(x));
+    assert_eq!(activations.value_and_grad(1000.0), (3001.0, [3.0]));
+    let (value, [slope]) = activations.value_and_grad(-1000.0);
+    assert_eq!((value, slope), (-2.0, 0.0));
+    let gelu = graph!(|x: f64| gelu(x));
+    let (value, [slope]) = gelu.value_and_grad(-10.0);
+    // Φ(−10) ≈ 7.6e−24 through erfc, not 0 from 1 + erf(−10/√2) cancelling.
+    assert!(
+        value < 0.0 && close(value / -10.0, 7.619853024160527e-24, 1e-12),
+        "{value}"
+    );
+    assert!(slope.is_finite() && slope.abs() < 1e-20, "{slope}");
+}
+
+#[test]
+fn constants_folded_at_compile_time_agree_with_the_runtime() {
+    // `f(0.7)` of a constant is folded by the compiler's evaluator; the runtime computes the
+    // same function where the argument is a parameter. They must agree to the bit.
+    macro_rules! agree {
+        ($($f:ident),*) => {$({
+            let folded = graph!(|x: f64| x * $f(0.7));
+            let computed = graph!(|x: f64| $f(x));
+            assert_eq!(folded.forward(1.0).to_bits(), computed.forward(0.7).to_bits(), stringify!($f));
+        })*};
+    }
+    agree!(
+        erf, gelu, silu, atan, asin, acos, sinh, cosh, asinh, log1p, expm1, log2, log10, exp2,
+        cbrt, sigmoid, softplus
+    );
 }

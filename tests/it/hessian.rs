@@ -324,7 +324,10 @@ fn stop_gradient_is_a_constant_to_the_second_derivative_too() {
     for x in [-2.5, -0.5, 0.0, 1.5] {
         // The gradient is 2x·sg(x) = 2x², but the curvature is 2·sg(x) = 2x, not 4x: the
         // Hessian is not the derivative of the gradient through `stop_gradient`.
-        assert_eq!(held::value_and_grad(x), (x * x * x, held::Grad { x: 2.0 * x * x }));
+        assert_eq!(
+            held::value_and_grad(x),
+            (x * x * x, held::Grad { x: 2.0 * x * x })
+        );
         assert_eq!(held::hessian(x)[(0, 0)], 2.0 * x);
         assert_eq!(held::hvp(x, held::Grad { x: 3.0 }).x, 6.0 * x);
     }
@@ -382,12 +385,8 @@ graph! {
 fn no_grad_parameters_are_left_out_of_the_hessian() {
     let (x, c, y) = (0.7, 1.5, -0.4);
     let h: SMatrix<f64, 2, 2> = scaled::hessian(x, c, y);
-    let by_hand = SMatrix::<f64, 2, 2>::new(
-        2.0 * c * y,
-        2.0 * c * x,
-        2.0 * c * x,
-        c * c * (c * y).exp(),
-    );
+    let by_hand =
+        SMatrix::<f64, 2, 2>::new(2.0 * c * y, 2.0 * c * x, 2.0 * c * x, c * c * (c * y).exp());
     assert!((h - by_hand).abs().max() < 1e-14, "{h} vs {by_hand}");
     let hv = scaled::hvp(x, c, y, scaled::Grad { x: 1.0, y: 2.0 });
     assert!((hv.x - (h[(0, 0)] + 2.0 * h[(0, 1)])).abs() < 1e-14);
@@ -404,7 +403,10 @@ fn an_f32_graph_has_an_f32_hessian() {
     let h: SMatrix<f32, 2, 2> = rosenbrock_f32::hessian(-1.2, 1.0);
     let h64 = rosenbrock::hessian(-1.2, 1.0);
     for (a, b) in h.iter().zip(h64.iter()) {
-        assert!((f64::from(*a) - b).abs() < 1e-3 * (1.0 + b.abs()), "{h} vs {h64}");
+        assert!(
+            (f64::from(*a) - b).abs() < 1e-3 * (1.0 + b.abs()),
+            "{h} vs {h64}"
+        );
     }
 }
 
@@ -471,7 +473,10 @@ fn mlp_hvp_matches_central_differences_of_backward() {
         };
         let hv = mlp_loss::hvp(p.w1, p.b1, p.w2, p.b2, x, y, v);
         let step = 1e-5;
-        let (up, down) = (backward(&mlp_axpy(&p, step, &v)), backward(&mlp_axpy(&p, -step, &v)));
+        let (up, down) = (
+            backward(&mlp_axpy(&p, step, &v)),
+            backward(&mlp_axpy(&p, -step, &v)),
+        );
         let numeric = mlp_axpy(&up, -1.0, &down);
         let pairs = [
             (hv.w1.as_slice(), numeric.w1.as_slice()),
@@ -488,13 +493,26 @@ fn mlp_hvp_matches_central_differences_of_backward() {
     }
     // The Hessian is symmetric: ⟨u, H·v⟩ = ⟨v, H·u⟩.
     let (u, v) = (
-        Mlp { w1: fill(11), b1: fill(12), w2: fill(13), b2: fill(14) },
-        Mlp { w1: fill(21), b1: fill(22), w2: fill(23), b2: fill(24) },
+        Mlp {
+            w1: fill(11),
+            b1: fill(12),
+            w2: fill(13),
+            b2: fill(14),
+        },
+        Mlp {
+            w1: fill(21),
+            b1: fill(22),
+            w2: fill(23),
+            b2: fill(24),
+        },
     );
     let hv = mlp_loss::hvp(p.w1, p.b1, p.w2, p.b2, x, y, v);
     let hu = mlp_loss::hvp(p.w1, p.b1, p.w2, p.b2, x, y, u);
     let (uhv, vhu) = (mlp_dot(&u, &hv), mlp_dot(&v, &hu));
-    assert!((uhv - vhu).abs() < 1e-12 * (1.0 + uhv.abs()), "{uhv} vs {vhu}");
+    assert!(
+        (uhv - vhu).abs() < 1e-12 * (1.0 + uhv.abs()),
+        "{uhv} vs {vhu}"
+    );
 }
 
 graph! {
@@ -547,4 +565,48 @@ fn hessian_works_beside_by_ref_and_tape() {
     let down = quadratic::backward(&(a - v.a * step), &x, 1.0).a;
     let numeric = (up - down) / (2.0 * step);
     assert!((hv.a - numeric).abs().max() < 1e-6, "{} vs {numeric}", hv.a);
+}
+
+graph! {
+    /// The per-column operations (column maxima, sums, spreads), softmax and logsumexp over
+    /// all elements, and the row means: their curvature through `hvp`.
+    #[hessian]
+    fn classifier(
+        w: SMatrix<f64, 3, 2>,
+        b: SVector<f64, 3>,
+        #[no_grad] x: SMatrix<f64, 2, 5>,
+        #[no_grad] t: SMatrix<f64, 3, 5>,
+    ) -> f64 {
+        let logits = w * x + b;
+        batch_cross_entropy(logits, t) + logsumexp(b) + dot(softmax(w), w) + sum(row_means(logits^2))
+    }
+}
+
+#[test]
+fn per_column_and_softmax_hvp_matches_central_differences_of_backward() {
+    let (x, w, b) = (fill::<2, 5>(51), fill::<3, 2>(52), fill::<3, 1>(53));
+    // One-hot targets, a class per column.
+    let t = SMatrix::<f64, 3, 5>::from_fn(|row, column| f64::from(u8::from(row == column % 3)));
+    for seed in [54, 55] {
+        let v = classifier::Grad {
+            w: fill(seed),
+            b: fill(seed + 10),
+        };
+        let hv = classifier::hvp(w, b, x, t, v);
+        let step = 1e-5;
+        let up = classifier::backward(w + v.w * step, b + v.b * step, x, t, 1.0);
+        let down = classifier::backward(w - v.w * step, b - v.b * step, x, t, 1.0);
+        let numeric_w = (up.w - down.w) / (2.0 * step);
+        let numeric_b = (up.b - down.b) / (2.0 * step);
+        assert!(
+            (hv.w - numeric_w).abs().max() < 1e-6,
+            "{} vs {numeric_w}",
+            hv.w
+        );
+        assert!(
+            (hv.b - numeric_b).abs().max() < 1e-6,
+            "{} vs {numeric_b}",
+            hv.b
+        );
+    }
 }

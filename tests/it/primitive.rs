@@ -72,7 +72,10 @@ fn a_primitive_differentiates_like_the_builtin_it_reimplements() {
         let (value, grad) = custom::value_and_grad(w, b, x);
         let (value_b, grad_b) = builtin::value_and_grad(w, b, x);
         assert!(close(value, value_b), "{value} vs {value_b}");
-        assert!(close(grad.w, grad_b.w) && close(grad.b, grad_b.b), "{grad:?} vs {grad_b:?}");
+        assert!(
+            close(grad.w, grad_b.w) && close(grad.b, grad_b.b),
+            "{grad:?} vs {grad_b:?}"
+        );
         let (h, h_b) = (custom::hessian(w, b, x), builtin::hessian(w, b, x));
         for (a, b) in h.iter().zip(h_b.iter()) {
             assert!(close(*a, *b), "{h} vs {h_b}");
@@ -109,7 +112,10 @@ graph! {
 
 #[test]
 fn a_primitive_works_element_wise_on_matrices() {
-    let (w, x) = (SVector::<f64, 3>::new(-1.0, 0.5, 2.0), SVector::<f64, 3>::new(0.3, -1.2, 2.0));
+    let (w, x) = (
+        SVector::<f64, 3>::new(-1.0, 0.5, 2.0),
+        SVector::<f64, 3>::new(0.3, -1.2, 2.0),
+    );
     let (value, grad) = layer::value_and_grad(w, x);
     let mut expected = 0.0;
     for i in 0..3 {
@@ -190,7 +196,11 @@ graph! {
 fn primitive_paths_resolve_where_the_graph_is() {
     let x: f64 = 0.7;
     let expected = 2.0 * x.cosh().ln() + <Swish as Primitive<f64>>::value(x);
-    assert!(close(paths::forward(x), expected), "{} vs {expected}", paths::forward(x));
+    assert!(
+        close(paths::forward(x), expected),
+        "{} vs {expected}",
+        paths::forward(x)
+    );
     let s = 1.0 / (1.0 + (-x).exp());
     let curvature = 2.0 * (1.0 - x.tanh().powi(2)) + s * (1.0 - s) * (2.0 + x * (1.0 - 2.0 * s));
     assert!(close(paths::hessian(x)[(0, 0)], curvature));
@@ -207,6 +217,9 @@ fn a_closure_graph_finds_a_primitive_declared_in_a_function() {
             2.0
         }
     }
-    let f = graph!(#[primitive(double = Double)] |x: f64, y: f64| double(x * y) + x);
+    let f = graph!(
+        #[primitive(double = Double)]
+        |x: f64, y: f64| double(x * y) + x
+    );
     assert_eq!(f.value_and_grad(3.0, 4.0), (27.0, [9.0, 6.0]));
 }

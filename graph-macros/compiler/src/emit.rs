@@ -276,7 +276,10 @@ fn respan(tokens: TokenStream, span: Span) -> TokenStream {
 /// module of its own, so `Swish` is `super::Swish` and `self::a::Swish` is `super::a::Swish`.
 /// Absolute paths (`::a::Swish`, `crate::a::Swish`) stay as they are.
 fn primitive_path(path: &syn::Path, in_module: bool) -> TokenStream {
-    let first = path.segments.first().map(|segment| segment.ident.to_string());
+    let first = path
+        .segments
+        .first()
+        .map(|segment| segment.ident.to_string());
     let absolute = path.leading_colon.is_some() || first.as_deref() == Some("crate");
     if !in_module || absolute {
         return quote!(#path);
@@ -299,7 +302,10 @@ impl Target {
             .expect("`lower` calls only declared primitives");
         let (private, real) = (&self.private, format_ident!("{}", self.real.name()));
         let (trait_name, function) = (format_ident!("{trait_name}"), format_ident!("{function}"));
-        respan(quote!(<#path as #private::#trait_name<#real>>::#function), *span)
+        respan(
+            quote!(<#path as #private::#trait_name<#real>>::#function),
+            *span,
+        )
     }
 
     pub fn new(def: &GraphDef, real: Real) -> Target {

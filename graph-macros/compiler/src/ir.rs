@@ -47,7 +47,9 @@ static SYMBOLS: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec:
 
 impl Symbol {
     pub fn intern(name: &str) -> Symbol {
-        let mut symbols = SYMBOLS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut symbols = SYMBOLS
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let index = match symbols.iter().position(|known| *known == name) {
             Some(index) => index,
             None => {
@@ -59,7 +61,9 @@ impl Symbol {
     }
 
     pub fn as_str(self) -> &'static str {
-        let symbols = SYMBOLS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let symbols = SYMBOLS
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         symbols[self.0 as usize]
     }
 }

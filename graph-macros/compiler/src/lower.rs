@@ -550,10 +550,7 @@ impl Lowering {
         let [arg] = lowered[..] else {
             self.errors.push(syn::Error::new(
                 args_span,
-                format!(
-                    "primitive `{func}` takes 1 argument, found {}",
-                    args.len()
-                ),
+                format!("primitive `{func}` takes 1 argument, found {}", args.len()),
             ));
             return None;
         };

@@ -133,7 +133,10 @@ fn parse_options(attrs: Vec<Attribute>, closure: bool) -> syn::Result<(Options, 
 fn parse_primitives(attr: &Attribute, options: &mut Options) -> syn::Result<()> {
     let hint = "write `#[primitive(name = Type)]`, `Type` implementing `chainrule::Primitive`";
     if !matches!(attr.meta, syn::Meta::List(_)) {
-        return Err(syn::Error::new_spanned(attr, format!("expected a list; {hint}")));
+        return Err(syn::Error::new_spanned(
+            attr,
+            format!("expected a list; {hint}"),
+        ));
     }
     attr.parse_nested_meta(|meta| {
         let Some(name) = meta.path.get_ident().cloned() else {

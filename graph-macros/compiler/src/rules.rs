@@ -413,7 +413,8 @@ fn normal_pdf(g: &mut Vjp, x: NodeId) -> NodeId {
     let minus_half = g.constant(-0.5);
     let exponent = g.push(Op::Mul(minus_half, square));
     let exp = g.push(Op::Call(Func::Exp, exponent));
-    let scale = g.constant(0.5 * std::f64::consts::FRAC_2_SQRT_PI * std::f64::consts::FRAC_1_SQRT_2);
+    let scale =
+        g.constant(0.5 * std::f64::consts::FRAC_2_SQRT_PI * std::f64::consts::FRAC_1_SQRT_2);
     g.push(Op::Mul(scale, exp))
 }
 
@@ -567,10 +568,18 @@ fn matmul(g: &mut Vjp, op: Op) {
     let (la, lb, v, dv) = (g.describe(a), g.describe(b), g.v.clone(), g.dv.clone());
     let b_t = g.push(Op::Transpose(b));
     let contribution = g.push(Op::MatMul(g.adjoint, b_t));
-    g.give(a, contribution, format!("{v} = {la}·{lb}: d_{la} = {dv}·{lb}ᵀ"));
+    g.give(
+        a,
+        contribution,
+        format!("{v} = {la}·{lb}: d_{la} = {dv}·{lb}ᵀ"),
+    );
     let a_t = g.push(Op::Transpose(a));
     let contribution = g.push(Op::MatMul(a_t, g.adjoint));
-    g.give(b, contribution, format!("{v} = {la}·{lb}: d_{lb} = {la}ᵀ·{dv}"));
+    g.give(
+        b,
+        contribution,
+        format!("{v} = {la}·{lb}: d_{lb} = {la}ᵀ·{dv}"),
+    );
 }
 
 fn transpose(g: &mut Vjp, op: Op) {
@@ -601,7 +610,9 @@ fn broadcast(g: &mut Vjp, op: Op) {
 // every column.
 
 fn spread_column(g: &mut Vjp, op: Op) {
-    let Op::SpreadColumn(a) = op else { unreachable!() };
+    let Op::SpreadColumn(a) = op else {
+        unreachable!()
+    };
     let note = format!("d_{} = the row sums of {}", g.describe(a), g.dv);
     let contribution = g.push(Op::RowSums(g.adjoint));
     g.give(a, contribution, note);
@@ -626,7 +637,9 @@ fn row_sums(g: &mut Vjp, op: Op) {
 }
 
 fn column_sums(g: &mut Vjp, op: Op) {
-    let Op::ColumnSums(a) = op else { unreachable!() };
+    let Op::ColumnSums(a) = op else {
+        unreachable!()
+    };
     let shape = g.graph.node(a).shape.clone();
     let (v, dv, la) = (&g.v, &g.dv, g.describe(a));
     let note = format!("{v} = column_sums({la}): d_{la} = {dv} in every row");
@@ -650,7 +663,12 @@ mod tests {
     #[test]
     fn indicators_and_shifts_pass_no_gradient() {
         let (a, b) = (NodeId::from_index(0), NodeId::from_index(1));
-        for op in [Op::Gt(a, b), Op::Call(Func::Sign, a), Op::MaxElement(a), Op::StopGradient(a)] {
+        for op in [
+            Op::Gt(a, b),
+            Op::Call(Func::Sign, a),
+            Op::MaxElement(a),
+            Op::StopGradient(a),
+        ] {
             assert!(matches!(rule(op), Rule::None), "{op:?}");
         }
     }

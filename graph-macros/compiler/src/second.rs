@@ -175,7 +175,10 @@ mod tests {
 
     #[test]
     fn piecewise_functions_have_no_curvature_off_their_kinks() {
-        let h = hessian_at("|x: f64, y: f64| relu(x) * 3 + abs(y) + max(x, y) + min(2x, y)", &[0.7, -0.4]);
+        let h = hessian_at(
+            "|x: f64, y: f64| relu(x) * 3 + abs(y) + max(x, y) + min(2x, y)",
+            &[0.7, -0.4],
+        );
         assert_eq!(h, vec![vec![0.0, 0.0], vec![0.0, 0.0]]);
     }
 

@@ -13,7 +13,9 @@ use proptest::prelude::*;
 use proptest::sample::select;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
-const LEAVES: &[&str] = &["x", "y", "z", "x", "y", "z", "2", "0.5", "1.5", "3x", "0.5y"];
+const LEAVES: &[&str] = &[
+    "x", "y", "z", "x", "y", "z", "2", "0.5", "1.5", "3x", "0.5y",
+];
 /// Every smooth built-in of one argument, old and new.
 const UNARY: &[&str] = &[
     "sin", "cos", "tan", "exp", "ln", "sqrt", "tanh", "sigmoid", "softplus", "atan", "sinh",
@@ -86,7 +88,10 @@ fn check(expr: &str, point: [f64; 3], v: [f64; 3]) -> Result<bool, TestCaseError
     let differences = |step: f64| -> Vec<f64> {
         let up = grad_at(std::array::from_fn(|i| point[i] + step * v[i]));
         let down = grad_at(std::array::from_fn(|i| point[i] - step * v[i]));
-        up.iter().zip(&down).map(|(u, d)| (u - d) / (2.0 * step)).collect()
+        up.iter()
+            .zip(&down)
+            .map(|(u, d)| (u - d) / (2.0 * step))
+            .collect()
     };
     let (coarse, fine) = (differences(1e-4), differences(1e-5));
     // Differences that disagree with themselves cannot judge (a kink crossed, or rounding).
@@ -172,10 +177,8 @@ fn second_order_graphs_grow_linearly() {
     };
     let (small, large) = (size(100), size(1000));
     for (name, a, b) in [("hvp", small.1, large.1), ("hessian", small.2, large.2)] {
-        let (per_node_small, per_node_large) = (
-            a as f64 / small.0 as f64,
-            b as f64 / large.0 as f64,
-        );
+        let (per_node_small, per_node_large) =
+            (a as f64 / small.0 as f64, b as f64 / large.0 as f64);
         assert!(
             per_node_large <= 1.1 * per_node_small,
             "{name}: {per_node_small:.2} nodes per forward node at 100 lines, {per_node_large:.2} at 1000"
