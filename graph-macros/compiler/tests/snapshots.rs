@@ -101,3 +101,21 @@ fn lecture_graph_drawn_with_dot() {
         }"
     ));
 }
+
+#[test]
+fn rosenbrock_with_a_hessian() {
+    insta::assert_snapshot!(pretty(
+        "/// The issue's example: `hvp` and `hessian`, the backward pass differentiated again.
+        #[hessian]
+        pub fn rosenbrock(x: f64, y: f64) -> f64 { (1 - x)^2 + 100*(y - x^2)^2 }"
+    ));
+}
+
+#[test]
+fn a_user_primitive_in_a_hessian_graph() {
+    insta::assert_snapshot!(pretty(
+        "#[hessian]
+        #[primitive(swish = activations::Swish)]
+        pub fn neuron(w: f64, b: f64, #[no_grad] x: f64) -> f64 { swish(w*x + b) }"
+    ));
+}
