@@ -1,22 +1,39 @@
-//! The lecture's "Gradients via the computational graph" part, computed by `graph!` and checked
-//! against the gradients derived by hand on the slides.
+//! The lecture's "Gradients via the computational graph" part: Analytical Exercise 1.2's
+//! `f(x, y, z) = tanh(ln(1 + z·2x/sin(y)))`, written with the slide's intermediate names a..f,
+//! forward and backward, the gradient from `graph!` beside the slide's hand-derived formula,
+//! and a picture of the graph drawn from the macro's own IR.
 //!
-//! Two graphs: the slide's `f(x, y, z) = tanh(ln(1 + z·2x/sin(y)))`, written with the slide's
-//! intermediate names a..f, and the neuron of Coding Exercise 2.1, `(y - tanh(wx + b))^2`.
-//! For each, it prints the value, the gradient from `value_and_grad`, the hand-derived formula
-//! beside it, and their difference; it exits with status 1 if any pair differs by more than
-//! 1e-12, so the demonstration cannot quietly print a wrong gradient.
+//! `#[dot]` makes `graph!` emit `lecture::DOT`, the graph in Graphviz's DOT language, and
+//! `lecture::dot(x, y, z)`, the same labelled with each node's value and adjoint and each edge's
+//! partial derivative at the point. The example lays that text out with layout-rs and writes
+//! `target/lecture/computational-graph.svg`: no Graphviz is needed.
+//!
+//! It checks itself and exits with status 1 if a check fails: the gradient agrees with the
+//! slide's formula within 1e-12, the DOT has the slide's nodes and edges, and the partials on
+//! the picture's edges multiply, along every path from `x`, `y` or `z` to `f`, to the gradient.
 //!
 //! `cargo run --release --example computational_graph` runs this part alone;
-//! `cargo run --release --example lecture` runs it among the lecture's other parts;
-//! `cargo expand --example computational_graph` prints the code the two graphs become.
+//! `cargo expand --example computational_graph` prints the code the graph becomes.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
 
 use chainrule::graph;
+
+#[allow(dead_code)] // Each part uses some of the drawing helpers.
+#[allow(clippy::duplicate_mod)] // The tour includes every part, each with its own copy of them.
+#[path = "support/plot.rs"]
+mod plot;
+
+#[allow(clippy::duplicate_mod)] // The tour includes the parts that draw graphs, each with its own.
+#[path = "support/dot.rs"]
+mod dot;
 
 graph! {
     /// The slide's computational graph, one `let` per intermediate variable. The generated
     /// forward and backward passes keep these names; the one node the slide leaves unnamed,
     /// `1 + d`, is called `v0`.
+    #[dot]
     pub fn lecture(x: f64, y: f64, z: f64) -> f64 {
         let a = 2x;
         let b = sin(y);
@@ -28,40 +45,236 @@ graph! {
     }
 }
 
-graph! {
-    /// Coding Exercise 2.1: a neuron's squared error. Only `w` and `b` require gradients;
-    /// `x` and `y` are data, so `Grad` has no field for them.
-    pub fn neuron_loss(w: f64, b: f64, #[no_grad] x: f64, #[no_grad] y: f64) -> f64 {
-        (y - tanh(w*x + b))^2
-    }
-}
-
 /// The largest difference from a hand-derived value that still counts as agreement.
 const TOLERANCE: f64 = 1e-12;
 
-/// Runs this part of the lecture: prints both graphs and exits with status 1 on a mismatch.
-pub fn run() {
-    let mut mismatches = 0;
-    mismatches += lecture_graph();
-    println!();
-    mismatches += neuron_exercise();
-    println!();
-    if mismatches > 0 {
-        eprintln!(
-            "{mismatches} generated gradient(s) differ from the hand-derived formula by more than {TOLERANCE:e}"
-        );
-        std::process::exit(1);
-    }
-    println!("All generated gradients agree with the hand-derived formulas within {TOLERANCE:e}.");
+/// The slide's nodes: the parameters and the intermediates a..f.
+pub const SLIDE_NODES: [&str; 9] = ["x", "y", "z", "a", "b", "c", "d", "e", "f"];
+/// The slide's edges, operand → user.
+pub const SLIDE_EDGES: [(&str, &str); 8] = [
+    ("x", "a"),
+    ("y", "b"),
+    ("a", "c"),
+    ("b", "c"),
+    ("z", "d"),
+    ("c", "d"),
+    ("d", "e"),
+    ("e", "f"),
+];
+/// The point the part evaluates the graph at.
+pub const POINT: (f64, f64, f64) = (0.3, 1.1, 0.7);
+
+/// A node or edge statement of DOT text, as `graph!` writes them: one per line.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Statement {
+    Node {
+        id: String,
+        label: String,
+    },
+    Edge {
+        from: String,
+        to: String,
+        label: Option<String>,
+    },
 }
 
+/// The node and edge statements of `dot`, in order (what `graph!`'s `#[dot]` writes: one
+/// statement per line, identifiers in double quotes).
+pub fn statements(dot: &str) -> Vec<Statement> {
+    let quoted = |text: &str| -> Option<(String, usize)> {
+        let start = text.find('"')?;
+        let end = start + 1 + text[start + 1..].find('"')?;
+        Some((text[start + 1..end].to_string(), end + 1))
+    };
+    let label = |text: &str| -> Option<String> {
+        let start = text.find("label=\"")? + "label=\"".len();
+        let end = start + text[start..].find('"')?;
+        Some(text[start..end].replace("\\n", "\n"))
+    };
+    dot.lines()
+        .filter_map(|line| {
+            let line = line.trim();
+            if !line.starts_with('"') {
+                return None;
+            }
+            let (first, end) = quoted(line)?;
+            match line[end..].trim_start().strip_prefix("->") {
+                Some(after) => {
+                    let (second, _) = quoted(after)?;
+                    Some(Statement::Edge {
+                        from: first,
+                        to: second,
+                        label: label(line),
+                    })
+                }
+                None => Some(Statement::Node {
+                    id: first,
+                    label: label(line).unwrap_or_default(),
+                }),
+            }
+        })
+        .collect()
+}
+
+/// The nodes and the edges of `dot`.
+pub fn nodes_and_edges(dot: &str) -> (BTreeSet<String>, BTreeSet<(String, String)>) {
+    let mut nodes = BTreeSet::new();
+    let mut edges = BTreeSet::new();
+    for statement in statements(dot) {
+        match statement {
+            Statement::Node { id, .. } => {
+                nodes.insert(id);
+            }
+            Statement::Edge { from, to, .. } => {
+                edges.insert((from, to));
+            }
+        }
+    }
+    (nodes, edges)
+}
+
+/// Whether `dot` has exactly the slide's nodes and edges.
+pub fn matches_the_slide(dot: &str) -> bool {
+    let (nodes, edges) = nodes_and_edges(dot);
+    let slide_nodes: BTreeSet<String> = SLIDE_NODES.iter().map(|n| n.to_string()).collect();
+    let slide_edges: BTreeSet<(String, String)> = SLIDE_EDGES
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    nodes == slide_nodes && edges == slide_edges
+}
+
+/// The chain rule read off the picture: for each of `x`, `y`, `z`, the sum over the paths
+/// from it to `f` of the product of the partials on their edges, from the edge labels of
+/// `lecture::dot(..)`.
+pub fn gradient_from_picture(dot: &str) -> Option<[f64; 3]> {
+    let mut edges: Vec<(String, String, f64)> = Vec::new();
+    for statement in statements(dot) {
+        if let Statement::Edge { from, to, label } = statement {
+            edges.push((from, to, label?.trim().parse().ok()?));
+        }
+    }
+    // Paths are few: walk them depth first.
+    fn paths_to_f(node: &str, edges: &[(String, String, f64)]) -> f64 {
+        if node == "f" {
+            return 1.0;
+        }
+        edges
+            .iter()
+            .filter(|(from, _, _)| from == node)
+            .map(|(_, to, partial)| partial * paths_to_f(to, edges))
+            .sum()
+    }
+    Some(["x", "y", "z"].map(|parameter| paths_to_f(parameter, &edges)))
+}
+
+/// The partial on the edge `from → to` of a labelled DOT text, if there is one.
+pub fn partial(dot: &str, from: &str, to: &str) -> Option<f64> {
+    statements(dot)
+        .into_iter()
+        .find_map(|statement| match statement {
+            Statement::Edge {
+                from: f,
+                to: t,
+                label: Some(label),
+            } if f == from && t == to => label.trim().parse().ok(),
+            _ => None,
+        })
+}
+
+fn fail(message: &str) -> ! {
+    eprintln!("error: {message}");
+    std::process::exit(1)
+}
+
+/// Runs this part of the lecture: prints the graph's numbers, checks them, draws the graph and
+/// returns the picture's path.
+pub fn run() -> Vec<PathBuf> {
+    let mut mismatches = lecture_graph();
+    println!();
+    let (x, y, z) = POINT;
+    let (nodes, edges) = nodes_and_edges(lecture::DOT);
+    let slide = matches_the_slide(lecture::DOT);
+    println!(
+        "lecture::DOT, from #[dot]: {} nodes ({}) and {} edges{}",
+        nodes.len(),
+        nodes.iter().cloned().collect::<Vec<_>>().join(", "),
+        edges.len(),
+        if slide {
+            ", the slide's"
+        } else {
+            ", NOT the slide's"
+        }
+    );
+    let labelled = lecture::dot(x, y, z);
+    let (_, grad) = lecture::value_and_grad(x, y, z);
+    match gradient_from_picture(&labelled) {
+        Some(from_picture) => {
+            let difference = (from_picture[0] - grad.x)
+                .abs()
+                .max((from_picture[1] - grad.y).abs())
+                .max((from_picture[2] - grad.z).abs());
+            println!(
+                "  the partials on its edges, multiplied along the paths to f: ({:.6}, {:.6}, {:.6}), within {difference:.1e} of the gradient",
+                from_picture[0], from_picture[1], from_picture[2]
+            );
+            // The labels carry six significant digits.
+            if difference > 1e-5 {
+                mismatches += 1;
+            }
+        }
+        None => {
+            println!("  lecture::dot(..) has an edge without a number");
+            mismatches += 1;
+        }
+    }
+    let along = ["x", "a", "c", "d", "e", "f"];
+    let partials: Option<Vec<f64>> = along
+        .windows(2)
+        .map(|pair| partial(&labelled, pair[0], pair[1]))
+        .collect();
+    if let Some(partials) = partials {
+        println!(
+            "  along x → a → c → d → e → f they are {}: the slide's 2 · 1/b · z · 1/(d+1) · (1 − tanh²(e)), product {:.6}",
+            partials
+                .iter()
+                .map(|p| format!("{p}"))
+                .collect::<Vec<_>>()
+                .join(" · "),
+            partials.iter().product::<f64>()
+        );
+    }
+    if !slide {
+        mismatches += 1;
+    }
+    if mismatches > 0 {
+        fail(&format!(
+            "{mismatches} check(s) failed: a gradient differs from the hand-derived formula by more than {TOLERANCE:e}, or the picture is not the slide's"
+        ));
+    }
+    let picture = match plot::picture_path("computational-graph.svg").and_then(|path| {
+        let svg = dot::to_svg(&labelled, &dot::Style::default())?;
+        std::fs::write(&path, svg)?;
+        Ok(path)
+    }) {
+        Ok(path) => path,
+        Err(error) => fail(&format!("could not draw computational-graph.svg: {error}")),
+    };
+    println!(
+        "  picture: {} (the graph at (x, y, z) = ({x}, {y}, {z}), laid out by layout-rs)",
+        picture.display()
+    );
+    vec![picture]
+}
+
+#[allow(dead_code)] // The tour calls `run` instead.
 fn main() {
-    run()
+    run();
 }
 
 /// The slide's graph at (x, y, z) = (0.3, 1.1, 0.7). Returns the number of mismatches.
 fn lecture_graph() -> usize {
-    let (x, y, z): (f64, f64, f64) = (0.3, 1.1, 0.7);
+    let (x, y, z) = POINT;
     println!("The lecture's graph  f(x, y, z) = tanh(ln(1 + z·2x/sin(y)))");
     println!("at (x, y, z) = ({x}, {y}, {z})");
     println!();
@@ -116,31 +329,6 @@ fn lecture_graph() -> usize {
     println!("The generated backward pass starts from d_out (1 in value_and_grad) and walks back");
     println!("through d_e, d_v0 (v0 = 1 + d), d_z, d_c, d_a, d_b, d_y and d_x, one `let` each;");
     println!("read it with `cargo expand --example computational_graph`.");
-    mismatches
-}
-
-/// Coding Exercise 2.1 at x = 1.5, y = 0.5, (w, b) = (0.4, -0.1). Returns the number of
-/// mismatches.
-fn neuron_exercise() -> usize {
-    let (x, y): (f64, f64) = (1.5, 0.5);
-    let (w, b): (f64, f64) = (0.4, -0.1);
-    println!("Coding Exercise 2.1  L(w, b) = (y - tanh(wx + b))²,  x and y marked #[no_grad]");
-    println!("at x = {x}, y = {y}, (w, b) = ({w}, {b})");
-    println!();
-
-    let (loss, grad) = neuron_loss::value_and_grad(w, b, x, y);
-    // With t = tanh(wx + b): ∂L/∂t = -2(y - t), ∂t/∂(wx + b) = 1 - t², then x for w and 1 for b.
-    let t = (w * x + b).tanh();
-    let by_hand_loss = (y - t) * (y - t);
-    let by_hand_w = -2.0 * (y - t) * (1.0 - t * t) * x;
-    let by_hand_b = -2.0 * (y - t) * (1.0 - t * t);
-    let mut mismatches = 0;
-    table_header("value");
-    mismatches += row("L", "(y - t)²,  t = tanh(wx + b)", loss, by_hand_loss);
-    println!();
-    table_header("gradient");
-    mismatches += row("∂L/∂w", "-2(y - t) · (1 - t²) · x", grad.w, by_hand_w);
-    mismatches += row("∂L/∂b", "-2(y - t) · (1 - t²)", grad.b, by_hand_b);
     mismatches
 }
 

@@ -321,8 +321,9 @@ pub fn decoupled_modes(network: &depth2::Grad) -> Vec<ModeVectors> {
 /// `σ e^{2σt/τ} / (e^{2σt/τ} − 1 + σ/a₀)` with `τ = 1/η`: the solution of
 /// `τ da/dt = 2a(σ − a)` from `a₀`.
 pub fn analytic_strength(sigma: f64, initial: f64, learning_rate: f64, t: f64) -> f64 {
-    let growth = (2.0 * sigma * learning_rate * t).exp();
-    sigma * growth / (growth - 1.0 + sigma / initial)
+    // The same, divided through by e^{2σt/τ}, which would overflow for large t.
+    let decay = (-2.0 * sigma * learning_rate * t).exp();
+    sigma / (1.0 + (sigma / initial - 1.0) * decay)
 }
 
 /// A training run of a deep linear network on the hierarchical items.
@@ -386,7 +387,7 @@ pub fn train(
         .collect();
     final_singular_values.sort_by(|a, b| b.total_cmp(a));
     Training {
-        depth,
+        depth: network.depth(),
         init_scale,
         learning_rate,
         modes,

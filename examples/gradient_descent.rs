@@ -362,7 +362,10 @@ fn draw_descents(results: &Results, path: &std::path::Path) -> plot::DrawResult<
     let (left, right) = root.split_horizontally(760);
     let mut chart = contour_chart(
         &left,
-        &format!("Gradient descent on sin(x² + y²), η = {LEARNING_RATE}"),
+        &format!(
+            "Gradient descent on sin(x² + y²), η = {}",
+            results.descents[0].learning_rate
+        ),
     )?;
     for (index, descent) in results.descents.iter().enumerate() {
         let color = [plot::PALETTE[4], plot::PALETTE[0], RGBColor(200, 30, 30)][index % 3];

@@ -413,12 +413,13 @@ fn draw_regimes(problem: &Problem, runs: &[Run], path: &std::path::Path) -> plot
         let regime = classify(run, problem.best_b);
         let caption = format!("η = {}: {}", run.learning_rate, short_words(regime));
         // Above: the loss over the first steps.
-        let losses: Vec<(f32, f32)> = (0..=SHOWN_STEPS)
-            .filter_map(|step| {
-                run.path
-                    .get(step)
-                    .map(|&b| (step as f32, loss_at(&problem.data, problem.slope, b)))
-            })
+        // The trainer's record: the loss of each step's batch, before the step.
+        let losses: Vec<(f32, f32)> = run
+            .losses
+            .iter()
+            .take(SHOWN_STEPS + 1)
+            .enumerate()
+            .map(|(step, &loss)| (step as f32, loss))
             .collect();
         let top = losses.iter().map(|p| p.1).fold(0.0, f32::max) * 1.08;
         let mut chart = ChartBuilder::on(&panels[column])

@@ -9,6 +9,9 @@
 //! exercise's point (w = −0.5, b = 0.5, x = 1, y = 7) and at ten thousand random points. The
 //! example exits with status 1 if they differ by more than 1e-12 (relative).
 //!
+//! `#[dot]` draws the neuron's computational graph at that point, as the lecture's slide does,
+//! to `target/lecture/neuron-graph.svg`.
+//!
 //! `cargo run --release --example neuron` runs this part alone;
 //! `cargo expand --example neuron` prints the code the graph becomes.
 
@@ -17,8 +20,18 @@ use std::path::PathBuf;
 use chainrule::graph;
 use chainrule::rand::{rngs::StdRng, RngExt, SeedableRng};
 
+#[allow(dead_code)] // Each part uses some of the drawing helpers.
+#[allow(clippy::duplicate_mod)] // The tour includes every part, each with its own copy of them.
+#[path = "support/plot.rs"]
+mod plot;
+
+#[allow(clippy::duplicate_mod)] // The tour includes the parts that draw graphs, each with its own.
+#[path = "support/dot.rs"]
+mod dot;
+
 graph! {
     /// Coding Exercise 2.1: a neuron's squared error. `x` and `y` are data.
+    #[dot]
     pub fn neuron_loss(w: f64, b: f64, #[no_grad] x: f64, #[no_grad] y: f64) -> f64 {
         let prediction = tanh(w*x + b);
         (y - prediction)^2
@@ -95,7 +108,8 @@ fn fail(message: &str) -> ! {
     std::process::exit(1)
 }
 
-/// Runs this part: prints the exercise's numbers; draws no picture.
+/// Runs this part: prints the exercise's numbers, draws the neuron's graph at the exercise's
+/// point and returns the picture's path.
 pub fn run() -> Vec<PathBuf> {
     let p = EXERCISE;
     let (prediction, by_hand_loss, (by_hand_w, by_hand_b)) = by_hand(p);
@@ -124,7 +138,22 @@ pub fn run() -> Vec<PathBuf> {
             "the generated gradient differs from the hand-derived one by more than {TOLERANCE:e}"
         ));
     }
-    Vec::new()
+    let picture = match plot::picture_path("neuron-graph.svg").and_then(|path| {
+        let svg = dot::to_svg(
+            &neuron_loss::dot(p.w, p.b, p.x, p.y),
+            &dot::Style::default(),
+        )?;
+        std::fs::write(&path, svg)?;
+        Ok(path)
+    }) {
+        Ok(path) => path,
+        Err(error) => fail(&format!("could not draw neuron-graph.svg: {error}")),
+    };
+    println!(
+        "  picture: {} (the neuron's graph from #[dot]; x and y, the #[no_grad] data, in grey)",
+        picture.display()
+    );
+    vec![picture]
 }
 
 #[allow(dead_code)] // The tour calls `run` instead.
