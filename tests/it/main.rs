@@ -5,6 +5,7 @@ mod batch;
 mod functions;
 mod hessian;
 mod inspection;
+mod lecture;
 mod scalar;
 mod files;
 mod mnist;
