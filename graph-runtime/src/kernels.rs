@@ -77,13 +77,20 @@ unsafe fn product<T: Real, const R: usize, const C: usize>(
 pub fn matmul<T: Real, const R: usize, const K: usize, const C: usize>(
     a: &SMatrix<T, R, K>,
     b: &SMatrix<T, K, C>,
-) -> SMatrix<T, R, C>
-{
+) -> SMatrix<T, R, C> {
     if R * K * C < GEMM_THRESHOLD {
         return a * b;
     }
     // SAFETY: column-major `R×K` and `K×C`: row stride 1, column strides R and K.
-    unsafe { product((R, C, K), a.as_slice(), (1, R as isize), b.as_slice(), (1, K as isize)) }
+    unsafe {
+        product(
+            (R, C, K),
+            a.as_slice(),
+            (1, R as isize),
+            b.as_slice(),
+            (1, K as isize),
+        )
+    }
 }
 
 /// `aᵀ·b`, reading `a` (`K×R`) transposed in place.
@@ -104,7 +111,15 @@ pub fn matmul_tn<T: Real, const K: usize, const R: usize, const C: usize>(
         return a.tr_mul(b);
     }
     // SAFETY: `a` is column-major `K×R`, so `aᵀ` has row stride K and column stride 1.
-    unsafe { product((R, C, K), a.as_slice(), (K as isize, 1), b.as_slice(), (1, K as isize)) }
+    unsafe {
+        product(
+            (R, C, K),
+            a.as_slice(),
+            (K as isize, 1),
+            b.as_slice(),
+            (1, K as isize),
+        )
+    }
 }
 
 /// `a·bᵀ`, reading `b` (`C×K`) transposed in place.
@@ -125,7 +140,15 @@ pub fn matmul_nt<T: Real, const R: usize, const K: usize, const C: usize>(
         return a * b.transpose();
     }
     // SAFETY: `b` is column-major `C×K`, so `bᵀ` has row stride C and column stride 1.
-    unsafe { product((R, C, K), a.as_slice(), (1, R as isize), b.as_slice(), (C as isize, 1)) }
+    unsafe {
+        product(
+            (R, C, K),
+            a.as_slice(),
+            (1, R as isize),
+            b.as_slice(),
+            (C as isize, 1),
+        )
+    }
 }
 
 #[cfg(test)]

@@ -38,8 +38,8 @@ pub mod __private {
     pub use crate::impl_parameters;
     pub use crate::kernels::{matmul, matmul_nt, matmul_tn};
     pub use crate::picture::render_dot;
-    pub use crate::private::*;
     pub use crate::primitive::{Primitive, SecondDerivative};
+    pub use crate::private::*;
     pub use crate::scalar::{
         erf, gelu, ln_or_zero, normal_cdf, recip_or_zero, relu, sigmoid, sign, silu, softplus,
     };

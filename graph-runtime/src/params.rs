@@ -295,7 +295,13 @@ pub fn visit_matrix<T: Real, const R: usize, const C: usize>(
     f: &mut dyn FnMut(&str, TensorRef<'_, T>),
 ) {
     let shape = &Dims::<R, C>::MATRIX;
-    f(name, TensorRef { shape, data: matrix.as_slice() });
+    f(
+        name,
+        TensorRef {
+            shape,
+            data: matrix.as_slice(),
+        },
+    );
 }
 
 /// As [`visit_matrix`], mutably.
@@ -305,7 +311,13 @@ pub fn visit_matrix_mut<T: Real, const R: usize, const C: usize>(
     f: &mut dyn FnMut(&str, TensorMut<'_, T>),
 ) {
     let shape = &Dims::<R, C>::MATRIX;
-    f(name, TensorMut { shape, data: matrix.as_mut_slice() });
+    f(
+        name,
+        TensorMut {
+            shape,
+            data: matrix.as_mut_slice(),
+        },
+    );
 }
 
 #[cfg(test)]
@@ -318,7 +330,11 @@ mod tests {
         let m = SMatrix::<f64, 2, 3>::from_row_slice(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
         let mut seen = Vec::new();
         m.visit_named("w", &mut |name, tensor| {
-            seen.push((name.to_string(), tensor.shape.to_vec(), tensor.data.to_vec()))
+            seen.push((
+                name.to_string(),
+                tensor.shape.to_vec(),
+                tensor.data.to_vec(),
+            ))
         });
         assert_eq!(
             seen,

@@ -63,7 +63,10 @@ fn a_pytorch_state_dict_loads_and_predicts_what_pytorch_computes() {
             .map(|o| (w1[o * 2] * input[0] + w1[o * 2 + 1] * input[1] + b1[o]).tanh())
             .collect();
         let output: f32 = (0..3).map(|i| w2[i] * hidden[i]).sum::<f32>() + b2[0];
-        assert!((prediction[(0, sample)] - output).abs() < 1e-6, "sample {sample}");
+        assert!(
+            (prediction[(0, sample)] - output).abs() < 1e-6,
+            "sample {sample}"
+        );
     }
 }
 
@@ -77,20 +80,34 @@ fn a_model_round_trips_and_our_file_is_the_state_dict_layout() {
     std::fs::remove_file(&path).unwrap();
     let (first, _, second) = &model.layers;
     let row_major = |m: &[f32], rows: usize, cols: usize| -> Vec<f32> {
-        (0..rows * cols).map(|k| m[(k % cols) * rows + k / cols]).collect()
+        (0..rows * cols)
+            .map(|k| m[(k % cols) * rows + k / cols])
+            .collect()
     };
     let expected = safetensors_bytes(&[
         ("0.bias", vec![3], first.bias.as_slice().to_vec()),
-        ("0.weight", vec![3, 2], row_major(first.weight.as_slice(), 3, 2)),
+        (
+            "0.weight",
+            vec![3, 2],
+            row_major(first.weight.as_slice(), 3, 2),
+        ),
         ("2.bias", vec![1], second.bias.as_slice().to_vec()),
-        ("2.weight", vec![1, 3], row_major(second.weight.as_slice(), 1, 3)),
+        (
+            "2.weight",
+            vec![1, 3],
+            row_major(second.weight.as_slice(), 1, 3),
+        ),
     ]);
     // The same tensors and bytes as our hand-written file (the header's key order may differ).
     assert_eq!(bytes.len(), expected.len());
     let tensors = safetensors::SafeTensors::deserialize(&bytes).unwrap();
     let weight = tensors.tensor("0.weight").unwrap();
     assert_eq!(weight.shape(), [3, 2]);
-    let values: Vec<f32> = weight.data().chunks(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect();
+    let values: Vec<f32> = weight
+        .data()
+        .chunks(4)
+        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+        .collect();
     assert_eq!(values, row_major(first.weight.as_slice(), 3, 2));
 }
 
@@ -98,18 +115,25 @@ fn a_model_round_trips_and_our_file_is_the_state_dict_layout() {
 fn a_file_for_another_model_is_an_error_naming_the_tensor_and_both_shapes() {
     type Wider = Sequential<(Linear<f32, 2, 4>, Tanh, Linear<f32, 4, 1>)>;
     let path = temp_path("wider.safetensors");
-    Wider::init(&mut StdRng::seed_from_u64(0)).save_safetensors(&path).unwrap();
+    Wider::init(&mut StdRng::seed_from_u64(0))
+        .save_safetensors(&path)
+        .unwrap();
     let error = Net::load_safetensors(&path).unwrap_err();
     std::fs::remove_file(&path).unwrap();
     assert!(matches!(error, Error::ShapeMismatch { .. }), "{error}");
     let message = error.to_string();
-    assert!(message.contains("0.weight") && message.contains("[4, 2]") && message.contains("[3, 2]"), "{message}");
+    assert!(
+        message.contains("0.weight") && message.contains("[4, 2]") && message.contains("[3, 2]"),
+        "{message}"
+    );
 }
 
 #[test]
 fn a_truncated_file_is_an_error_not_a_panic() {
     let path = temp_path("truncated.safetensors");
-    Net::init(&mut StdRng::seed_from_u64(0)).save_safetensors(&path).unwrap();
+    Net::init(&mut StdRng::seed_from_u64(0))
+        .save_safetensors(&path)
+        .unwrap();
     let bytes = std::fs::read(&path).unwrap();
     std::fs::write(&path, &bytes[..bytes.len() - 5]).unwrap();
     let error = Net::load_safetensors(&path).unwrap_err();

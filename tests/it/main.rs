@@ -2,17 +2,17 @@
 
 mod allocation;
 mod batch;
+mod files;
 mod functions;
 mod hessian;
 mod inspection;
 mod lecture;
-mod scalar;
-mod files;
 mod mnist;
 mod nesting;
 mod nn;
 mod picture;
 mod primitive;
+mod scalar;
 mod tape;
 mod tensor;
 mod ui;

@@ -12,7 +12,10 @@ type Mnist = Sequential<(Linear<f32, 784, 128>, ReLU, Linear<f32, 128, 10>)>;
 const BATCH: usize = 32;
 
 /// A batch of noisy prototypes: sample `j` is prototype `j % 10` plus Gaussian-ish noise.
-fn batch(prototypes: &SMatrix<f32, 784, 10>, rng: &mut StdRng) -> (Box<SMatrix<f32, 784, BATCH>>, [usize; BATCH]) {
+fn batch(
+    prototypes: &SMatrix<f32, 784, 10>,
+    rng: &mut StdRng,
+) -> (Box<SMatrix<f32, 784, BATCH>>, [usize; BATCH]) {
     let classes: [usize; BATCH] = std::array::from_fn(|_| rng.random_range(0..10));
     let mut x = Box::new(SMatrix::<f32, 784, BATCH>::zeros());
     for (column, &class) in classes.iter().enumerate() {
@@ -41,7 +44,13 @@ fn an_mnist_sized_classifier_trains_on_noisy_prototypes() {
 
 fn train() {
     let mut rng = StdRng::seed_from_u64(0);
-    let prototypes = Box::new(SMatrix::<f32, 784, 10>::from_fn(|_, _| if rng.random_bool(0.2) { 1.0 } else { 0.0 }));
+    let prototypes = Box::new(SMatrix::<f32, 784, 10>::from_fn(|_, _| {
+        if rng.random_bool(0.2) {
+            1.0
+        } else {
+            0.0
+        }
+    }));
     let mut model = Box::new(Mnist::init(&mut rng));
     let mut sgd = Sgd::new(0.05).momentum(0.9);
     for _ in 0..60 {
@@ -52,6 +61,8 @@ fn train() {
     }
     let (x, classes) = batch(&prototypes, &mut rng);
     let logits = model.forward(&*x);
-    let correct = (0..BATCH).filter(|&j| logits.column(j).imax() == classes[j]).count();
+    let correct = (0..BATCH)
+        .filter(|&j| logits.column(j).imax() == classes[j])
+        .count();
     assert!(correct >= 30, "{correct}/{BATCH} correct on a fresh batch");
 }

@@ -32,8 +32,10 @@ fn batch<const R: usize, const C: usize>(seed: f64) -> SMatrix<f64, R, C> {
 
 /// Checks `backward` of `layer` at `x` against central differences of `⟨d, forward⟩`, for
 /// every parameter and every input element.
-fn check_layer<M, const I: usize, const O: usize, const B: usize>(mut layer: M, x: SMatrix<f64, I, B>)
-where
+fn check_layer<M, const I: usize, const O: usize, const B: usize>(
+    mut layer: M,
+    x: SMatrix<f64, I, B>,
+) where
     M: Module<SMatrix<f64, I, B>, Output = SMatrix<f64, O, B>> + Parameters<f64> + Init,
 {
     let d = batch::<O, B>(0.9);
@@ -49,14 +51,21 @@ where
         let down = objective(&layer, &x);
         nudge(&mut layer, index, h);
         let numeric = (up - down) / (2.0 * h);
-        assert!((numeric - expected).abs() < 1e-6 * (1.0 + numeric.abs()), "parameter {index}: {numeric} vs {expected}");
+        assert!(
+            (numeric - expected).abs() < 1e-6 * (1.0 + numeric.abs()),
+            "parameter {index}: {numeric} vs {expected}"
+        );
     }
     for index in 0..I * B {
         let (mut up, mut down) = (x, x);
         up[index] += h;
         down[index] -= h;
         let numeric = (objective(&layer, &up) - objective(&layer, &down)) / (2.0 * h);
-        assert!((numeric - d_x[index]).abs() < 1e-6 * (1.0 + numeric.abs()), "input {index}: {numeric} vs {}", d_x[index]);
+        assert!(
+            (numeric - d_x[index]).abs() < 1e-6 * (1.0 + numeric.abs()),
+            "input {index}: {numeric} vs {}",
+            d_x[index]
+        );
     }
     // A first layer's backward gives the same parameter gradient, up to rounding.
     let first = layer.backward_params(&tape, &d);
@@ -73,7 +82,13 @@ fn every_layer_matches_finite_differences() {
     check_layer::<_, 3, 3, 5>(Sigmoid, batch(0.3));
     check_layer::<_, 3, 3, 5>(ReLU, batch(0.4));
     check_layer::<_, 3, 3, 5>(Identity, batch(0.5));
-    type Deep = Sequential<(Linear<f64, 3, 6>, Tanh, Linear<f64, 6, 4>, Sigmoid, Linear<f64, 4, 2>)>;
+    type Deep = Sequential<(
+        Linear<f64, 3, 6>,
+        Tanh,
+        Linear<f64, 6, 4>,
+        Sigmoid,
+        Linear<f64, 4, 2>,
+    )>;
     check_layer::<_, 3, 2, 5>(Deep::init(&mut rng), batch(0.6));
 }
 
@@ -93,7 +108,8 @@ fn a_sequential_model_has_the_gradient_of_one_graph_of_it() {
     let (x, y) = (batch::<2, 8>(0.0), batch::<1, 8>(2.0));
     let (loss, grads) = model.loss_and_grad(&x, &y, Mse);
     let (first, _, second) = &model.layers;
-    let (expected, graph) = mlp::value_and_grad(first.weight, first.bias, second.weight, second.bias, x, y);
+    let (expected, graph) =
+        mlp::value_and_grad(first.weight, first.bias, second.weight, second.bias, x, y);
     assert!((loss - expected).abs() < 1e-14);
     let close = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(a, b)| (a - b).abs() < 1e-13);
     assert!(close(grads.layers.0.weight.as_slice(), graph.w1.as_slice()));
@@ -107,9 +123,19 @@ fn sequential_names_its_tensors_as_pytorch_does() {
     type Mlp = Sequential<(Linear<f32, 2, 16>, Tanh, Linear<f32, 16, 1>)>;
     let model = Mlp::zeros();
     let mut names = Vec::new();
-    model.visit_named("", &mut |name, tensor| names.push((name.to_string(), tensor.shape.to_vec())));
-    let expected = [("0.weight", vec![16, 2]), ("0.bias", vec![16]), ("2.weight", vec![1, 16]), ("2.bias", vec![1])];
-    let expected: Vec<(String, Vec<usize>)> = expected.into_iter().map(|(n, s)| (n.to_string(), s)).collect();
+    model.visit_named("", &mut |name, tensor| {
+        names.push((name.to_string(), tensor.shape.to_vec()))
+    });
+    let expected = [
+        ("0.weight", vec![16, 2]),
+        ("0.bias", vec![16]),
+        ("2.weight", vec![1, 16]),
+        ("2.bias", vec![1]),
+    ];
+    let expected: Vec<(String, Vec<usize>)> = expected
+        .into_iter()
+        .map(|(n, s)| (n.to_string(), s))
+        .collect();
     assert_eq!(names, expected);
     assert_eq!(model.len(), 16 * 2 + 16 + 16 + 1);
 }
@@ -123,7 +149,12 @@ fn the_same_seed_initialises_the_same_model() {
     assert_eq!(a, b);
     assert_ne!(a, c);
     // PyTorch's default bounds: 1/√2 for the first layer, 1/4 for the second.
-    assert!(a.layers.0.weight.iter().all(|w| w.abs() <= 1.0 / 2f32.sqrt()));
+    assert!(a
+        .layers
+        .0
+        .weight
+        .iter()
+        .all(|w| w.abs() <= 1.0 / 2f32.sqrt()));
     assert!(a.layers.2.weight.iter().all(|w| w.abs() <= 0.25));
 }
 
@@ -131,7 +162,9 @@ fn the_same_seed_initialises_the_same_model() {
 fn a_tanh_network_learns_sin() {
     type Mlp = Sequential<(Linear<f32, 1, 16>, Tanh, Linear<f32, 16, 1>)>;
     let mut model = Mlp::init(&mut StdRng::seed_from_u64(0));
-    let x = SMatrix::<f32, 1, 64>::from_fn(|_, c| -std::f32::consts::PI + c as f32 * std::f32::consts::TAU / 63.0);
+    let x = SMatrix::<f32, 1, 64>::from_fn(|_, c| {
+        -std::f32::consts::PI + c as f32 * std::f32::consts::TAU / 63.0
+    });
     let y = x.map(f32::sin);
     let mut adam = Adam::new(1e-2);
     for _ in 0..3000 {
@@ -150,7 +183,11 @@ fn spirals<const N: usize>() -> (SMatrix<f32, 2, N>, [usize; N]) {
         let t = (column / 2) as f32 / (N / 2) as f32 * 3.0 + 0.3;
         let angle = t * 2.5 + std::f32::consts::PI * class as f32;
         let radius = t / 3.3;
-        if row == 0 { radius * angle.cos() } else { radius * angle.sin() }
+        if row == 0 {
+            radius * angle.cos()
+        } else {
+            radius * angle.sin()
+        }
     });
     for (column, class) in classes.iter_mut().enumerate() {
         *class = column % 2;
@@ -160,7 +197,13 @@ fn spirals<const N: usize>() -> (SMatrix<f32, 2, N>, [usize; N]) {
 
 #[test]
 fn a_classifier_separates_two_spirals() {
-    type Classifier = Sequential<(Linear<f32, 2, 32>, Tanh, Linear<f32, 32, 32>, Tanh, Linear<f32, 32, 2>)>;
+    type Classifier = Sequential<(
+        Linear<f32, 2, 32>,
+        Tanh,
+        Linear<f32, 32, 32>,
+        Tanh,
+        Linear<f32, 32, 2>,
+    )>;
     let mut model = Classifier::init(&mut StdRng::seed_from_u64(1));
     let (x, classes) = spirals::<128>();
     let mut adam = Adam::new(1e-2);
@@ -169,7 +212,9 @@ fn a_classifier_separates_two_spirals() {
         adam.step(&mut model, &grads);
     }
     let logits = model.forward(&x);
-    let correct = (0..128).filter(|&c| logits.column(c).imax() == classes[c]).count();
+    let correct = (0..128)
+        .filter(|&c| logits.column(c).imax() == classes[c])
+        .count();
     assert!(correct as f64 / 128.0 > 0.97, "accuracy {correct}/128");
 }
 
@@ -177,6 +222,14 @@ fn a_classifier_separates_two_spirals() {
 fn a_one_input_linear_layer_has_a_two_dimensional_weight() {
     let layer = Linear::<f32, 1, 16>::zeros();
     let mut shapes = Vec::new();
-    layer.visit_named("", &mut |name, tensor| shapes.push((name.to_string(), tensor.shape.to_vec())));
-    assert_eq!(shapes, [("weight".to_string(), vec![16, 1]), ("bias".to_string(), vec![16])]);
+    layer.visit_named("", &mut |name, tensor| {
+        shapes.push((name.to_string(), tensor.shape.to_vec()))
+    });
+    assert_eq!(
+        shapes,
+        [
+            ("weight".to_string(), vec![16, 1]),
+            ("bias".to_string(), vec![16])
+        ]
+    );
 }

@@ -58,14 +58,19 @@ fn a_grad_is_parameters_named_after_its_fields() {
     });
     assert_eq!(
         names,
-        vec![("net.x".to_string(), vec![1.0]), ("net.y".to_string(), vec![2.0])]
+        vec![
+            ("net.x".to_string(), vec![1.0]),
+            ("net.y".to_string(), vec![2.0])
+        ]
     );
     grad.add_scaled(0.5, &scalar::Grad { x: 2.0, y: 4.0 });
     assert_eq!(grad, scalar::Grad { x: 2.0, y: 4.0 });
 
     let matrix = layer::Grad { w: sample_w() };
     let mut shapes = Vec::new();
-    matrix.visit_named("", &mut |name, tensor| shapes.push((name.to_string(), tensor.shape.to_vec())));
+    matrix.visit_named("", &mut |name, tensor| {
+        shapes.push((name.to_string(), tensor.shape.to_vec()))
+    });
     assert_eq!(shapes, vec![("w".to_string(), vec![3, 2])]);
 }
 
@@ -85,7 +90,13 @@ fn by_ref_graphs_compute_what_by_value_graphs_compute() {
     let (w, x) = (sample_w(), sample_x());
     let d_out = SMatrix::<f64, 3, 4>::from_fn(|r, c| 0.5 - r as f64 + 0.25 * c as f64);
     assert_eq!(layer_by_ref::forward(&w, &x), layer::forward(w, x));
-    assert_eq!(layer_by_ref::backward(&w, &x, &d_out), layer::Grad { w: layer::backward(w, x, d_out).w }.into_by_ref());
+    assert_eq!(
+        layer_by_ref::backward(&w, &x, &d_out),
+        layer::Grad {
+            w: layer::backward(w, x, d_out).w
+        }
+        .into_by_ref()
+    );
     let (output, tape) = layer_by_ref::forward_with_tape(&w, &x);
     assert_eq!(output, layer::forward(w, x));
     let from_tape = layer_by_ref::backward_with_tape(tape, &w, &x, &d_out);

@@ -139,10 +139,19 @@ macro_rules! linear_for {
             }
 
             #[inline]
-            fn backward(&self, x: &Self::Tape, d_output: &Self::Output) -> (SMatrix<$real, I, B>, Self) {
+            fn backward(
+                &self,
+                x: &Self::Tape,
+                d_output: &Self::Output,
+            ) -> (SMatrix<$real, I, B>, Self) {
                 let tape = $graphs::linear::Tape {};
-                let grad =
-                    $graphs::linear::backward_with_tape(tape, &self.weight, &self.bias, x, d_output);
+                let grad = $graphs::linear::backward_with_tape(
+                    tape,
+                    &self.weight,
+                    &self.bias,
+                    x,
+                    d_output,
+                );
                 (grad.x, Linear::new(grad.weight, grad.bias))
             }
 
