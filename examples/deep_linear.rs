@@ -894,10 +894,10 @@ fn hidden_layers(depth: usize) -> String {
     }
 }
 
-/// At most about 400 of a run's steps, evenly spread, the last included: enough for a smooth
+/// At most about 250 of a run's steps, evenly spread, the last included: enough for a smooth
 /// line at any width, few enough to keep the SVG small.
 fn thinned(length: usize) -> Vec<usize> {
-    let every = length.div_ceil(400).max(1);
+    let every = length.div_ceil(250).max(1);
     let mut indices: Vec<usize> = (0..length).step_by(every).collect();
     if indices.last() != Some(&(length - 1)) {
         indices.push(length - 1);

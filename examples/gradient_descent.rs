@@ -293,8 +293,8 @@ where
         .label_style(plot::font(plot::TICK_SIZE))
         .axis_desc_style(plot::font(plot::LABEL_SIZE))
         .draw()?;
-    let grid: Vec<f64> = (0..=240)
-        .map(|k| -EXTENT + k as f64 * 2.0 * EXTENT / 240.0)
+    let grid: Vec<f64> = (0..=150)
+        .map(|k| -EXTENT + k as f64 * 2.0 * EXTENT / 150.0)
         .collect();
     for level in levels() {
         let color = plot::colormap((level + 1.0) / 2.0);
