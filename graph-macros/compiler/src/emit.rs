@@ -246,7 +246,7 @@ pub struct Target {
     /// `#[by_ref]`: matrix inputs arrive as references, written `(*w)` where used.
     pub by_ref: bool,
     /// Each `#[primitive(name = Type)]`: the name, the type's path as the emitted code writes
-    /// it (see [`primitive_path`]), and the span of the type's name, where a missing trait
+    /// it (see `primitive_path`), and the span of the type's name, where a missing trait
     /// implementation is reported.
     pub primitives: Vec<(String, TokenStream, Span)>,
 }
