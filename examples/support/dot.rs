@@ -164,6 +164,7 @@ impl Bounded {
         let header = format!(
             "<svg width=\"{width:.0}\" height=\"{height:.0}\" viewBox=\"{x:.1} {y:.1} {width:.1} {height:.1}\" xmlns=\"http://www.w3.org/2000/svg\">"
         );
+        let svg = sorted_styles(&svg);
         let body = match (
             svg.find("<svg "),
             svg.find("xmlns=\"http://www.w3.org/2000/svg\">"),
@@ -185,6 +186,18 @@ impl Bounded {
         // some viewers follow it: say it on every line, so labels sit centred everywhere.
         .replace("<tspan ", "<tspan dominant-baseline=\"middle\" ")
     }
+}
+
+/// `svg` with the lines of its `<style>` block sorted: layout-rs writes them from a hash map,
+/// in an order that changes from run to run, and the committed pictures should not.
+fn sorted_styles(svg: &str) -> String {
+    let (Some(start), Some(end)) = (svg.find("<style>\n"), svg.find("</style>")) else {
+        return svg.to_string();
+    };
+    let start = start + "<style>\n".len();
+    let mut lines: Vec<&str> = svg[start..end].lines().collect();
+    lines.sort_unstable();
+    format!("{}{}\n{}", &svg[..start], lines.join("\n"), &svg[end..])
 }
 
 impl RenderBackend for Bounded {
