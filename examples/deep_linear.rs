@@ -822,7 +822,7 @@ pub fn run() -> Vec<PathBuf> {
         list(&results.by_depth, |run| format!("[{}]", group_times(run)))
     );
     println!(
-        "  depth {} from N(0, σ²) for σ = {}: the loss halves after {} steps",
+        "  depth {} from N(0, s²) for s = {}: the loss halves after {} steps",
         config.init_depth,
         list(&config.init_scales, |s| s.to_string()),
         list(&results.by_init, |run| steps(plateau_length(&run.losses))),
@@ -856,10 +856,12 @@ pub fn run() -> Vec<PathBuf> {
             draw_grid(
                 &results.by_init,
                 &format!(
-                    "Initial scale: D = {} from N(0, σ²), η = {}",
-                    config.init_depth, config.init.0
+                    "Initial scale: D = {} ({} hidden), weights from N(0, s²), η = {}",
+                    config.init_depth,
+                    hidden_layers(config.init_depth),
+                    config.init.0
                 ),
-                &|run| format!("σ = {}", run.init_scale),
+                &|run| format!("weights from N(0, {}²)", run.init_scale),
                 path,
             )
         }),
