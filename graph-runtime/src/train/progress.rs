@@ -12,9 +12,10 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 /// ```
 /// use graph_runtime::train::ShowProgress;
 /// assert_eq!(ShowProgress::default(), ShowProgress::Auto);
-/// // Tests run off the main thread, so `Auto` draws nothing in them.
-/// assert!(!ShowProgress::Auto.resolves_to_visible());
 /// assert!(!ShowProgress::Never.resolves_to_visible());
+/// // Off the main thread, as every `cargo test` test runs, `Auto` draws nothing.
+/// let auto = std::thread::spawn(|| ShowProgress::Auto.resolves_to_visible());
+/// assert!(!auto.join().unwrap());
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ShowProgress {
