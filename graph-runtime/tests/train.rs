@@ -190,6 +190,23 @@ fn a_non_finite_gradient_is_divergence_naming_the_tensor() {
     assert_eq!(bits(trainer.model()), before);
 }
 
+#[test]
+fn an_update_that_overflows_is_divergence_and_is_undone() {
+    // The loss (1e20) and the gradient (−2e10) are finite; 1e300 times the gradient is not.
+    let data: Dataset<f64, 1, SVector<f64, 1>> = (0..4)
+        .map(|_| (SVector::from([1.0]), SVector::from([1e10])))
+        .collect();
+    let mut trainer = Trainer::new(Linear::<f64, 1, 1>::zeros(), Sgd::new(1e300), Mse);
+    let error = trainer.fit::<4>(&data).unwrap_err();
+    assert!(
+        matches!(&error, Error::Diverged { step: 0, lr, what, .. }
+            if *lr == 1e300 && what == "the update made `weight` not finite"),
+        "{error}"
+    );
+    assert_eq!(trainer.model(), &Linear::zeros());
+    assert_eq!(trainer.step(), 0);
+}
+
 /// The trainer stopped at its `n`-th step of its first `fit`, left in the state it had then.
 fn stop_after(
     steps: usize,
