@@ -36,6 +36,8 @@ graph! {
 pub const EXTENT: f64 = 3.0;
 /// The spacing of the arrows, on a grid from −2.5 to 2.5.
 pub const ARROW_SPACING: f64 = 0.5;
+/// How many directions, evenly spread, an arrow is compared with.
+pub const DIRECTIONS: usize = 360;
 /// The learning rate of the descents.
 pub const LEARNING_RATE: f64 = 0.03;
 /// Steps of each descent.
@@ -162,7 +164,7 @@ pub fn compute(steps: usize) -> Results {
         let (gx, gy) = arrow.gradient;
         if (gx * gx + gy * gy).sqrt() > 1e-9 {
             with_direction += 1;
-            let (along, best) = rise_along(arrow, 1e-4, 360);
+            let (along, best) = rise_along(arrow, 1e-4, DIRECTIONS);
             uphill += usize::from(along > 0.0);
             // Rounding aside, the gradient's direction is the best of them all.
             steepest += usize::from(along >= best - 1e-12);
@@ -205,7 +207,7 @@ pub fn run() -> Vec<PathBuf> {
         results.largest_difference
     );
     println!(
-        "  {} of the {} arrows with a direction point uphill, and at {} no direction of 360 rises faster",
+        "  {} of the {} arrows with a direction point uphill, and at {} no direction of {DIRECTIONS} rises faster",
         results.arrows_uphill, results.arrows_with_direction, results.arrows_steepest
     );
     if results.largest_difference > 1e-12 {

@@ -161,6 +161,15 @@ pub fn loss_at(data: &Dataset<f32, 1, SVector<f32, 1>>, slope: f32, b: f32) -> f
     (squares / data.len() as f64) as f32
 }
 
+/// The second derivative of the loss along `b` at the minimum, by central differences: for
+/// this parabola, exactly the 2 of `∂²/∂b² mean((b + wx − y)²)`, up to rounding.
+pub fn curvature(problem: &Problem) -> f32 {
+    let h = 0.25;
+    let at = |b: f32| f64::from(loss_at(&problem.data, problem.slope, b));
+    let b = problem.best_b;
+    ((at(b + h) - 2.0 * at(b) + at(b - h)) / f64::from(h * h)) as f32
+}
+
 /// One run of gradient descent on the intercept.
 #[derive(Debug)]
 pub struct Run {
@@ -305,8 +314,8 @@ pub fn run() -> Vec<PathBuf> {
         problem.slope
     );
     println!(
-        "  its minimum is at b = {:.4} (loss {:.6}); each step multiplies b's distance to it by 1 − 2η.",
-        problem.best_b, problem.lowest_loss
+        "  its minimum is at b = {:.4} (loss {:.6}), its curvature {:.3}: each step multiplies b's distance to it by 1 − {:.3}·η.",
+        problem.best_b, problem.lowest_loss, curvature(&problem), curvature(&problem)
     );
     let runs: Vec<Run> = LEARNING_RATES
         .iter()

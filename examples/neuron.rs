@@ -46,6 +46,9 @@ pub const EXERCISE: Point = Point {
     y: 7.0,
 };
 
+/// How many random points the gradient is also checked at.
+pub const RANDOM_POINTS: usize = 10_000;
+
 /// The largest relative difference from the hand-derived gradient that counts as agreement.
 pub const TOLERANCE: f64 = 1e-12;
 
@@ -131,8 +134,10 @@ pub fn run() -> Vec<PathBuf> {
         "  {:<6} {db:>10} {by_hand_b:>10}   −2(y − t)(1 − t²)",
         "∂L/∂b"
     );
-    let at_random = largest_difference_at_random(10_000, 21);
-    println!("  at 10000 random (w, b, x, y) the largest relative difference is {at_random:.1e}");
+    let at_random = largest_difference_at_random(RANDOM_POINTS, 21);
+    println!(
+        "  at {RANDOM_POINTS} random (w, b, x, y) the largest relative difference is {at_random:.1e}"
+    );
     if difference(p) > TOLERANCE || at_random > TOLERANCE {
         fail(&format!(
             "the generated gradient differs from the hand-derived one by more than {TOLERANCE:e}"
