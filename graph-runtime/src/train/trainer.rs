@@ -744,7 +744,8 @@ where
         let diverged = |what: String| Error::Diverged {
             step: self.state.step,
             epoch: self.state.epoch,
-            lr: lr.to_f64(),
+            // The decimal the rate prints as (`1.1`, not f32's `1.100000023841858`).
+            lr: lr.to_string().parse().unwrap_or(lr.to_f64()),
             what,
         };
         if !loss.is_finite() {
