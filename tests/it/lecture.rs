@@ -159,7 +159,8 @@ fn the_divergent_run_ends_in_the_runtimes_divergence_error() {
             run.diverged
         );
     };
-    assert_eq!(lr, f64::from(1.1f32));
+    // The rate as the user wrote it, not f32's nearest value widened to f64.
+    assert_eq!(lr, 1.1);
     // The trainer stopped at the step it names, having recorded one intercept per step.
     assert_eq!(run.path.len(), step + 1);
     assert!(run.path.iter().all(|b| b.is_finite()));
