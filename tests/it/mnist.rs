@@ -31,7 +31,7 @@ fn batch(
 /// build keeps every temporary of a step, several of them that size, in its own stack slot.
 /// So the model lives in a `Box`, and the step runs on a thread with 16 MiB of stack: 8 MiB
 /// (a `main` thread's) is enough unoptimised, test threads get 2 MiB, and an optimised
-/// build needs about 2 MiB.
+/// build needs about 2.5 MiB.
 #[test]
 fn an_mnist_sized_classifier_trains_on_noisy_prototypes() {
     std::thread::Builder::new()
