@@ -2,6 +2,7 @@
 
 mod allocation;
 mod batch;
+mod contract;
 mod files;
 mod functions;
 mod hessian;
