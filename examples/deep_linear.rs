@@ -980,13 +980,7 @@ fn draw_chains(results: &Results, config: &Config, path: &std::path::Path) -> pl
                     PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(3))
                 });
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .label_font(plot::font(plot::LEGEND_SIZE))
-            .draw()?;
+        plot::legend(&mut chart, SeriesLabelPosition::LowerRight)?;
     }
     root.present()?;
     Ok(())
@@ -1047,13 +1041,7 @@ where
                 PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(3))
             });
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .label_font(plot::font(plot::LEGEND_SIZE))
-        .draw()?;
+    plot::legend(&mut chart, SeriesLabelPosition::UpperRight)?;
     Ok(())
 }
 
@@ -1131,13 +1119,7 @@ fn draw_shallow(run: &Training, path: &std::path::Path) -> plot::DrawResult<()> 
             }
         }
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .label_font(plot::font(plot::LEGEND_SIZE))
-        .draw()?;
+    plot::legend(&mut chart, SeriesLabelPosition::UpperRight)?;
     root.present()?;
     Ok(())
 }

@@ -396,13 +396,7 @@ fn draw_descents(results: &Results, path: &std::path::Path) -> plot::DrawResult<
             color.stroke_width(3),
         )))?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font(plot::font(plot::LEGEND_SIZE))
-        .draw()?;
+    plot::legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
     plot::colour_bar(&right, -1.0, 1.0, "z = sin(x² + y²)")?;
     root.present()?;
     Ok(())

@@ -599,13 +599,7 @@ fn draw_sweep(points: &[SweepPoint], path: &std::path::Path) -> plot::DrawResult
         )?
         .label("diverged: Error::Diverged")
         .legend(move |(x, y)| Cross::new((x + 12, y), 8, red.stroke_width(3)));
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerLeft)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .label_font(plot::font(plot::LEGEND_SIZE))
-        .draw()?;
+    plot::legend(&mut chart, SeriesLabelPosition::LowerLeft)?;
     root.present()?;
     Ok(())
 }

@@ -261,13 +261,7 @@ fn draw(
         )?
         .label("targets (sin(πx) + noise)")
         .legend(move |(x, y)| Circle::new((x + 12, y), 5, data_color.filled()));
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .label_font(plot::font(plot::LEGEND_SIZE))
-        .draw()?;
+    plot::legend(&mut chart, SeriesLabelPosition::LowerRight)?;
 
     let (low, high) = training
         .losses
@@ -309,13 +303,7 @@ fn draw(
         .legend(move |(x, y)| {
             PathElement::new(vec![(x, y), (x + 24, y)], loss_color.stroke_width(3))
         });
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .label_font(plot::font(plot::LEGEND_SIZE))
-        .draw()?;
+    plot::legend(&mut chart, SeriesLabelPosition::UpperRight)?;
     root.present()?;
     Ok(())
 }

@@ -14,6 +14,26 @@ use plotters::prelude::*;
 /// What drawing returns: plotters' errors and file errors alike.
 pub type DrawResult<T> = Result<T, Box<dyn std::error::Error>>;
 
+/// Draws `chart`'s legend at `position` in the tour's one style: a white, bordered box.
+pub fn legend<'a, DB, CT>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+) -> DrawResult<()>
+where
+    DB: DrawingBackend + 'a,
+    DB::ErrorType: 'static,
+    CT: CoordTranslate,
+{
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .label_font(font(LEGEND_SIZE))
+        .draw()?;
+    Ok(())
+}
+
 /// The font of every text: the SVG names a family and the viewer picks it, so nothing is
 /// embedded and no font file is needed to draw.
 pub const FONT: &str = "sans-serif";
