@@ -22,6 +22,9 @@ use graph_runtime::train::{DataParallel, Event, Stop, Trainer};
 use graph_runtime::{Error, Parameters, Real};
 use safetensors::SafeTensors;
 
+mod common;
+use common::TempDir;
+
 type Classifier = Sequential<(
     Linear<f32, 2, 32>,
     Tanh,
@@ -35,38 +38,6 @@ type Small = Sequential<(Linear<f64, 2, 8>, Tanh, Linear<f64, 8, 2>)>;
 type AdamTrainer = Trainer<f64, Small, Adam<f64>, CrossEntropy, 2, usize>;
 /// A safetensors file's tensors (name, shape, bytes) and metadata.
 type Parts = (Vec<(String, Vec<usize>, Vec<u8>)>, HashMap<String, String>);
-
-/// A directory of its own for one test, removed when the test ends.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(test: &str) -> Self {
-        let path =
-            std::env::temp_dir().join(format!("chainrule-train-{}-{test}", std::process::id()));
-        let _ = fs::remove_dir_all(&path);
-        fs::create_dir_all(&path).unwrap();
-        TempDir(path)
-    }
-
-    fn join(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-
-    fn entries(&self) -> Vec<String> {
-        let mut names: Vec<String> = fs::read_dir(&self.0)
-            .unwrap()
-            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
 
 /// Every parameter's bits, in visit order: equal bits, equal models, NaNs included.
 fn bits<T: Real, P: Parameters<T>>(params: &P) -> Vec<u64> {
