@@ -1,23 +1,13 @@
 //! Layers and `Sequential`: gradients against finite differences and against one `graph!` of
 //! the same model, PyTorch's parameter names, and training to the targets.
 
+use chainrule::check::check_gradient_within;
 use chainrule::loss::{CrossEntropy, Loss, Mse};
 use chainrule::nalgebra::SMatrix;
 use chainrule::nn::{Identity, Init, Linear, Module, ReLU, Sequential, Sigmoid, Tanh};
 use chainrule::optim::{Adam, Optimizer};
 use chainrule::rand::{rngs::StdRng, SeedableRng};
 use chainrule::Parameters;
-
-/// Adds `delta` to the `index`-th scalar of `params`, in visit order.
-fn nudge<P: Parameters<f64>>(params: &mut P, index: usize, delta: f64) {
-    let mut seen = 0;
-    params.visit_mut(&mut |tensor| {
-        if (seen..seen + tensor.len()).contains(&index) {
-            tensor[index - seen] += delta;
-        }
-        seen += tensor.len();
-    });
-}
 
 fn flatten<P: Parameters<f64>>(params: &P) -> Vec<f64> {
     let mut all = Vec::new();
@@ -31,42 +21,19 @@ fn batch<const R: usize, const C: usize>(seed: f64) -> SMatrix<f64, R, C> {
 }
 
 /// Checks `backward` of `layer` at `x` against central differences of `⟨d, forward⟩`, for
-/// every parameter and every input element.
-fn check_layer<M, const I: usize, const O: usize, const B: usize>(
-    mut layer: M,
-    x: SMatrix<f64, I, B>,
-) where
-    M: Module<SMatrix<f64, I, B>, Output = SMatrix<f64, O, B>> + Parameters<f64> + Init,
+/// every parameter and every input element (the runtime's `check_gradient`, tolerance 1e-6).
+fn check_layer<M, const I: usize, const O: usize, const B: usize>(layer: M, x: SMatrix<f64, I, B>)
+where
+    M: Module<SMatrix<f64, I, B>, Output = SMatrix<f64, O, B>> + Parameters<f64> + Init + Clone,
 {
     let d = batch::<O, B>(0.9);
-    let objective = |layer: &M, x: &SMatrix<f64, I, B>| layer.forward(x).dot(&d);
     let (_, tape) = layer.forward_with_tape(&x);
     let (d_x, grads) = layer.backward(&tape, &d);
-    let h = 1e-6;
     let analytic = flatten(&grads);
-    for (index, expected) in analytic.iter().enumerate() {
-        nudge(&mut layer, index, h);
-        let up = objective(&layer, &x);
-        nudge(&mut layer, index, -2.0 * h);
-        let down = objective(&layer, &x);
-        nudge(&mut layer, index, h);
-        let numeric = (up - down) / (2.0 * h);
-        assert!(
-            (numeric - expected).abs() < 1e-6 * (1.0 + numeric.abs()),
-            "parameter {index}: {numeric} vs {expected}"
-        );
-    }
-    for index in 0..I * B {
-        let (mut up, mut down) = (x, x);
-        up[index] += h;
-        down[index] -= h;
-        let numeric = (objective(&layer, &up) - objective(&layer, &down)) / (2.0 * h);
-        assert!(
-            (numeric - d_x[index]).abs() < 1e-6 * (1.0 + numeric.abs()),
-            "input {index}: {numeric} vs {}",
-            d_x[index]
-        );
-    }
+    check_gradient_within(&layer, &grads, |layer| layer.forward(&x).dot(&d), 1e-6)
+        .unwrap_or_else(|mismatch| panic!("a parameter: {mismatch}"));
+    check_gradient_within(&x, &d_x, |x| layer.forward(x).dot(&d), 1e-6)
+        .unwrap_or_else(|mismatch| panic!("the input: {mismatch}"));
     // A first layer's backward gives the same parameter gradient, up to rounding.
     let first = layer.backward_params(&tape, &d);
     for (a, b) in flatten(&first).iter().zip(&analytic) {

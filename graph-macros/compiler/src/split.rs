@@ -114,13 +114,11 @@ pub fn split(graph: &Graph, outputs: &[NodeId], seed: u16) -> Split {
     }
 }
 
-/// A value repeated into a larger shape, or transposed: cheap to recompute when its operand
-/// is, and `emit` fuses a transpose into the product that uses it (`Aᵀ·B` is `tr_mul`).
+/// A value repeated into a larger shape ([`Op::is_spread`]), or transposed: cheap to
+/// recompute when its operand is, and `emit` fuses a transpose into the product that uses it
+/// (`Aᵀ·B` is `tr_mul`).
 fn is_view(op: Op) -> bool {
-    matches!(
-        op,
-        Op::Broadcast(_) | Op::SpreadColumn(_) | Op::SpreadRow(_) | Op::Transpose(_)
-    )
+    op.is_spread() || matches!(op, Op::Transpose(_))
 }
 
 /// `needed[i]`: node `i` is a gradient, or an operand of a late or recomputed node that a
