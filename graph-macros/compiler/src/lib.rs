@@ -5,43 +5,37 @@
 //! [`diff`] (IR → IR with adjoints), [`simplify`] (IR → IR), [`emit`] (IR → tokens);
 //! [`mod@compile`] chains the IR passes and [`eval`] interprets the IR for tests.
 
-pub mod ast;
-pub mod builtins;
 pub mod compile;
-pub mod cost;
-pub mod diff;
-pub mod dot;
 pub mod emit;
-pub mod eval;
 pub mod ir;
 pub mod lower;
-pub mod parse;
-pub mod rules;
-pub mod second;
-pub mod simplify;
-pub mod split;
+pub mod passes;
 pub mod stack;
-pub mod types;
+pub mod syntax;
 
 use proc_macro2::TokenStream;
 
+use syntax::signature::check_signature;
+
 pub use compile::{compile, Program};
-pub use lower::{lower, Lowered, Real};
+pub use lower::{lower, Lowered};
+pub use syntax::signature::Real;
 
 /// Expands a `graph!` invocation. Errors carry the span of the offending token; after an error
 /// in a `fn` graph's body, the expansion still holds a stub module with the right signatures.
 pub fn expand(tokens: TokenStream) -> syn::Result<TokenStream> {
-    let def = parse::parse_graph(tokens)?;
-    match lower(&def) {
+    let def = syntax::parse::parse_graph(tokens)?;
+    let signature = match check_signature(&def) {
+        Ok(signature) => signature,
+        Err(errors) => return Ok(emit::after_errors(&def, errors.to_compile_error(), None)),
+    };
+    match lower(&def, &signature) {
         Ok(lowered) => Ok(emit::program(&def, &compile(lowered, &def.options))),
-        Err(errors) => {
-            let signature = lower::check_signature(&def).ok();
-            Ok(emit::after_errors(
-                &def,
-                errors.to_compile_error(),
-                signature.as_ref(),
-            ))
-        }
+        Err(errors) => Ok(emit::after_errors(
+            &def,
+            errors.to_compile_error(),
+            Some(&signature),
+        )),
     }
 }
 
@@ -50,7 +44,8 @@ pub fn lower_str(src: &str) -> syn::Result<Lowered> {
     let tokens: TokenStream = src
         .parse()
         .map_err(|error| syn::Error::new(proc_macro2::Span::call_site(), format!("{error}")))?;
-    lower(&parse::parse_graph(tokens)?)
+    let def = syntax::parse::parse_graph(tokens)?;
+    lower(&def, &check_signature(&def)?)
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Deeply nested expressions compile, through every stage, on the 2 MiB stack of a test
 //! thread (rustc gives proc macros more); past `MAX_NESTING` they are a spanned error.
 
-use graph_compiler::parse::MAX_NESTING;
+use graph_compiler::syntax::parse::MAX_NESTING;
 
 /// `tanh(sin(tanh(sin(… x …))))`, `depth` calls deep.
 fn nested_calls(depth: usize) -> String {

@@ -7,10 +7,10 @@
 
 use std::cell::Cell;
 
-use graph_compiler::diff::differentiate;
-use graph_compiler::eval::eval;
 use graph_compiler::ir::{Func, Graph, NodeId, Op};
-use graph_compiler::simplify::simplify;
+use graph_compiler::passes::diff::differentiate;
+use graph_compiler::passes::eval::eval;
+use graph_compiler::passes::simplify::simplify;
 use graph_compiler::{compile, expand, lower_str};
 use proc_macro2::{Span, TokenStream, TokenTree};
 use proptest::prelude::*;

@@ -2,12 +2,12 @@
 //! central differences of the simplified gradient graph along `v`, `second::hessian` against
 //! `hvp` along each axis and exactly symmetric, and both graphs linear in the graph's size.
 
-use graph_compiler::diff::differentiate;
-use graph_compiler::eval::eval;
 use graph_compiler::ir::{Func, Graph, NodeId, Op};
 use graph_compiler::lower_str;
-use graph_compiler::second::{hessian, hvp};
-use graph_compiler::simplify::simplify;
+use graph_compiler::passes::diff::differentiate;
+use graph_compiler::passes::eval::eval;
+use graph_compiler::passes::second::{hessian, hvp};
+use graph_compiler::passes::simplify::simplify;
 use proc_macro2::Span;
 use proptest::prelude::*;
 use proptest::sample::select;

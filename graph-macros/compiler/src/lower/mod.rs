@@ -5,30 +5,14 @@
 use std::collections::{HashMap, HashSet};
 
 use proc_macro2::{Ident, Span};
-use quote::ToTokens;
-use syn::{Generics, Type};
 
-use crate::ast::{BinOp, Expr, Form, GraphDef};
-use crate::builtins::{self, BUILTINS};
 use crate::ir::{mint, Func, Graph, Input, NodeId, Op, Shape, Symbol};
 use crate::stack::ensure_sufficient_stack;
-use crate::types::classify;
+use crate::syntax::ast::{BinOp, Expr, Form, GraphDef};
+use crate::syntax::signature::{Errors, Real, Signature};
+use builtins::BUILTINS;
 
-/// The scalar type a graph computes in.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Real {
-    F32,
-    F64,
-}
-
-impl Real {
-    pub fn name(self) -> &'static str {
-        match self {
-            Real::F32 => "f32",
-            Real::F64 => "f64",
-        }
-    }
-}
+pub mod builtins;
 
 /// The closest of `candidates` to `name`, if it is close enough to be a typo.
 fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
@@ -49,117 +33,8 @@ pub struct Lowered {
     pub real: Real,
 }
 
-/// Accumulates errors, as serde's `Ctxt` does: report everything, then stop.
-#[derive(Default)]
-struct Errors(Option<syn::Error>);
-
-impl Errors {
-    fn push(&mut self, error: syn::Error) {
-        match &mut self.0 {
-            Some(all) => all.combine(error),
-            None => self.0 = Some(error),
-        }
-    }
-
-    fn finish<T>(self, value: T) -> syn::Result<T> {
-        match self.0 {
-            Some(error) => Err(error),
-            None => Ok(value),
-        }
-    }
-}
-
-/// A checked signature: the scalar type, each parameter's shape, and the declared output's.
-pub struct Signature {
-    pub real: Real,
-    pub params: Vec<Shape>,
-    /// `None` for closure graphs, whose output must be a scalar.
-    pub output: Option<Shape>,
-}
-
-/// The graph's const generics (none for closure graphs).
-pub fn generics(def: &GraphDef) -> Generics {
-    match &def.form {
-        Form::Item { generics, .. } => generics.clone(),
-        Form::Closure { .. } => Generics::default(),
-    }
-}
-
-/// Checks the parameters and the return type.
-pub fn check_signature(def: &GraphDef) -> syn::Result<Signature> {
-    let mut errors = Errors::default();
-    let generics = generics(def);
-    for param in generics.params.iter() {
-        let ok = matches!(param, syn::GenericParam::Const(c) if c.ty.to_token_stream().to_string() == "usize");
-        if !ok {
-            errors.push(syn::Error::new_spanned(
-                param,
-                "only `const N: usize` generic parameters (matrix dimensions) are supported",
-            ));
-        }
-    }
-    let mut real: Option<(Real, &Type)> = None;
-    let mut seen: HashMap<String, &Ident> = HashMap::new();
-    let mut params = Vec::new();
-    for param in &def.params {
-        if seen.insert(param.name.to_string(), &param.name).is_some() {
-            errors.push(syn::Error::new(
-                param.name.span(),
-                format!("duplicate parameter `{}`", param.name),
-            ));
-        }
-        match classify(&param.ty, &generics) {
-            Err(error) => {
-                errors.push(error);
-                params.push(Shape::Scalar);
-            }
-            Ok((this, shape)) => {
-                params.push(shape);
-                match real {
-                    Some((first, first_ty)) if this != first => errors.push(syn::Error::new_spanned(
-                        &param.ty,
-                        format!(
-                            "parameter `{}` is `{}` but an earlier one is `{}`; a graph computes in one scalar type",
-                            param.name,
-                            this.name(),
-                            first_ty.to_token_stream()
-                        ),
-                    )),
-                    Some(_) => {}
-                    None => real = Some((this, &param.ty)),
-                }
-            }
-        }
-    }
-    let real = real.map_or(Real::F64, |(real, _)| real);
-    let mut output = None;
-    if let Form::Item {
-        output: ty, name, ..
-    } = &def.form
-    {
-        match classify(ty, &generics) {
-            Ok((out, shape)) if out == real => output = Some(shape),
-            Ok((out, _)) => errors.push(syn::Error::new_spanned(
-                ty,
-                format!(
-                    "graph `{name}` returns `{}` but computes in `{}`",
-                    out.name(),
-                    real.name()
-                ),
-            )),
-            Err(error) => errors.push(error),
-        }
-    }
-    errors.finish(Signature {
-        real,
-        params,
-        output,
-    })
-}
-
 /// Lowers a parsed graph to IR, reporting every error found.
-pub fn lower(def: &GraphDef) -> syn::Result<Lowered> {
-    let signature = check_signature(def)?;
+pub fn lower(def: &GraphDef, signature: &Signature) -> syn::Result<Lowered> {
     let inputs = def
         .params
         .iter()
@@ -200,7 +75,7 @@ pub fn lower(def: &GraphDef) -> syn::Result<Lowered> {
     }
     let output = lowering.expr(&def.body.result);
     if let Some(output) = output {
-        lowering.check_output(def, &signature, output);
+        lowering.check_output(def, signature, output);
     }
     let Lowering {
         mut graph,

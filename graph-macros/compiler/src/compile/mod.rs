@@ -6,13 +6,14 @@
 
 use proc_macro2::{Ident, Span};
 
-use crate::ast::Options;
-use crate::diff::differentiate;
 use crate::ir::{Graph, Input, NodeId, Op};
-use crate::lower::{Lowered, Real};
-use crate::second;
-use crate::simplify::simplify;
-use crate::split::{split, Split};
+use crate::lower::Lowered;
+use crate::passes::diff::differentiate;
+use crate::passes::second;
+use crate::passes::simplify::simplify;
+use crate::passes::split::{split, Split};
+use crate::syntax::ast::Options;
+use crate::syntax::signature::Real;
 
 /// Everything `emit` needs.
 pub struct Program {

@@ -9,7 +9,7 @@ use quote::ToTokens;
 use syn::{Expr, GenericArgument, Generics, Lit, PathArguments, Type};
 
 use crate::ir::{Dim, Shape};
-use crate::lower::Real;
+use crate::syntax::signature::Real;
 
 /// The scalar type and shape of `ty`, or an error naming what is wrong with it.
 pub fn classify(ty: &Type, generics: &Generics) -> syn::Result<(Real, Shape)> {

@@ -10,11 +10,11 @@ use std::collections::HashSet;
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 
-use crate::ast::{Form, GraphDef};
 use crate::compile::Program;
 use crate::ir::{mint, user_ident, Dim, Func, Graph, NodeId, Op, Shape};
-use crate::lower::{Real, Signature};
-use crate::split::Split;
+use crate::passes::split::Split;
+use crate::syntax::ast::{Form, GraphDef};
+use crate::syntax::signature::{Real, Signature};
 
 /// Operator precedence of an emitted expression, loosest first.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
@@ -1166,8 +1166,8 @@ fn inspection_items(def: &GraphDef, program: &Program, target: &Target) -> Token
     };
     let check = check_gradient_item(def, &signature, target);
     let costs = cost_consts(
-        crate::cost::operations(forward_graph),
-        crate::cost::operations(&program.backward.0),
+        crate::passes::cost::operations(forward_graph),
+        crate::passes::cost::operations(&program.backward.0),
     );
     let picture = def
         .options
@@ -1295,7 +1295,8 @@ fn picture_items(
         .map(|binding| binding.name.to_string())
         .collect();
     let (forward_graph, output) = (&program.forward.0, program.forward.1);
-    let picture = crate::dot::picture(forward_graph, output, &name.replace("r#", ""), &lets);
+    let picture =
+        crate::passes::dot::picture(forward_graph, output, &name.replace("r#", ""), &lets);
     let structure = &picture.structure;
     let numbers = body(&picture.values, &picture.outputs, target);
     let statements = &numbers.statements;

@@ -11,8 +11,8 @@ use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream, Parser};
 use syn::{braced, parenthesized, Attribute, Ident, Lit, Token, Type, Visibility};
 
-use crate::ast::{BinOp, Body, Expr, Form, GraphDef, Let, Options, Param, PrimitiveDecl};
 use crate::stack::ensure_sufficient_stack;
+use crate::syntax::ast::{BinOp, Body, Expr, Form, GraphDef, Let, Options, Param, PrimitiveDecl};
 
 /// Parses a whole `graph!` input.
 pub fn parse_graph(tokens: TokenStream) -> syn::Result<GraphDef> {

@@ -28,9 +28,9 @@ use std::fmt::Write;
 
 use proc_macro2::Span;
 
-use crate::diff::differentiate;
 use crate::ir::{mint, Graph, Input, Node, NodeId, Op, Shape};
-use crate::simplify::simplify;
+use crate::passes::diff::differentiate;
+use crate::passes::simplify::simplify;
 use crate::stack::ensure_sufficient_stack;
 
 /// What `emit` writes for a `#[dot]` graph.
@@ -592,11 +592,12 @@ fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{compile, eval::eval, lower_str};
+    use crate::passes::eval::eval;
+    use crate::{compile, lower_str};
 
     fn picture_of(src: &str) -> Picture {
         let tokens: proc_macro2::TokenStream = src.parse().expect("test source lexes");
-        let def = crate::parse::parse_graph(tokens).expect("parses");
+        let def = crate::syntax::parse::parse_graph(tokens).expect("parses");
         let lets: HashSet<String> = def
             .body
             .lets

@@ -15,9 +15,9 @@
 
 use proc_macro2::{Ident, Span};
 
-use crate::diff::{differentiate, differentiate_as};
 use crate::ir::{mint, Graph, Input, NodeId, Op};
-use crate::simplify::simplify;
+use crate::passes::diff::{differentiate, differentiate_as};
+use crate::passes::simplify::simplify;
 
 /// The gradient of `forward`'s `output`, simplified, seeded with 1 for a scalar output and
 /// with a new `d_out` input otherwise.
@@ -127,8 +127,8 @@ pub fn hessian(forward: &Graph, output: NodeId) -> Option<(Graph, Vec<NodeId>)> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::eval::eval;
     use crate::lower_str;
+    use crate::passes::eval::eval;
 
     /// The Hessian of a closure graph at `point`, through the IR evaluator.
     fn hessian_at(src: &str, point: &[f64]) -> Vec<Vec<f64>> {

@@ -7,8 +7,8 @@
 
 use std::collections::HashMap;
 
-use crate::eval;
 use crate::ir::{Const, Dim, Graph, Node, NodeId, Op, Shape};
+use crate::passes::eval;
 
 /// Simplifies `graph`, keeping only what `outputs` need. Returns the new graph and the
 /// outputs' new ids, in order.

@@ -14,7 +14,7 @@ use std::collections::HashSet;
 use proc_macro2::Span;
 
 use crate::ir::{mint, Graph, NodeId, Op};
-use crate::rules::vector_jacobian_products;
+use crate::passes::rules::vector_jacobian_products;
 
 /// Appends to `forward` the adjoints of `output` seeded with `seed` (a node of `forward`: the
 /// constant 1, or the backward pass's `d_out` input). Returns the new graph and, for each input
@@ -154,8 +154,8 @@ fn sum_contributions(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::eval::eval;
     use crate::lower_str;
+    use crate::passes::eval::eval;
 
     /// Gradient of a one-output closure graph at `point`, through the IR evaluator.
     fn gradient(src: &str, point: &[f64]) -> Vec<f64> {
@@ -252,7 +252,7 @@ mod tests {
         let n = u16::try_from(forward.inputs.len() - 1).unwrap();
         let seed = forward.push_op(Op::Input(n), Span::call_site());
         let (backward, grads) = differentiate(&forward, lowered.output, seed);
-        let (backward, _) = crate::simplify::simplify(&backward, &grads);
+        let (backward, _) = crate::passes::simplify::simplify(&backward, &grads);
         let notes = backward.nodes().iter().filter_map(|node| node.note.clone());
         format!("{backward}{}", notes.collect::<Vec<_>>().join("\n"))
     }

@@ -78,7 +78,7 @@ mod tests {
     #[track_caller]
     fn costs(src: &str) -> (u64, u64) {
         let tokens: proc_macro2::TokenStream = src.parse().expect("test source lexes");
-        let def = crate::parse::parse_graph(tokens).expect("parses");
+        let def = crate::syntax::parse::parse_graph(tokens).expect("parses");
         let program = compile(lower_str(src).expect("lowers"), &def.options);
         (
             operations(&program.forward.0),

@@ -12,7 +12,7 @@
 use proc_macro2::Ident;
 
 use crate::ir::{mint, Graph, Input, Node, NodeId, Op, Shape};
-use crate::simplify::simplify;
+use crate::passes::simplify::simplify;
 
 /// A value the forward pass saves for the backward pass.
 pub struct Saved {
@@ -144,9 +144,9 @@ mod tests {
     use proc_macro2::Span;
 
     use super::*;
-    use crate::diff::differentiate;
-    use crate::eval::eval;
     use crate::lower_str;
+    use crate::passes::diff::differentiate;
+    use crate::passes::eval::eval;
 
     /// The graph seeded with a `d_out` input, simplified, and split.
     fn split_source(src: &str) -> (Graph, Vec<NodeId>, Split) {
