@@ -17,7 +17,7 @@ use proc_macro2::TokenStream;
 
 use syntax::signature::check_signature;
 
-pub use compile::{compile, Program};
+pub use compile::{compile, graphs, stub, Graphs};
 pub use lower::{lower, Lowered};
 pub use syntax::signature::Real;
 
@@ -27,16 +27,13 @@ pub fn expand(tokens: TokenStream) -> syn::Result<TokenStream> {
     let def = syntax::parse::parse_graph(tokens)?;
     let signature = match check_signature(&def) {
         Ok(signature) => signature,
-        Err(errors) => return Ok(emit::after_errors(&def, errors.to_compile_error(), None)),
+        Err(errors) => return Ok(emit::print(&stub(&def, errors.to_compile_error(), None))),
     };
-    match lower(&def, &signature) {
-        Ok(lowered) => Ok(emit::program(&def, &compile(lowered, &def.options))),
-        Err(errors) => Ok(emit::after_errors(
-            &def,
-            errors.to_compile_error(),
-            Some(&signature),
-        )),
-    }
+    let api = match lower(&def, &signature) {
+        Ok(lowered) => compile(&def, lowered),
+        Err(errors) => stub(&def, errors.to_compile_error(), Some(&signature)),
+    };
+    Ok(emit::print(&api))
 }
 
 /// Parses and lowers `src`, a `graph!` input written as a string: the entry point of tests.

@@ -11,7 +11,7 @@ use graph_compiler::ir::{Func, Graph, NodeId, Op};
 use graph_compiler::passes::diff::differentiate;
 use graph_compiler::passes::eval::eval;
 use graph_compiler::passes::simplify::simplify;
-use graph_compiler::{compile, expand, lower_str};
+use graph_compiler::{expand, graphs, lower_str};
 use proc_macro2::{Span, TokenStream, TokenTree};
 use proptest::prelude::*;
 use proptest::sample::select;
@@ -145,7 +145,7 @@ fn gradients(src: &str, point: [f64; 3]) -> Vec<Vec<f64>> {
     let (backward, grads) = simplify(&backward, &grads);
     let by_hand = eval(&backward, &point);
 
-    let program = compile(lowered, &Default::default());
+    let program = graphs(lowered, &Default::default());
     let (both, outputs) = program.value_and_grad.expect("a scalar output");
     let both_values = eval(&both, &point);
     let (backward, grads_of_backward) = &program.backward;

@@ -1,22 +1,31 @@
-//! The pipeline: lowered graph → the three graphs a `graph!` emits, each simplified.
+//! The pipeline after lowering: [`graphs`] runs the passes (the three graphs a `graph!` emits,
+//! each simplified, and those its options ask for), and [`compile`] turns them into the
+//! generated API as data ([`api::Api`]), which `emit` only prints. [`stub`] builds the same
+//! items with signatures only, for a graph whose body has errors.
 //!
 //! `forward` computes the output; `backward` takes `d_out` and computes the vector-Jacobian
 //! product; `value_and_grad` seeds the adjoint with the constant 1 and returns both. With
 //! `#[hessian]`, `second` differentiates the backward graph again for `hvp` and `hessian`.
 
-use proc_macro2::{Ident, Span};
+pub mod api;
+mod items;
 
-use crate::ir::{Graph, Input, NodeId, Op};
+use proc_macro2::{Ident, Span, TokenStream};
+
+use crate::ir::{Graph, Input, NodeId, Op, Shape};
 use crate::lower::Lowered;
 use crate::passes::diff::differentiate;
 use crate::passes::second;
 use crate::passes::simplify::simplify;
 use crate::passes::split::{split, Split};
-use crate::syntax::ast::Options;
+use crate::syntax::ast::{Form, GraphDef, Options};
 use crate::syntax::signature::Real;
+use crate::syntax::signature::Signature;
+use api::{Api, Body, Container, Function, Item, Param, PrimitiveType, Type, Value};
+use items::Declared;
 
-/// Everything `emit` needs.
-pub struct Program {
+/// The graphs of a `graph!`, each simplified.
+pub struct Graphs {
     pub real: Real,
     /// The forward graph and its output.
     pub forward: (Graph, NodeId),
@@ -36,7 +45,7 @@ pub struct Program {
     pub hessian: Option<(Graph, Vec<NodeId>)>,
 }
 
-pub fn compile(lowered: Lowered, options: &Options) -> Program {
+pub fn graphs(lowered: Lowered, options: &Options) -> Graphs {
     let (forward, outputs) = simplify(&lowered.graph, &[lowered.output]);
     let output = outputs[0];
 
@@ -73,7 +82,7 @@ pub fn compile(lowered: Lowered, options: &Options) -> Program {
         .then(|| second::hessian(&forward, output))
         .flatten();
 
-    Program {
+    Graphs {
         real: lowered.real,
         forward: (forward, output),
         backward,
@@ -81,5 +90,214 @@ pub fn compile(lowered: Lowered, options: &Options) -> Program {
         tape,
         hvp,
         hessian,
+    }
+}
+
+/// The generated API of a graph that lowered without errors.
+pub fn compile(def: &GraphDef, lowered: Lowered) -> Api {
+    let graphs = graphs(lowered, &def.options);
+    let (forward, output) = &graphs.forward;
+    let declared = Declared {
+        def,
+        shapes: forward
+            .inputs
+            .iter()
+            .map(|input| input.shape.clone())
+            .collect(),
+        output: forward.node(*output).shape.clone(),
+    };
+    let items = match &def.form {
+        Form::Item { .. } => module_items(&declared, Some(&graphs)),
+        Form::Closure { .. } => closure_items(&declared, Some(&graphs)),
+    };
+    api(def, graphs.real, None, Some(items))
+}
+
+/// What a graph whose body has errors expands to: the errors, and, when the signature is
+/// sound, the same items with unimplemented bodies, so the user's calls type-check and only
+/// the real error shows.
+pub fn stub(def: &GraphDef, errors: TokenStream, signature: Option<&Signature>) -> Api {
+    let Some(signature) = signature else {
+        return api(def, crate::Real::F64, Some(errors), None);
+    };
+    let declared = Declared {
+        def,
+        shapes: signature.params.clone(),
+        output: signature.output.clone().unwrap_or(Shape::Scalar),
+    };
+    let items = match &def.form {
+        Form::Item { .. } => module_items(&declared, None),
+        Form::Closure { .. } => closure_items(&declared, None),
+    };
+    api(def, signature.real, Some(errors), Some(items))
+}
+
+/// A `fn` graph's module: `Grad`, `forward`, `backward`, `value_and_grad` for a scalar output,
+/// then what the options ask for, and the inspection items.
+fn module_items(declared: &Declared, graphs: Option<&Graphs>) -> Vec<Item> {
+    let body = |build: &dyn Fn(&Graphs) -> Body| graphs.map_or(Body::Unimplemented, build);
+    let mut items = vec![
+        declared.grad_struct(),
+        declared.forward(body(&|graphs| Declared::forward_body(&graphs.forward))),
+        declared.backward(body(&|graphs| declared.backward_body(&graphs.backward))),
+    ];
+    if declared.output.is_scalar() {
+        items.push(declared.value_and_grad(body(&|graphs| {
+            let graph = graphs.value_and_grad.as_ref().expect("a scalar output");
+            declared.value_and_grad_body(graph)
+        })));
+    }
+    let options = &declared.def.options;
+    if options.tape {
+        items.extend(declared.tape(graphs.and_then(|graphs| graphs.tape.as_ref())));
+    }
+    if options.hessian {
+        items.extend(declared.second_order(graphs));
+    }
+    items.extend(declared.inspection(graphs));
+    items
+}
+
+/// A closure graph's value has `forward`, `backward` and `value_and_grad` as methods, the
+/// gradient as an array.
+fn closure_items(declared: &Declared, graphs: Option<&Graphs>) -> Vec<Item> {
+    let scalar = || Type::Value(Shape::Scalar);
+    let n_grads = declared
+        .def
+        .params
+        .iter()
+        .filter(|p| p.requires_grad)
+        .count();
+    let grads = || Type::Array(Shape::Scalar, n_grads);
+    let body = |build: &dyn Fn(&Graphs) -> (crate::ir::Graph, Vec<NodeId>, Value)| {
+        graphs.map_or(Body::Unimplemented, |graphs| {
+            let (graph, outputs, result) = build(graphs);
+            Body::Graph(api::GraphBody {
+                unpack: None,
+                graph,
+                outputs,
+                result,
+            })
+        })
+    };
+    let array = |first: usize| Value::Array((first..=n_grads).map(Value::Output).collect());
+    let both = |graphs: &Graphs| {
+        graphs
+            .value_and_grad
+            .clone()
+            .expect("a closure's output is a scalar")
+    };
+    let mut with_d_out = declared_params(declared);
+    with_d_out.push(Param {
+        name: Ident::new("d_out", Span::mixed_site()),
+        ty: scalar(),
+    });
+    vec![
+        method(
+            "forward",
+            declared_params(declared),
+            scalar(),
+            body(&|graphs| {
+                let (graph, output) = graphs.forward.clone();
+                (graph, vec![output], Value::Output(0))
+            }),
+        ),
+        method(
+            "backward",
+            with_d_out,
+            grads(),
+            body(&|graphs| {
+                let (graph, grads) = graphs.backward.clone();
+                (
+                    graph,
+                    grads,
+                    Value::Array((0..n_grads).map(Value::Output).collect()),
+                )
+            }),
+        ),
+        method(
+            "value_and_grad",
+            declared_params(declared),
+            Type::Tuple(vec![scalar(), grads()]),
+            body(&|graphs| {
+                let (graph, outputs) = both(graphs);
+                (
+                    graph,
+                    outputs,
+                    Value::Tuple(vec![Value::Output(0), array(1)]),
+                )
+            }),
+        ),
+    ]
+}
+
+fn declared_params(declared: &Declared) -> Vec<Param> {
+    declared
+        .def
+        .params
+        .iter()
+        .map(|param| Param {
+            name: param.name.clone(),
+            ty: Type::Value(Shape::Scalar),
+        })
+        .collect()
+}
+
+fn method(name: &'static str, params: Vec<Param>, returns: Type, body: Body) -> Item {
+    Item::Function(Function {
+        name,
+        doc: Vec::new(),
+        method: true,
+        inline: matches!(body, Body::Graph(_)),
+        params,
+        returns,
+        body,
+    })
+}
+
+/// The API around `items`: the container and what printing paths needs.
+fn api(
+    def: &GraphDef,
+    real: crate::Real,
+    errors: Option<TokenStream>,
+    items: Option<Vec<Item>>,
+) -> Api {
+    let primitives = def
+        .options
+        .primitives
+        .iter()
+        .map(|primitive| PrimitiveType {
+            name: primitive.name.to_string(),
+            path: primitive.path.clone(),
+            span: primitive
+                .path
+                .segments
+                .last()
+                .map_or_else(|| primitive.name.span(), |segment| segment.ident.span()),
+        })
+        .collect();
+    let container = match &def.form {
+        Form::Item {
+            docs,
+            vis,
+            name,
+            generics,
+            ..
+        } => Container::Module {
+            docs: docs.clone(),
+            vis: vis.clone(),
+            name: name.clone(),
+            generics: generics.clone(),
+        },
+        Form::Closure { span } => Container::Closure { span: *span },
+    };
+    Api {
+        container,
+        real,
+        krate: def.options.krate.clone(),
+        by_ref: def.options.by_ref,
+        primitives,
+        errors,
+        items,
     }
 }

@@ -72,14 +72,14 @@ fn size(dim: &Dim) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{compile, lower_str};
+    use crate::{graphs, lower_str};
 
     /// `(FORWARD_OPS, BACKWARD_OPS)` of a graph.
     #[track_caller]
     fn costs(src: &str) -> (u64, u64) {
         let tokens: proc_macro2::TokenStream = src.parse().expect("test source lexes");
         let def = crate::syntax::parse::parse_graph(tokens).expect("parses");
-        let program = compile(lower_str(src).expect("lowers"), &def.options);
+        let program = graphs(lower_str(src).expect("lowers"), &def.options);
         (
             operations(&program.forward.0),
             operations(&program.backward.0),

@@ -593,7 +593,7 @@ fn escape(text: &str) -> String {
 mod tests {
     use super::*;
     use crate::passes::eval::eval;
-    use crate::{compile, lower_str};
+    use crate::{graphs, lower_str};
 
     fn picture_of(src: &str) -> Picture {
         let tokens: proc_macro2::TokenStream = src.parse().expect("test source lexes");
@@ -604,7 +604,7 @@ mod tests {
             .iter()
             .map(|binding| binding.name.to_string())
             .collect();
-        let program = compile(lower_str(src).expect("lowers"), &def.options);
+        let program = graphs(lower_str(src).expect("lowers"), &def.options);
         let (forward, output) = (&program.forward.0, program.forward.1);
         picture(forward, output, "f", &lets)
     }

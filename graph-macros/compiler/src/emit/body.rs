@@ -1,0 +1,181 @@
+//! Scheduling: a graph as straight-line statements. One `let` per named node (forward
+//! intermediates keep the user's names; adjoints are `d_<name>`, with their chain-rule step as
+//! a comment); an unnamed temporary is written inline where it is used once and gets a
+//! `let t<k>` otherwise, so the emitted code grows linearly with the graph.
+
+use std::collections::HashSet;
+
+use proc_macro2::{Ident, TokenStream};
+use quote::quote;
+
+use super::expr::{expression, Context, Fragment, Prec};
+use super::target::Target;
+use crate::ir::{mint, Graph, NodeId, Op};
+
+/// The statements computing a graph, and an expression for each requested output.
+pub struct Body {
+    pub statements: Vec<TokenStream>,
+    pub outputs: Vec<TokenStream>,
+}
+
+/// Emits one `let` per named node (and per temporary used more than once), in forward order.
+pub fn body(graph: &Graph, outputs: &[NodeId], target: &Target) -> Body {
+    // How many times each node's expression is written out: a squared or cubed operand is
+    // written two or three times (`a * a`), and must then be `let`-bound, not recomputed.
+    let mut uses = vec![0u32; graph.len()];
+    for node in graph.nodes() {
+        for operand in node.op.operands() {
+            uses[operand.index()] += 1;
+        }
+        if let Op::Powi(a, n @ (2 | 3)) = node.op {
+            uses[a.index()] += n.unsigned_abs() - 1;
+        }
+    }
+    for output in outputs {
+        uses[output.index()] += 1;
+    }
+    let mut fragments: Vec<Fragment> = Vec::with_capacity(graph.len());
+    let mut bound: Vec<bool> = Vec::with_capacity(graph.len());
+    let mut statements = Vec::new();
+    let mut names = Vec::new();
+    // The statement each bound node's `let` is, for `scoped`.
+    let mut statement_of: Vec<Option<usize>> = vec![None; graph.len()];
+    let mut temporaries = 0;
+    // Names already bound in this function. A minted name may spell the same as another
+    // (`d_out` the adjoint of a `let out`, and `d_out` the seed): it gets a suffix.
+    let mut taken: HashSet<String> = graph
+        .inputs
+        .iter()
+        .map(|input| input.name.to_string())
+        .collect();
+    for id in graph.ids() {
+        let node = graph.node(id);
+        let context = Context {
+            graph,
+            target,
+            fragments: &fragments,
+            bound: &bound,
+        };
+        let fragment = expression(&context, id);
+        let binding = match (&node.name, node.op) {
+            (_, Op::Input(_) | Op::Const(_)) => None,
+            (Some(name), _) => Some(name.clone()),
+            (None, _) if uses[id.index()] > 1 => {
+                temporaries += 1;
+                Some(mint(&format!("t{temporaries}")))
+            }
+            (None, _) => None,
+        };
+        bound.push(binding.is_some());
+        let Some(name) = binding else {
+            fragments.push(fragment.sealed());
+            continue;
+        };
+        let name = unique(name, &mut taken);
+        let value = fragment.at_least(Prec::Conditional);
+        let note = node.note.as_ref().map(|note| {
+            let text = format!(" {note}");
+            quote!(#[doc = #text])
+        });
+        statement_of[id.index()] = Some(statements.len());
+        statements.push(quote!(#note let #name = #value;));
+        fragments.push(Fragment::atom(quote!(#name)));
+        names.push(name);
+    }
+    let last_reads = last_reads(graph, outputs, &statement_of);
+    let outputs = outputs
+        .iter()
+        .map(|id| fragments[id.index()].at_least(Prec::Conditional))
+        .collect();
+    Body {
+        statements: scoped(statements, names, last_reads),
+        outputs,
+    }
+}
+
+/// For each statement (each bound node, in order), the last statement that reads its name:
+/// `usize::MAX` for the outputs, read after every statement. An inlined node is read where
+/// its user is written.
+fn last_reads(graph: &Graph, outputs: &[NodeId], statement_of: &[Option<usize>]) -> Vec<usize> {
+    let mut written_in = vec![usize::MAX; graph.len()];
+    let mut user = vec![None; graph.len()];
+    for id in graph.ids() {
+        for operand in graph.node(id).op.operands() {
+            user[operand.index()] = Some(id);
+        }
+    }
+    for id in graph.ids().rev() {
+        written_in[id.index()] = match (statement_of[id.index()], user[id.index()]) {
+            (Some(statement), _) => statement,
+            (None, Some(user)) if !outputs.contains(&id) => written_in[user.index()],
+            (None, _) => usize::MAX,
+        };
+    }
+    let mut last_read = vec![0; graph.len()];
+    for id in graph.ids() {
+        for operand in graph.node(id).op.operands() {
+            last_read[operand.index()] = last_read[operand.index()].max(written_in[id.index()]);
+        }
+    }
+    for output in outputs {
+        last_read[output.index()] = usize::MAX;
+    }
+    graph
+        .ids()
+        .filter(|id| statement_of[id.index()].is_some())
+        .map(|id| last_read[id.index()])
+        .collect()
+}
+
+/// Up to this many `let`s, a function's body is one flat list, as `cargo expand` shows it.
+const FLAT_STATEMENTS: usize = 256;
+
+/// `statements`, each binding the name beside it, grouped so that lexical scopes stay shallow.
+///
+/// Every `let` opens a scope that holds the rest of its block, so straight-line code nests
+/// one scope per `let`, and LLVM writes debug info by recursing through scopes: past about
+/// 2,500 `let`s in one function, rustc's own stack overflows (in the default dev profile).
+/// Past [`FLAT_STATEMENTS`], the `let`s go in blocks of about √n that each bind their names
+/// at once, `let (a, b, …) = { let a = …; let b = …; …; (a, b, …) };`: about 2√n scopes deep.
+/// A block binds only the names read after it (`last_reads`, by statement).
+fn scoped(
+    statements: Vec<TokenStream>,
+    names: Vec<Ident>,
+    last_reads: Vec<usize>,
+) -> Vec<TokenStream> {
+    if statements.len() <= FLAT_STATEMENTS {
+        return statements;
+    }
+    let size = (statements.len() as f64).sqrt().ceil() as usize;
+    statements
+        .chunks(size)
+        .enumerate()
+        .map(|(chunk, statements)| {
+            let end = (chunk + 1) * size;
+            let names: Vec<&Ident> = (chunk * size..end.min(names.len()))
+                .filter(|statement| last_reads[*statement] >= end)
+                .map(|statement| &names[statement])
+                .collect();
+            quote! {
+                let (#(#names,)*) = {
+                    #(#statements)*
+                    (#(#names,)*)
+                };
+            }
+        })
+        .collect()
+}
+
+/// `name`, or `name_2`, `name_3`, … if the spelling is taken; records the result as taken.
+fn unique(name: Ident, taken: &mut HashSet<String>) -> Ident {
+    let spelling = name.to_string();
+    if taken.insert(spelling.clone()) {
+        return name;
+    }
+    let fresh = (2..)
+        .map(|n| format!("{spelling}_{n}"))
+        .find(|candidate| !taken.contains(candidate))
+        .expect("some suffix is free");
+    taken.insert(fresh.clone());
+    mint(&fresh)
+}

@@ -1,0 +1,552 @@
+//! Expressions: one node as Rust, on nalgebra and the runtime's helpers. Scalars are written
+//! as the formula; matrices use nalgebra's operators where they exist, `map`/`zip_map` of the
+//! scalar formula otherwise, and a few peepholes pick nalgebra's fused forms (`sum(d∘d)` is
+//! `norm_squared()`, `Aᵀ·B` is `tr_mul`). Large products call the runtime's kernels.
+
+use proc_macro2::{Ident, Literal, Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
+
+use super::target::{dim, type_of, Target};
+use crate::ir::{Dim, Func, Graph, NodeId, Op, Shape};
+use crate::syntax::signature::Real;
+
+/// Operator precedence of an emitted expression, loosest first.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+pub enum Prec {
+    /// `if a > b { 1.0 } else { 0.0 }`
+    Conditional,
+    Add,
+    Mul,
+    Prefix,
+    /// Names, literals, calls, method calls: safe as a method receiver.
+    Atom,
+}
+
+/// An emitted expression and how tightly it binds.
+#[derive(Clone)]
+pub struct Fragment {
+    pub tokens: TokenStream,
+    pub prec: Prec,
+}
+
+impl Fragment {
+    pub fn atom(tokens: TokenStream) -> Fragment {
+        Fragment {
+            tokens,
+            prec: Prec::Atom,
+        }
+    }
+
+    /// The same expression as one invisible (`Delimiter::None`) group: interpolating it into
+    /// its user then copies one token tree instead of every token. Without this, inlining a
+    /// long sum term by term copies each prefix again, quadratic work for linear output.
+    /// Parentheses stay explicit (`at_least`), so the printed code is unchanged.
+    pub fn sealed(self) -> Fragment {
+        if self.prec == Prec::Atom && self.tokens.clone().into_iter().count() <= 1 {
+            return self;
+        }
+        let group = proc_macro2::Group::new(proc_macro2::Delimiter::None, self.tokens);
+        Fragment {
+            tokens: group.into_token_stream(),
+            prec: self.prec,
+        }
+    }
+
+    /// The tokens, parenthesised if they bind looser than `min`.
+    pub fn at_least(&self, min: Prec) -> TokenStream {
+        let tokens = &self.tokens;
+        if self.prec < min {
+            quote!((#tokens))
+        } else {
+            tokens.clone()
+        }
+    }
+}
+
+pub fn literal(value: f64, real: Real) -> Fragment {
+    let ty = format_ident!("{}", real.name());
+    if value.is_nan() {
+        return Fragment::atom(quote!(::core::primitive::#ty::NAN));
+    }
+    if value.is_infinite() {
+        let tokens = if value > 0.0 {
+            quote!(::core::primitive::#ty::INFINITY)
+        } else {
+            quote!(::core::primitive::#ty::NEG_INFINITY)
+        };
+        return Fragment::atom(tokens);
+    }
+    // A derivative rule's constant (ln 2 in log2′, 2/√π in erf′) by its name: clippy's
+    // `approx_constant` rejects the digits in the user's crate.
+    let magnitude = match std_constant(value.abs()) {
+        Some(name) => {
+            let name = format_ident!("{name}");
+            quote!(::core::#ty::consts::#name)
+        }
+        None => Literal::f64_unsuffixed(value.abs()).into_token_stream(),
+    };
+    if value.is_sign_negative() {
+        Fragment {
+            tokens: quote!(-#magnitude),
+            prec: Prec::Prefix,
+        }
+    } else {
+        Fragment::atom(quote!(#magnitude))
+    }
+}
+
+/// The name in `core::f64::consts` of a constant that is exactly `value`.
+fn std_constant(value: f64) -> Option<&'static str> {
+    use std::f64::consts as c;
+    [
+        ("E", c::E),
+        ("FRAC_1_PI", c::FRAC_1_PI),
+        ("FRAC_1_SQRT_2", c::FRAC_1_SQRT_2),
+        ("FRAC_2_PI", c::FRAC_2_PI),
+        ("FRAC_2_SQRT_PI", c::FRAC_2_SQRT_PI),
+        ("FRAC_PI_2", c::FRAC_PI_2),
+        ("FRAC_PI_3", c::FRAC_PI_3),
+        ("FRAC_PI_4", c::FRAC_PI_4),
+        ("FRAC_PI_6", c::FRAC_PI_6),
+        ("FRAC_PI_8", c::FRAC_PI_8),
+        ("LN_10", c::LN_10),
+        ("LN_2", c::LN_2),
+        ("LOG10_E", c::LOG10_E),
+        ("LOG2_E", c::LOG2_E),
+        ("LOG10_2", c::LOG10_2),
+        ("LOG2_10", c::LOG2_10),
+        ("PI", c::PI),
+        ("SQRT_2", c::SQRT_2),
+        ("TAU", c::TAU),
+    ]
+    .into_iter()
+    .find(|(_, known)| known.to_bits() == value.to_bits())
+    .map(|(name, _)| name)
+}
+
+/// What emitting one node needs to know about the nodes before it.
+pub struct Context<'a> {
+    pub graph: &'a Graph,
+    pub target: &'a Target,
+    pub fragments: &'a [Fragment],
+    /// `bound[i]`: node `i` has a `let`; otherwise its fragment is written inline.
+    pub bound: &'a [bool],
+}
+
+impl Context<'_> {
+    fn operand(&self, id: NodeId) -> &Fragment {
+        &self.fragments[id.index()]
+    }
+
+    fn is_matrix(&self, id: NodeId) -> bool {
+        !self.graph.node(id).shape.is_scalar()
+    }
+
+    /// Whether the product `id` is large enough for a blocked kernel, or has a dimension
+    /// only rustc knows (a const generic): `kernels::GEMM_THRESHOLD` multiply-adds, 32³,
+    /// decides at compile time inside the runtime's `matmul`.
+    fn needs_kernel(&self, id: NodeId) -> bool {
+        let Op::MatMul(a, b) = self.graph.node(id).op else {
+            return false;
+        };
+        let dims = |id: NodeId| match &self.graph.node(id).shape {
+            Shape::Matrix { rows, cols } => [rows.clone(), cols.clone()],
+            Shape::Scalar => [Dim::Fixed(1), Dim::Fixed(1)],
+        };
+        let ([rows, depth], [_, cols]) = (dims(a), dims(b));
+        match (rows, depth, cols) {
+            (Dim::Fixed(r), Dim::Fixed(k), Dim::Fixed(c)) => r * k * c >= 32 * 32 * 32,
+            _ => true,
+        }
+    }
+
+    /// The node's operation, if it is written inline (so a peephole may look through it).
+    fn inlined_op(&self, id: NodeId) -> Option<Op> {
+        (!self.bound[id.index()]).then(|| self.graph.node(id).op)
+    }
+
+    /// A method receiver: a constant needs its type spelled out (`2.0.ln()` is ambiguous).
+    fn receiver(&self, id: NodeId) -> TokenStream {
+        match self.graph.node(id).op {
+            // (A constant too large for `f32` is infinite there, and written as a path.)
+            Op::Const(c)
+                if c.0.is_finite()
+                    && (self.target.real == Real::F64 || (c.0 as f32).is_finite()) =>
+            {
+                let magnitude = match self.target.real {
+                    Real::F32 => Literal::f32_suffixed(c.0.abs() as f32),
+                    Real::F64 => Literal::f64_suffixed(c.0.abs()),
+                };
+                if c.0.is_sign_negative() {
+                    quote!((-#magnitude))
+                } else {
+                    quote!(#magnitude)
+                }
+            }
+            // A method call dereferences a `#[by_ref]` input by itself.
+            _ => match self.input_reference(id) {
+                Some(name) => name,
+                None => self.operand(id).at_least(Prec::Atom),
+            },
+        }
+    }
+
+    fn method(&self, receiver: NodeId, name: &str, args: TokenStream) -> Fragment {
+        let receiver = self.receiver(receiver);
+        let name = Ident::new(name, Span::call_site());
+        Fragment::atom(quote!(#receiver.#name(#args)))
+    }
+
+    /// The name of a `#[by_ref]` matrix input, which is already a reference.
+    fn input_reference(&self, id: NodeId) -> Option<TokenStream> {
+        match self.graph.node(id).op {
+            Op::Input(n) if self.target.by_ref && self.is_matrix(id) => {
+                let name = &self.graph.inputs[usize::from(n)].name;
+                Some(quote!(#name))
+            }
+            _ => None,
+        }
+    }
+
+    fn by_ref(&self, id: NodeId) -> TokenStream {
+        if let Some(name) = self.input_reference(id) {
+            return name;
+        }
+        let tokens = self.operand(id).at_least(Prec::Prefix);
+        quote!(&#tokens)
+    }
+}
+
+/// The scalar formula of an element-wise operation, given its operands' fragments.
+fn scalar_formula(op: Op, target: &Target, operands: &[Fragment], span: Span) -> Fragment {
+    let real = target.real;
+    let infix = |op: TokenStream, prec: Prec| {
+        let (lhs, rhs) = (operands[0].at_least(prec), operands[1].at_least(next(prec)));
+        Fragment {
+            tokens: quote!(#lhs #op #rhs),
+            prec,
+        }
+    };
+    let method = |name: &str, args: TokenStream| {
+        let receiver = operands[0].at_least(Prec::Atom);
+        let name = Ident::new(name, span);
+        Fragment::atom(quote!(#receiver.#name(#args)))
+    };
+    let second = || operands[1].at_least(Prec::Conditional);
+    match op {
+        Op::Neg(_) => {
+            let inner = operands[0].at_least(Prec::Prefix);
+            Fragment {
+                tokens: quote_spanned!(span=> -#inner),
+                prec: Prec::Prefix,
+            }
+        }
+        Op::Add(..) => infix(quote_spanned!(span=> +), Prec::Add),
+        Op::Sub(..) => infix(quote_spanned!(span=> -), Prec::Add),
+        Op::Mul(..) => infix(quote_spanned!(span=> *), Prec::Mul),
+        Op::Div(..) => infix(quote_spanned!(span=> /), Prec::Mul),
+        Op::Powi(_, n @ (2 | 3)) if operands[0].prec == Prec::Atom => {
+            let base = &operands[0].tokens;
+            let tokens = if n == 2 {
+                quote!(#base * #base)
+            } else {
+                quote!(#base * #base * #base)
+            };
+            Fragment {
+                tokens,
+                prec: Prec::Mul,
+            }
+        }
+        Op::Powi(_, n) => method("powi", quote!(#n)),
+        Op::Pow(..) => method("powf", second()),
+        Op::Max(..) => method("max", second()),
+        Op::Min(..) => method("min", second()),
+        Op::Gt(..) => {
+            let (lhs, rhs) = (
+                operands[0].at_least(Prec::Add),
+                operands[1].at_least(Prec::Mul),
+            );
+            let (one, zero) = (literal(1.0, real).tokens, literal(0.0, real).tokens);
+            Fragment {
+                tokens: quote!(if #lhs > #rhs { #one } else { #zero }),
+                prec: Prec::Conditional,
+            }
+        }
+        Op::Atan2(..) => method("atan2", second()),
+        Op::Hypot(..) => method("hypot", second()),
+        Op::Call(Func::Primitive(name), _) | Op::Derivative(name, ..) => {
+            let (trait_name, function) = match op {
+                Op::Derivative(_, 2, ..) => ("SecondDerivative", "second_derivative"),
+                Op::Derivative(..) => ("Primitive", "derivative"),
+                _ => ("Primitive", "value"),
+            };
+            let function = target.primitive(name.as_str(), trait_name, function);
+            let args = operands
+                .iter()
+                .map(|operand| operand.at_least(Prec::Conditional));
+            Fragment::atom(quote!(#function(#(#args),*)))
+        }
+        Op::Call(Func::Log1p, _) => method("ln_1p", TokenStream::new()),
+        Op::Call(Func::Expm1, _) => method("exp_m1", TokenStream::new()),
+        Op::Call(
+            func @ (Func::Sigmoid
+            | Func::Relu
+            | Func::Softplus
+            | Func::Sign
+            | Func::LnOrZero
+            | Func::RecipOrZero
+            | Func::Erf
+            | Func::NormalCdf
+            | Func::Gelu
+            | Func::Silu),
+            _,
+        ) => {
+            let runtime = &target.private;
+            let name = Ident::new(func.name(), span);
+            let arg = operands[0].at_least(Prec::Conditional);
+            Fragment::atom(quote!(#runtime::#name(#arg)))
+        }
+        Op::Call(func, _) => method(func.name(), TokenStream::new()),
+        _ => unreachable!("{op:?} is not element-wise"),
+    }
+}
+
+pub fn expression(context: &Context, id: NodeId) -> Fragment {
+    let graph = context.graph;
+    let node = graph.node(id);
+    let span = node.span;
+    let target = context.target;
+    let real = target.real;
+    let operands: Vec<NodeId> = node.op.operands().collect();
+    match node.op {
+        Op::Input(n) => {
+            let input = &graph.inputs[usize::from(n)];
+            let name = &input.name;
+            if target.by_ref && !input.shape.is_scalar() {
+                // A reference: read in place; `&(*w)` borrows it again, with no copy.
+                Fragment::atom(quote!((*#name)))
+            } else {
+                Fragment::atom(quote!(#name))
+            }
+        }
+        Op::Const(c) => literal(c.0, real),
+        // Scalars only: the formula as written.
+        _ if operands.iter().all(|operand| !context.is_matrix(*operand))
+            && node.shape.is_scalar() =>
+        {
+            let fragments: Vec<Fragment> = operands
+                .iter()
+                .map(|operand| context.operand(*operand).clone())
+                .collect();
+            match node.op {
+                Op::Pow(a, _)
+                | Op::Max(a, _)
+                | Op::Min(a, _)
+                | Op::Atan2(a, _)
+                | Op::Hypot(a, _)
+                | Op::Powi(a, _)
+                | Op::Call(_, a)
+                    if matches!(graph.node(a).op, Op::Const(_)) =>
+                {
+                    // A constant receiver needs its type: `2.0.powf(x)` is ambiguous.
+                    let mut fragments = fragments;
+                    fragments[0] = Fragment::atom(context.receiver(a));
+                    scalar_formula(node.op, target, &fragments, span)
+                }
+                // `simplify` removes these on scalars; if one remains, it means what it
+                // means on a 1×1 matrix, as in `eval`.
+                Op::Count(_) => literal(1.0, real),
+                Op::MatMul(..)
+                | Op::StopGradient(_)
+                | Op::Transpose(_)
+                | Op::Sum(_)
+                | Op::MaxElement(_)
+                | Op::Broadcast(_)
+                | Op::SpreadColumn(_)
+                | Op::SpreadRow(_)
+                | Op::RowSums(_)
+                | Op::ColumnSums(_)
+                | Op::ColumnMaxes(_) => context.operand(operands[0]).clone(),
+                _ => scalar_formula(node.op, target, &fragments, span),
+            }
+        }
+        Op::MatMul(a, b) if context.needs_kernel(id) => {
+            // A large product (or one whose size only rustc knows) goes to the runtime's
+            // kernels, which read a transposed operand in place.
+            let (kernel, a, b) = match (context.inlined_op(a), context.inlined_op(b)) {
+                (Some(Op::Transpose(inner)), _) => ("matmul_tn", inner, b),
+                (_, Some(Op::Transpose(inner))) => ("matmul_nt", a, inner),
+                _ => ("matmul", a, b),
+            };
+            let kernel = Ident::new(kernel, span);
+            let private = &target.private;
+            let (a, b) = (context.by_ref(a), context.by_ref(b));
+            Fragment::atom(quote!(#private::#kernel(#a, #b)))
+        }
+        Op::MatMul(a, b) => match context.inlined_op(a) {
+            // Aᵀ·B without materialising Aᵀ.
+            Some(Op::Transpose(inner)) => context.method(inner, "tr_mul", context.by_ref(b)),
+            _ => {
+                let (lhs, rhs) = (
+                    context.operand(a).at_least(Prec::Mul),
+                    context.operand(b).at_least(Prec::Prefix),
+                );
+                Fragment {
+                    tokens: quote_spanned!(span=> #lhs * #rhs),
+                    prec: Prec::Mul,
+                }
+            }
+        },
+        // Only `diff` treats it differently from its operand.
+        Op::StopGradient(a) => context.operand(a).clone(),
+        Op::Transpose(a) => context.method(a, "transpose", TokenStream::new()),
+        Op::Sum(a) => match context.inlined_op(a) {
+            Some(Op::Powi(x, 2)) if context.is_matrix(x) => {
+                context.method(x, "norm_squared", TokenStream::new())
+            }
+            Some(Op::Mul(x, y)) if x == y && context.is_matrix(x) => {
+                context.method(x, "norm_squared", TokenStream::new())
+            }
+            Some(Op::Mul(x, y)) if context.is_matrix(x) && context.is_matrix(y) => {
+                context.method(x, "dot", context.by_ref(y))
+            }
+            _ => context.method(a, "sum", TokenStream::new()),
+        },
+        Op::MaxElement(a) => context.method(a, "max", TokenStream::new()),
+        Op::Count(a) => {
+            let count = context.method(a, "len", TokenStream::new()).tokens;
+            let ty = format_ident!("{}", real.name());
+            Fragment::atom(quote!((#count as #ty)))
+        }
+        Op::Broadcast(a) => {
+            let ty = type_of(&node.shape, target);
+            match graph.node(a).op {
+                Op::Const(c) if c.0 == 0.0 => Fragment::atom(quote!(<#ty>::zeros())),
+                _ => {
+                    let value = context.operand(a).at_least(Prec::Conditional);
+                    Fragment::atom(quote!(<#ty>::repeat(#value)))
+                }
+            }
+        }
+        // A column or row repeated into the node's shape: a runtime helper (nalgebra has
+        // none), taking its operand by reference so an inlined operand is computed once.
+        Op::SpreadColumn(a) | Op::SpreadRow(a) => {
+            let helper = match node.op {
+                Op::SpreadColumn(_) => "spread_column",
+                _ => "spread_row",
+            };
+            let helper = Ident::new(helper, span);
+            let Shape::Matrix { rows, cols } = &node.shape else {
+                unreachable!("a spread's shape is a matrix's")
+            };
+            let (scalar, rows, cols) = (format_ident!("{}", real.name()), dim(rows), dim(cols));
+            let (private, operand) = (&target.private, context.by_ref(a));
+            Fragment::atom(quote!(#private::#helper::<#scalar, #rows, #cols>(#operand)))
+        }
+        // nalgebra names a reduction by the shape of its result: `column_sum` is the column
+        // of each row's sum.
+        Op::RowSums(a) => context.method(a, "column_sum", TokenStream::new()),
+        Op::ColumnSums(a) => context.method(a, "row_sum", TokenStream::new()),
+        Op::ColumnMaxes(a) => {
+            let helper = Ident::new("column_maxes", span);
+            let (private, operand) = (&target.private, context.by_ref(a));
+            Fragment::atom(quote!(#private::#helper(#operand)))
+        }
+        // Element-wise on matrices.
+        op => elementwise(context, op, span),
+    }
+}
+
+/// An element-wise operation with at least one matrix operand: nalgebra's operators where
+/// they exist, `map`/`zip_map` of the scalar formula otherwise.
+fn elementwise(context: &Context, op: Op, span: Span) -> Fragment {
+    let operands: Vec<NodeId> = op.operands().collect();
+    let element =
+        |name: &str| Fragment::atom(Ident::new(name, Span::mixed_site()).into_token_stream());
+    let infix = |a: NodeId, b: NodeId, symbol: TokenStream, prec: Prec| {
+        let (lhs, rhs) = (
+            context.operand(a).at_least(prec),
+            context.operand(b).at_least(next(prec)),
+        );
+        Fragment {
+            tokens: quote!(#lhs #symbol #rhs),
+            prec,
+        }
+    };
+    let both_matrices =
+        operands.len() == 2 && operands.iter().all(|operand| context.is_matrix(*operand));
+    match op {
+        Op::Neg(_) => scalar_formula(
+            op,
+            context.target,
+            &[context.operand(operands[0]).clone()],
+            span,
+        ),
+        Op::Add(a, b) | Op::Sub(a, b) if both_matrices => {
+            let symbol = if matches!(op, Op::Add(..)) {
+                quote_spanned!(span=> +)
+            } else {
+                quote_spanned!(span=> -)
+            };
+            infix(a, b, symbol, Prec::Add)
+        }
+        Op::Mul(a, b) if both_matrices => context.method(a, "component_mul", context.by_ref(b)),
+        Op::Div(a, b) if both_matrices => context.method(a, "component_div", context.by_ref(b)),
+        Op::Mul(a, b) if context.is_matrix(a) => infix(a, b, quote_spanned!(span=> *), Prec::Mul),
+        Op::Mul(a, b) => infix(b, a, quote_spanned!(span=> *), Prec::Mul),
+        Op::Div(a, b) if context.is_matrix(a) => infix(a, b, quote_spanned!(span=> /), Prec::Mul),
+        Op::Add(a, b) => {
+            let (matrix, scalar) = if context.is_matrix(a) { (a, b) } else { (b, a) };
+            context.method(
+                matrix,
+                "add_scalar",
+                context.operand(scalar).at_least(Prec::Conditional),
+            )
+        }
+        Op::Sub(a, b) if context.is_matrix(a) => {
+            let negated = context.operand(b).at_least(Prec::Prefix);
+            context.method(a, "add_scalar", quote!(-#negated))
+        }
+        Op::Powi(a, 2) => context.method(a, "component_mul", context.by_ref(a)),
+        _ if both_matrices => {
+            let (x, y) = (element("l"), element("r"));
+            let formula = scalar_formula(op, context.target, &[x.clone(), y.clone()], span).tokens;
+            let (x, y) = (x.tokens, y.tokens);
+            context.method(operands[0], "zip_map", {
+                let other = context.by_ref(operands[1]);
+                quote!(#other, |#x, #y| #formula)
+            })
+        }
+        _ => {
+            // One matrix operand: map its elements, the other operand (if any) captured.
+            let x = element("e");
+            let matrix = *operands
+                .iter()
+                .find(|operand| context.is_matrix(**operand))
+                .expect("a matrix operand");
+            let fragments: Vec<Fragment> = operands
+                .iter()
+                .map(|operand| {
+                    if *operand == matrix {
+                        x.clone()
+                    } else {
+                        context.operand(*operand).clone()
+                    }
+                })
+                .collect();
+            let formula = scalar_formula(op, context.target, &fragments, span).tokens;
+            let x = x.tokens;
+            context.method(matrix, "map", quote!(|#x| #formula))
+        }
+    }
+}
+
+/// The precedence a left-associative operator's right operand needs.
+fn next(prec: Prec) -> Prec {
+    match prec {
+        Prec::Conditional => Prec::Add,
+        Prec::Add => Prec::Mul,
+        Prec::Mul => Prec::Prefix,
+        Prec::Prefix | Prec::Atom => Prec::Atom,
+    }
+}
