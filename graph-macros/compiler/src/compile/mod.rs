@@ -12,7 +12,7 @@ mod items;
 
 use proc_macro2::{Ident, Span, TokenStream};
 
-use crate::ir::{Graph, Input, NodeId, Op, Shape};
+use crate::ir::{Graph, NodeId, Shape};
 use crate::lower::Lowered;
 use crate::passes::diff::differentiate;
 use crate::passes::second;
@@ -51,13 +51,13 @@ pub fn graphs(lowered: Lowered, options: &Options) -> Graphs {
 
     let mut with_d_out = forward.clone();
     let d_out = with_d_out.inputs.len();
-    with_d_out.inputs.push(Input {
-        name: Ident::new("d_out", Span::mixed_site()),
-        shape: with_d_out.node(output).shape.clone(),
-        requires_grad: false,
-    });
-    let seed = with_d_out.push_op(Op::Input(d_out as u16), Span::call_site());
-    // The seed is the output's adjoint; it needs the output's shape, which `push_op` infers.
+    // The seed is the output's adjoint, of the output's shape.
+    let shape = with_d_out.node(output).shape.clone();
+    let seed = with_d_out.add_input(
+        Ident::new("d_out", Span::mixed_site()),
+        shape,
+        Span::call_site(),
+    );
     let (backward, grads) = differentiate(&with_d_out, output, seed);
     let tape = options.tape.then(|| {
         let outputs: Vec<NodeId> = std::iter::once(output)

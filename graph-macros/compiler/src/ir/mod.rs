@@ -553,6 +553,37 @@ impl Graph {
         self.push_op(Op::Const(Const(value)), span)
     }
 
+    /// A new input (without a gradient) named `name`, and the node that reads it.
+    pub fn add_input(&mut self, name: Ident, shape: Shape, span: Span) -> NodeId {
+        let index = u16::try_from(self.inputs.len()).expect("a graph has under 2^16 inputs");
+        self.inputs.push(Input {
+            name,
+            shape: shape.clone(),
+            requires_grad: false,
+        });
+        self.push_shaped(Op::Input(index), span, shape)
+    }
+
+    /// `Σᵢ terms[i]` (0 if there are none), added as a balanced tree: its depth, log₂ of their
+    /// number, bounds how deeply `emit` nests an inlined sum, and pairwise summation rounds
+    /// no worse than left to right.
+    pub fn balanced_sum(&mut self, mut terms: Vec<NodeId>, span: Span) -> NodeId {
+        if terms.is_empty() {
+            return self.constant(0.0, span);
+        }
+        while terms.len() > 1 {
+            terms = terms
+                .chunks(2)
+                .map(|pair| match *pair {
+                    [a, b] => self.push_op(Op::Add(a, b), span),
+                    [a] => a,
+                    _ => unreachable!("chunks of two"),
+                })
+                .collect();
+        }
+        terms[0]
+    }
+
     /// A short label for a node: its input's or its own name, its constant value, or `%index`.
     pub fn label(&self, id: NodeId) -> String {
         let node = self.node(id);

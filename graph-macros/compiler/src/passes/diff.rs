@@ -102,9 +102,8 @@ fn nodes_needing_grad(graph: &Graph) -> Vec<bool> {
     needs
 }
 
-/// `d_u = c1 + c2 + …`, named `d_u` (with `prefix` for `d_`) and noted with each contribution's chain-rule step.
-/// The terms are added as a balanced tree: its depth, log₂ of their number, bounds how deeply
-/// `emit` nests the inlined sum, and pairwise summation rounds no worse than left to right.
+/// `d_u = c1 + c2 + …`, named `d_u` (with `prefix` for `d_`) and noted with each contribution's
+/// chain-rule step, as a balanced sum.
 fn sum_contributions(
     graph: &mut Graph,
     primal: NodeId,
@@ -121,22 +120,15 @@ fn sum_contributions(
             steps.push(step.clone());
         }
     }
-    let mut terms: Vec<NodeId> = contributions
+    assert!(
+        !contributions.is_empty(),
+        "a node with pending contributions has at least one"
+    );
+    let terms = contributions
         .into_iter()
         .map(|(contribution, _)| contribution)
         .collect();
-    while terms.len() > 1 {
-        terms = terms
-            .chunks(2)
-            .map(|pair| match *pair {
-                [a, b] => graph.push_op(Op::Add(a, b), span),
-                [a] => a,
-                _ => unreachable!("chunks of two"),
-            })
-            .collect();
-    }
-    let total = terms.pop();
-    let total = total.expect("a node with pending contributions has at least one");
+    let total = graph.balanced_sum(terms, span);
     // Only named values get named adjoints; a builtin's internal temporaries have neither.
     let primal_named =
         graph.node(primal).name.is_some() || matches!(graph.node(primal).op, Op::Input(_));
@@ -244,13 +236,9 @@ mod tests {
     fn backward(src: &str) -> String {
         let lowered = lower_str(src).unwrap();
         let mut forward = lowered.graph;
-        forward.inputs.push(crate::ir::Input {
-            name: proc_macro2::Ident::new("d_out", Span::call_site()),
-            shape: forward.node(lowered.output).shape.clone(),
-            requires_grad: false,
-        });
-        let n = u16::try_from(forward.inputs.len() - 1).unwrap();
-        let seed = forward.push_op(Op::Input(n), Span::call_site());
+        let shape = forward.node(lowered.output).shape.clone();
+        let d_out = proc_macro2::Ident::new("d_out", Span::call_site());
+        let seed = forward.add_input(d_out, shape, Span::call_site());
         let (backward, grads) = differentiate(&forward, lowered.output, seed);
         let (backward, _) = crate::passes::simplify::simplify(&backward, &grads);
         let notes = backward.nodes().iter().filter_map(|node| node.note.clone());

@@ -4,7 +4,7 @@
 //! This is PyTorch's `tools/autograd/derivatives.yaml` and JAX's one rule per primitive: an
 //! element-wise function is one [`Derivative`] in [`DERIVATIVES`], its slope f′ written in
 //! terms of its argument `x` and its value `y` (`tanh: 1 - y²`), and every other operation is
-//! one function below (`mul`, `matmul`, …) that [`rule`] names. A new function extends the
+//! one function below (`mul`, `matmul`, …), given its operands, that `apply` names. A new function extends the
 //! table, not a `match` in `diff`.
 //!
 //! Every rule builds its product from operations that themselves have rules, so the backward
@@ -16,61 +16,11 @@
 
 use proc_macro2::Span;
 
-use crate::ir::{primes, Func, Graph, NodeId, Op};
+use crate::ir::{primes, Func, Graph, NodeId, Op, Symbol};
 
 /// One operand's share of the adjoint: `(operand, contribution, chain-rule note)`. The
 /// contribution has the node's shape; `diff` sums it down to a broadcast scalar operand's.
 pub type Product = (NodeId, NodeId, String);
-
-/// How an operation passes its adjoint to its operands.
-pub enum Rule {
-    /// Nothing: inputs and constants; the piecewise-constant indicators `Gt` and `sign`; the
-    /// shifts `MaxElement` and `ColumnMaxes`, which `softmax` and `logsumexp` do not depend
-    /// on; `Count`, which reads only a shape; and `stop_gradient`.
-    None,
-    /// An element-wise function of one argument: `d_x = d_v · f′(x)` (or `d_v / …`).
-    Func(&'static Derivative),
-    /// Any other operation: a function that builds each operand's contribution.
-    Vjp(fn(&mut Vjp, Op)),
-}
-
-/// The rule of `op`.
-pub fn rule(op: Op) -> Rule {
-    match op {
-        Op::Input(_)
-        | Op::Const(_)
-        | Op::Gt(..)
-        | Op::MaxElement(_)
-        | Op::ColumnMaxes(_)
-        | Op::Count(_)
-        | Op::StopGradient(_) => Rule::None,
-        Op::Call(Func::Primitive(_), _) => Rule::Vjp(primitive),
-        Op::Call(func, _) => match derivative(func) {
-            Some(entry) => Rule::Func(entry),
-            // `sign` is piecewise constant.
-            None => Rule::None,
-        },
-        Op::Derivative(..) => Rule::Vjp(primitive_derivative),
-        Op::Neg(_) => Rule::Vjp(neg),
-        Op::Add(..) => Rule::Vjp(add),
-        Op::Sub(..) => Rule::Vjp(sub),
-        Op::Mul(..) => Rule::Vjp(mul),
-        Op::Div(..) => Rule::Vjp(div),
-        Op::Pow(..) => Rule::Vjp(pow),
-        Op::Powi(..) => Rule::Vjp(powi),
-        Op::Max(..) | Op::Min(..) => Rule::Vjp(max_min),
-        Op::Atan2(..) => Rule::Vjp(atan2),
-        Op::Hypot(..) => Rule::Vjp(hypot),
-        Op::MatMul(..) => Rule::Vjp(matmul),
-        Op::Transpose(_) => Rule::Vjp(transpose),
-        Op::Sum(_) => Rule::Vjp(sum),
-        Op::Broadcast(_) => Rule::Vjp(broadcast),
-        Op::SpreadColumn(_) => Rule::Vjp(spread_column),
-        Op::SpreadRow(_) => Rule::Vjp(spread_row),
-        Op::RowSums(_) => Rule::Vjp(row_sums),
-        Op::ColumnSums(_) => Rule::Vjp(column_sums),
-    }
-}
 
 /// For each operand `u` of `node` (`v`), the contribution `d_v · ∂v/∂u` as new nodes of
 /// `graph`, and a note naming the chain-rule step, like `∂f/∂e = 1 - f²`.
@@ -85,26 +35,59 @@ pub fn vector_jacobian_products(graph: &mut Graph, node: NodeId, adjoint: NodeId
         adjoint,
         products: Vec::new(),
     };
-    match rule(op) {
-        Rule::None => {}
-        Rule::Func(entry) => {
-            let Op::Call(_, x) = op else {
-                unreachable!("a function's rule is for a call")
-            };
-            let slope = (entry.slope)(&mut vjp, x, node);
-            let note = entry
-                .note
-                .replace("{x}", &vjp.describe(x))
-                .replace("{y}", &vjp.v);
-            let contribution = match slope {
-                Slope::Times(slope) => vjp.push(Op::Mul(adjoint, slope)),
-                Slope::Over(denominator) => vjp.push(Op::Div(adjoint, denominator)),
-            };
-            vjp.partial(x, contribution, &note);
-        }
-        Rule::Vjp(build) => build(&mut vjp, op),
-    }
+    apply(&mut vjp, op);
     vjp.products
+}
+
+/// The rule of each operation, given its operands: `derivatives.yaml` as a table, one arm a
+/// line. No rule at all for inputs and constants; the piecewise-constant indicators `Gt` and
+/// `sign`; the shifts `MaxElement` and `ColumnMaxes`, which `softmax` and `logsumexp` do not
+/// depend on; `Count`, which reads only a shape; and `stop_gradient`.
+fn apply(g: &mut Vjp, op: Op) {
+    match op {
+        Op::Input(_) | Op::Const(_) | Op::Gt(..) | Op::StopGradient(_) => {}
+        Op::MaxElement(_) | Op::ColumnMaxes(_) | Op::Count(_) => {}
+        Op::Call(Func::Primitive(name), x) => primitive(g, name, x),
+        Op::Call(func, x) => function(g, func, x),
+        Op::Derivative(name, order, x, y) => primitive_derivative(g, name, order, x, y),
+        Op::Neg(a) => neg(g, a),
+        Op::Add(a, b) => add(g, a, b),
+        Op::Sub(a, b) => sub(g, a, b),
+        Op::Mul(a, b) => mul(g, a, b),
+        Op::Div(a, b) => div(g, a, b),
+        Op::Pow(a, b) => pow(g, a, b),
+        Op::Powi(a, n) => powi(g, a, n),
+        Op::Max(a, b) => max_min(g, a, b, Op::Gt(a, b)),
+        Op::Min(a, b) => max_min(g, a, b, Op::Gt(b, a)),
+        Op::Atan2(y, x) => atan2(g, y, x),
+        Op::Hypot(a, b) => hypot(g, a, b),
+        Op::MatMul(a, b) => matmul(g, a, b),
+        Op::Transpose(a) => transpose(g, a),
+        Op::Sum(a) => sum(g, a),
+        Op::Broadcast(a) => broadcast(g, a),
+        Op::SpreadColumn(a) => spread_column(g, a),
+        Op::SpreadRow(a) => spread_row(g, a),
+        Op::RowSums(a) => row_sums(g, a),
+        Op::ColumnSums(a) => column_sums(g, a),
+    }
+}
+
+/// An element-wise function of one argument: `d_x = d_v · f′(x)` (or `d_v / …`), by its
+/// entry in [`DERIVATIVES`]; `sign`, piecewise constant, has none.
+fn function(g: &mut Vjp, func: Func, x: NodeId) {
+    let Some(entry) = derivative(func) else {
+        return;
+    };
+    let slope = (entry.slope)(g, x, g.node);
+    let note = entry
+        .note
+        .replace("{x}", &g.describe(x))
+        .replace("{y}", &g.v);
+    let contribution = match slope {
+        Slope::Times(slope) => g.times(slope),
+        Slope::Over(denominator) => g.push(Op::Div(g.adjoint, denominator)),
+    };
+    g.partial(x, contribution, &note);
 }
 
 /// What a rule builds with: the graph, the node `v` and its adjoint `d_v`, and how notes name
@@ -418,28 +401,24 @@ fn normal_pdf(g: &mut Vjp, x: NodeId) -> NodeId {
     g.push(Op::Mul(scale, exp))
 }
 
-fn neg(g: &mut Vjp, op: Op) {
-    let Op::Neg(a) = op else { unreachable!() };
+fn neg(g: &mut Vjp, a: NodeId) {
     let contribution = g.push(Op::Neg(g.adjoint));
     g.partial(a, contribution, "-1");
 }
 
-fn add(g: &mut Vjp, op: Op) {
-    let Op::Add(a, b) = op else { unreachable!() };
+fn add(g: &mut Vjp, a: NodeId, b: NodeId) {
     // The adjoint passes through unchanged.
     g.partial(a, g.adjoint, "1");
     g.partial(b, g.adjoint, "1");
 }
 
-fn sub(g: &mut Vjp, op: Op) {
-    let Op::Sub(a, b) = op else { unreachable!() };
+fn sub(g: &mut Vjp, a: NodeId, b: NodeId) {
     g.partial(a, g.adjoint, "1");
     let contribution = g.push(Op::Neg(g.adjoint));
     g.partial(b, contribution, "-1");
 }
 
-fn mul(g: &mut Vjp, op: Op) {
-    let Op::Mul(a, b) = op else { unreachable!() };
+fn mul(g: &mut Vjp, a: NodeId, b: NodeId) {
     let (la, lb) = (g.describe(a), g.describe(b));
     let contribution = g.times(b);
     g.partial(a, contribution, &lb);
@@ -447,8 +426,7 @@ fn mul(g: &mut Vjp, op: Op) {
     g.partial(b, contribution, &la);
 }
 
-fn div(g: &mut Vjp, op: Op) {
-    let Op::Div(a, b) = op else { unreachable!() };
+fn div(g: &mut Vjp, a: NodeId, b: NodeId) {
     let lb = g.describe(b);
     let contribution = g.push(Op::Div(g.adjoint, b));
     g.partial(a, contribution, &format!("1/{lb}"));
@@ -460,8 +438,7 @@ fn div(g: &mut Vjp, op: Op) {
     g.partial(b, contribution, &note);
 }
 
-fn pow(g: &mut Vjp, op: Op) {
-    let Op::Pow(a, b) = op else { unreachable!() };
+fn pow(g: &mut Vjp, a: NodeId, b: NodeId) {
     let (la, lb) = (g.describe(a), g.describe(b));
     let one = g.constant(1.0);
     let exponent = g.push(Op::Sub(b, one));
@@ -478,8 +455,7 @@ fn pow(g: &mut Vjp, op: Op) {
     g.partial(b, product, &note);
 }
 
-fn powi(g: &mut Vjp, op: Op) {
-    let Op::Powi(a, n) = op else { unreachable!() };
+fn powi(g: &mut Vjp, a: NodeId, n: i32) {
     let power = g.push(Op::Powi(a, n - 1));
     let coefficient = g.constant(f64::from(n));
     let slope = g.push(Op::Mul(coefficient, power));
@@ -491,14 +467,11 @@ fn powi(g: &mut Vjp, op: Op) {
     g.partial(a, product, &text);
 }
 
-fn max_min(g: &mut Vjp, op: Op) {
+/// `max(a, b)` or `min(a, b)`, where `a_wins` is the indicator that `a` is the result.
+fn max_min(g: &mut Vjp, a: NodeId, b: NodeId, a_wins: Op) {
     // The operand that wins takes the gradient; at a tie, `b` does. The indicators are
     // piecewise constant, so the curvature is zero off the kink.
-    let (a_wins, a, b) = match op {
-        Op::Max(a, b) => (g.push(Op::Gt(a, b)), a, b),
-        Op::Min(a, b) => (g.push(Op::Gt(b, a)), a, b),
-        _ => unreachable!(),
-    };
+    let a_wins = g.push(a_wins);
     let (la, lb) = (g.describe(a), g.describe(b));
     let one = g.constant(1.0);
     let b_wins = g.push(Op::Sub(one, a_wins));
@@ -508,10 +481,9 @@ fn max_min(g: &mut Vjp, op: Op) {
     g.partial(b, contribution, &format!("[{lb} wins]"));
 }
 
-fn atan2(g: &mut Vjp, op: Op) {
+fn atan2(g: &mut Vjp, y: NodeId, x: NodeId) {
     // θ = atan2(y, x): ∂θ/∂y = x/r², ∂θ/∂x = −y/r², each divided by r = hypot(y, x) twice so
     // that r² never overflows.
-    let Op::Atan2(y, x) = op else { unreachable!() };
     let (ly, lx) = (g.describe(y), g.describe(x));
     let radius = g.push(Op::Hypot(y, x));
     let once = g.push(Op::Div(x, radius));
@@ -525,9 +497,8 @@ fn atan2(g: &mut Vjp, op: Op) {
     g.partial(x, contribution, &format!("-{ly}/({ly}² + {lx}²)"));
 }
 
-fn hypot(g: &mut Vjp, op: Op) {
+fn hypot(g: &mut Vjp, a: NodeId, b: NodeId) {
     // h = hypot(a, b): ∂h/∂a = a/h, ∂h/∂b = b/h, reusing h.
-    let Op::Hypot(a, b) = op else { unreachable!() };
     for operand in [a, b] {
         let slope = g.push(Op::Div(operand, g.node));
         let contribution = g.times(slope);
@@ -536,10 +507,7 @@ fn hypot(g: &mut Vjp, op: Op) {
     }
 }
 
-fn primitive(g: &mut Vjp, op: Op) {
-    let Op::Call(Func::Primitive(name), x) = op else {
-        unreachable!()
-    };
+fn primitive(g: &mut Vjp, name: Symbol, x: NodeId) {
     let slope = g.push(Op::Derivative(name, 1, x, g.node));
     let contribution = g.times(slope);
     let note = format!("{}′({})", name.as_str(), g.describe(x));
@@ -548,10 +516,7 @@ fn primitive(g: &mut Vjp, op: Op) {
 
 /// `f′(x, y)` depends on `x` both directly and through `y = f(x)`; as a function of `x` alone
 /// its derivative is f″, which the whole contribution goes to `x` with (none to `y`).
-fn primitive_derivative(g: &mut Vjp, op: Op) {
-    let Op::Derivative(name, order, x, y) = op else {
-        unreachable!()
-    };
+fn primitive_derivative(g: &mut Vjp, name: Symbol, order: u8, x: NodeId, y: NodeId) {
     // Only two orders are ever compiled: the Hessian differentiates the first derivative.
     if order >= 2 {
         return;
@@ -562,9 +527,8 @@ fn primitive_derivative(g: &mut Vjp, op: Op) {
     g.partial(x, contribution, &note);
 }
 
-fn matmul(g: &mut Vjp, op: Op) {
+fn matmul(g: &mut Vjp, a: NodeId, b: NodeId) {
     // Y = A·B: dA = dY·Bᵀ, dB = Aᵀ·dY.
-    let Op::MatMul(a, b) = op else { unreachable!() };
     let (la, lb, v, dv) = (g.describe(a), g.describe(b), g.v.clone(), g.dv.clone());
     let b_t = g.push(Op::Transpose(b));
     let contribution = g.push(Op::MatMul(g.adjoint, b_t));
@@ -582,15 +546,13 @@ fn matmul(g: &mut Vjp, op: Op) {
     );
 }
 
-fn transpose(g: &mut Vjp, op: Op) {
-    let Op::Transpose(a) = op else { unreachable!() };
+fn transpose(g: &mut Vjp, a: NodeId) {
     let note = format!("d_{} = {}ᵀ", g.describe(a), g.dv);
     let contribution = g.push(Op::Transpose(g.adjoint));
     g.give(a, contribution, note);
 }
 
-fn sum(g: &mut Vjp, op: Op) {
-    let Op::Sum(a) = op else { unreachable!() };
+fn sum(g: &mut Vjp, a: NodeId) {
     let shape = g.graph.node(a).shape.clone();
     let (v, dv, la) = (&g.v, &g.dv, g.describe(a));
     let note = format!("{v} = sum({la}): d_{la} = {dv} in every element");
@@ -598,8 +560,7 @@ fn sum(g: &mut Vjp, op: Op) {
     g.give(a, contribution, note);
 }
 
-fn broadcast(g: &mut Vjp, op: Op) {
-    let Op::Broadcast(a) = op else { unreachable!() };
+fn broadcast(g: &mut Vjp, a: NodeId) {
     let note = format!("d_{} = the sum of {}", g.describe(a), g.dv);
     let contribution = g.push(Op::Sum(g.adjoint));
     g.give(a, contribution, note);
@@ -609,24 +570,19 @@ fn broadcast(g: &mut Vjp, op: Op) {
 // collects the sum of each row of its adjoint, and a row sum hands its adjoint back to
 // every column.
 
-fn spread_column(g: &mut Vjp, op: Op) {
-    let Op::SpreadColumn(a) = op else {
-        unreachable!()
-    };
+fn spread_column(g: &mut Vjp, a: NodeId) {
     let note = format!("d_{} = the row sums of {}", g.describe(a), g.dv);
     let contribution = g.push(Op::RowSums(g.adjoint));
     g.give(a, contribution, note);
 }
 
-fn spread_row(g: &mut Vjp, op: Op) {
-    let Op::SpreadRow(a) = op else { unreachable!() };
+fn spread_row(g: &mut Vjp, a: NodeId) {
     let note = format!("d_{} = the column sums of {}", g.describe(a), g.dv);
     let contribution = g.push(Op::ColumnSums(g.adjoint));
     g.give(a, contribution, note);
 }
 
-fn row_sums(g: &mut Vjp, op: Op) {
-    let Op::RowSums(a) = op else { unreachable!() };
+fn row_sums(g: &mut Vjp, a: NodeId) {
     let shape = g.graph.node(a).shape.clone();
     let (v, dv, la) = (&g.v, &g.dv, g.describe(a));
     let note = format!("{v} = row_sums({la}): d_{la} = {dv} in every column");
@@ -636,10 +592,7 @@ fn row_sums(g: &mut Vjp, op: Op) {
     g.give(a, contribution, note);
 }
 
-fn column_sums(g: &mut Vjp, op: Op) {
-    let Op::ColumnSums(a) = op else {
-        unreachable!()
-    };
+fn column_sums(g: &mut Vjp, a: NodeId) {
     let shape = g.graph.node(a).shape.clone();
     let (v, dv, la) = (&g.v, &g.dv, g.describe(a));
     let note = format!("{v} = column_sums({la}): d_{la} = {dv} in every row");
@@ -662,14 +615,19 @@ mod tests {
 
     #[test]
     fn indicators_and_shifts_pass_no_gradient() {
-        let (a, b) = (NodeId::from_index(0), NodeId::from_index(1));
+        let mut graph = Graph::new(Vec::new());
+        let span = Span::call_site();
+        let (a, b) = (graph.constant(1.0, span), graph.constant(2.0, span));
         for op in [
             Op::Gt(a, b),
             Op::Call(Func::Sign, a),
             Op::MaxElement(a),
             Op::StopGradient(a),
         ] {
-            assert!(matches!(rule(op), Rule::None), "{op:?}");
+            let node = graph.push_op(op, span);
+            let adjoint = graph.constant(1.0, span);
+            let products = vector_jacobian_products(&mut graph, node, adjoint);
+            assert!(products.is_empty(), "{op:?}");
         }
     }
 }

@@ -27,34 +27,11 @@ fn gradient(forward: &Graph, output: NodeId) -> (Graph, Vec<NodeId>) {
     let seed = if graph.node(output).shape.is_scalar() {
         graph.constant(1.0, span)
     } else {
-        let index = graph.inputs.len();
-        graph.inputs.push(Input {
-            name: Ident::new("d_out", Span::mixed_site()),
-            shape: graph.node(output).shape.clone(),
-            requires_grad: false,
-        });
-        graph.push_op(Op::Input(index as u16), span)
+        let shape = graph.node(output).shape.clone();
+        graph.add_input(Ident::new("d_out", Span::mixed_site()), shape, span)
     };
     let (backward, grads) = differentiate(&graph, output, seed);
     simplify(&backward, &grads)
-}
-
-/// `Σᵢ terms[i]`, as a balanced tree (it bounds how deeply `emit` nests an inlined sum).
-fn total(graph: &mut Graph, mut terms: Vec<NodeId>, span: Span) -> NodeId {
-    if terms.is_empty() {
-        return graph.constant(0.0, span);
-    }
-    while terms.len() > 1 {
-        terms = terms
-            .chunks(2)
-            .map(|pair| match *pair {
-                [a, b] => graph.push_op(Op::Add(a, b), span),
-                [a] => a,
-                _ => unreachable!("chunks of two"),
-            })
-            .collect();
-    }
-    terms[0]
 }
 
 /// The Hessian-vector product of `forward`'s `output`: a graph whose inputs are the forward
@@ -71,13 +48,8 @@ pub fn hvp(forward: &Graph, output: NodeId) -> (Graph, Vec<NodeId>) {
         .collect();
     let mut terms = Vec::with_capacity(grads.len());
     for (input, grad) in differentiable.iter().zip(&grads) {
-        let index = graph.inputs.len();
-        graph.inputs.push(Input {
-            name: mint(&format!("v_{}", input.name)),
-            shape: input.shape.clone(),
-            requires_grad: false,
-        });
-        let v = graph.push_op(Op::Input(index as u16), span);
+        let name = mint(&format!("v_{}", input.name));
+        let v = graph.add_input(name, input.shape.clone(), span);
         let product = graph.push_op(Op::Mul(*grad, v), span);
         terms.push(if input.shape.is_scalar() {
             product
@@ -85,7 +57,7 @@ pub fn hvp(forward: &Graph, output: NodeId) -> (Graph, Vec<NodeId>) {
             graph.push_op(Op::Sum(product), span)
         });
     }
-    let inner = total(&mut graph, terms, span);
+    let inner = graph.balanced_sum(terms, span);
     let one = graph.constant(1.0, span);
     let (second, products) = differentiate_as(&graph, inner, one, "d2_");
     simplify(&second, &products)

@@ -11,7 +11,7 @@
 
 use proc_macro2::Ident;
 
-use crate::ir::{mint, Graph, Input, Node, NodeId, Op, Shape};
+use crate::ir::{mint, Graph, Node, NodeId, Op, Shape};
 use crate::passes::simplify::simplify;
 
 /// A value the forward pass saves for the backward pass.
@@ -81,16 +81,9 @@ pub fn split(graph: &Graph, outputs: &[NodeId], seed: u16) -> Split {
     let mut backward = Graph::new(graph.inputs.clone());
     let mut new_id: Vec<Option<NodeId>> = vec![None; graph.len()];
     for (saved_node, value) in saved_nodes.iter().zip(&saved) {
-        let index = backward.inputs.len();
-        backward.inputs.push(Input {
-            name: value.name.clone(),
-            shape: value.shape.clone(),
-            requires_grad: false,
-        });
-        let input = u16::try_from(index).expect("a graph has under 2^16 inputs");
         let span = graph.node(*saved_node).span;
         new_id[saved_node.index()] =
-            Some(backward.push_shaped(Op::Input(input), span, value.shape.clone()));
+            Some(backward.add_input(value.name.clone(), value.shape.clone(), span));
     }
     for id in graph.ids() {
         let keep = late[id.index()] || (cheap[id.index()] && needed_late[id.index()]);
@@ -153,12 +146,8 @@ mod tests {
         let lowered = lower_str(src).unwrap();
         let mut graph = lowered.graph;
         let seed = graph.inputs.len();
-        graph.inputs.push(Input {
-            name: mint("d_out"),
-            shape: graph.node(lowered.output).shape.clone(),
-            requires_grad: false,
-        });
-        let seed_node = graph.push_op(Op::Input(seed as u16), Span::call_site());
+        let shape = graph.node(lowered.output).shape.clone();
+        let seed_node = graph.add_input(mint("d_out"), shape, Span::call_site());
         let (backward, grads) = differentiate(&graph, lowered.output, seed_node);
         let outputs: Vec<NodeId> = std::iter::once(lowered.output).chain(grads).collect();
         let (both, outputs) = simplify(&backward, &outputs);
