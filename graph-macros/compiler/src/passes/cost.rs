@@ -15,7 +15,7 @@
 //! count is exact for literal shapes, and for a const-generic graph it is the cost at size 1
 //! along each generic dimension.
 
-use crate::ir::{Dim, Graph, NodeId, Op, Shape};
+use crate::ir::{Dim, Graph, Kind, NodeId, Op, Shape};
 
 /// The number of scalar operations `graph` performs, by the rules of the module docs.
 pub fn operations(graph: &Graph) -> u64 {
@@ -29,29 +29,17 @@ pub fn operations(graph: &Graph) -> u64 {
 pub fn node_operations(graph: &Graph, id: NodeId) -> u64 {
     let node = graph.node(id);
     let elements_of = |operand: NodeId| elements(&graph.node(operand).shape);
-    match node.op {
-        Op::Input(_)
-        | Op::Const(_)
-        | Op::Transpose(_)
-        | Op::Broadcast(_)
-        | Op::SpreadColumn(_)
-        | Op::SpreadRow(_)
-        | Op::Count(_)
-        | Op::StopGradient(_) => 0,
-        Op::MatMul(a, b) => match (&graph.node(a).shape, &graph.node(b).shape) {
+    match (node.op.kind(), node.op) {
+        (Kind::Leaf | Kind::Movement, _) => 0,
+        (Kind::Product, Op::MatMul(a, b)) => match (&graph.node(a).shape, &graph.node(b).shape) {
             (Shape::Matrix { rows, cols: depth }, Shape::Matrix { cols, .. }) => size(rows)
                 .saturating_mul(size(depth))
                 .saturating_mul(size(cols)),
             // A product with a scalar is element-wise.
             _ => elements(&node.shape),
         },
-        Op::Sum(a)
-        | Op::MaxElement(a)
-        | Op::RowSums(a)
-        | Op::ColumnSums(a)
-        | Op::ColumnMaxes(a) => elements_of(a),
-        // Everything else is element-wise, one operation per element of the result.
-        _ => elements(&node.shape),
+        (Kind::Reduction, op) => op.operands().map(elements_of).sum(),
+        (Kind::Elementwise | Kind::Product, _) => elements(&node.shape),
     }
 }
 

@@ -8,7 +8,6 @@
 use std::collections::HashMap;
 
 use crate::ir::{Const, Dim, Graph, Node, NodeId, Op, Shape};
-use crate::passes::eval;
 
 /// Simplifies `graph`, keeping only what `outputs` need. Returns the new graph and the
 /// outputs' new ids, in order.
@@ -144,7 +143,7 @@ fn rewrite(graph: &Graph, op: Op) -> Rewrite {
         && op.is_foldable()
         && op.operands().all(|operand| constant(operand).is_some());
     if folded {
-        let value = eval::apply(op, &[], |id| constant(id).expect("checked constant"));
+        let value = op.evaluate(&[], |id| constant(id).expect("checked constant"));
         return Rewrite::Op(Op::Const(Const(value)));
     }
     match op {
