@@ -10,7 +10,7 @@ use proc_macro2::{Ident, Span};
 mod op;
 mod shape;
 
-pub use op::{result_shape, Const, Func, Kind, Op, Symbol};
+pub use op::{result_shape, Binding, Const, Func, Kind, Notation, Op, Symbol};
 pub use shape::{Dim, Shape};
 
 /// Index of a node in its [`Graph`]. Operands always have smaller ids than their users.
@@ -193,36 +193,32 @@ impl Graph {
             return "…".to_string();
         }
         let d = |operand: NodeId| self.describe_within(operand, depth - 1);
-        match node.op {
-            Op::Input(_) | Op::Const(_) => self.label(id),
-            Op::Neg(a) => format!("-{}", d(a)),
-            Op::Add(a, b) => format!("({} + {})", d(a), d(b)),
-            Op::Sub(a, b) => format!("({} - {})", d(a), d(b)),
-            Op::Mul(a, b) => format!("{}·{}", d(a), d(b)),
-            Op::MatMul(a, b) => format!("{}·{}", d(a), d(b)),
-            Op::Div(a, b) => format!("{}/{}", d(a), d(b)),
-            Op::Pow(a, b) => format!("{}^{}", d(a), d(b)),
-            Op::Powi(a, n) => format!("{}^{n}", d(a)),
-            Op::Max(a, b) => format!("max({}, {})", d(a), d(b)),
-            Op::Min(a, b) => format!("min({}, {})", d(a), d(b)),
-            Op::Gt(a, b) => format!("[{} > {}]", d(a), d(b)),
-            Op::Atan2(a, b) => format!("atan2({}, {})", d(a), d(b)),
-            Op::Hypot(a, b) => format!("hypot({}, {})", d(a), d(b)),
-            Op::Call(func, a) => format!("{}({})", func.name(), d(a)),
-            Op::Derivative(name, order, x, _) => {
-                format!("{}{}({})", name.as_str(), primes(order), d(x))
+        let op = node.op;
+        let operands: Vec<String> = op.operands().map(d).collect();
+        match (op.notation(), op) {
+            (Notation::Leaf, _) => self.label(id),
+            (Notation::Negation | Notation::Operand, _) => {
+                let sign = if op.notation() == Notation::Negation {
+                    "-"
+                } else {
+                    ""
+                };
+                format!("{sign}{}", operands[0])
             }
-            Op::StopGradient(a) => format!("stop_gradient({})", d(a)),
-            Op::Transpose(a) => format!("{}ᵀ", d(a)),
-            Op::Sum(a) => format!("sum({})", d(a)),
-            Op::MaxElement(a) => format!("max_element({})", d(a)),
-            Op::Count(a) => format!("count({})", d(a)),
-            // A repeated value reads as itself: `d_b` is the adjoint of the bias, not of a
-            // matrix of copies of it.
-            Op::Broadcast(a) | Op::SpreadColumn(a) | Op::SpreadRow(a) => d(a),
-            Op::RowSums(a) => format!("row_sums({})", d(a)),
-            Op::ColumnSums(a) => format!("column_sums({})", d(a)),
-            Op::ColumnMaxes(a) => format!("column_maxes({})", d(a)),
+            (Notation::Infix(symbol, Binding::Sum), _) => {
+                format!("({} {symbol} {})", operands[0], operands[1])
+            }
+            (Notation::Infix(symbol, Binding::Product), _) => {
+                format!("{}{symbol}{}", operands[0], operands[1])
+            }
+            (Notation::Power, Op::Powi(_, n)) => format!("{}^{n}", operands[0]),
+            (Notation::Power, _) => format!("{}^{}", operands[0], operands[1]),
+            (Notation::Indicator, _) => format!("[{} > {}]", operands[0], operands[1]),
+            (Notation::Transpose, _) => format!("{}ᵀ", operands[0]),
+            (Notation::Derivative, _) => {
+                format!("{}{}({})", op.mnemonic(), op.order_marks(), operands[0])
+            }
+            (Notation::Call, _) => format!("{}({})", op.mnemonic(), operands.join(", ")),
         }
     }
 }

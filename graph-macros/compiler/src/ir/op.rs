@@ -463,6 +463,36 @@ impl Op {
     }
 }
 
+/// How an operation is written in notes and pictures (see [`Op::notation`]).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Notation {
+    /// An input's name or a constant's value.
+    Leaf,
+    /// `-a`.
+    Negation,
+    /// `a + b`, `a·b`: the symbol, and how tightly it binds.
+    Infix(&'static str, Binding),
+    /// `a^b`, or `a^n` for an integer exponent.
+    Power,
+    /// `[a > b]`.
+    Indicator,
+    /// `aᵀ`.
+    Transpose,
+    /// Its operand's notation: a value repeated into a larger shape.
+    Operand,
+    /// `f′(x)`: a user's primitive's derivative, at its argument.
+    Derivative,
+    /// `name(a, b)`, by the operation's [`mnemonic`](Op::mnemonic).
+    Call,
+}
+
+/// How tightly an infix operator binds.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+pub enum Binding {
+    Sum,
+    Product,
+}
+
 /// What kind of work an operation does, which decides its cost and how passes treat it.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Kind {
@@ -498,6 +528,26 @@ impl Op {
             Op::Max(..) | Op::Min(..) | Op::Gt(..) | Op::Atan2(..) | Op::Hypot(..) => {
                 Kind::Elementwise
             }
+        }
+    }
+
+    /// How the operation is written in notes and pictures, one arm a line.
+    pub fn notation(&self) -> Notation {
+        match self {
+            Op::Input(_) | Op::Const(_) => Notation::Leaf,
+            Op::Neg(_) => Notation::Negation,
+            Op::Add(..) => Notation::Infix("+", Binding::Sum),
+            Op::Sub(..) => Notation::Infix("-", Binding::Sum),
+            Op::Mul(..) | Op::MatMul(..) => Notation::Infix("·", Binding::Product),
+            Op::Div(..) => Notation::Infix("/", Binding::Product),
+            Op::Pow(..) | Op::Powi(..) => Notation::Power,
+            Op::Gt(..) => Notation::Indicator,
+            Op::Transpose(_) => Notation::Transpose,
+            // A repeated value reads as itself: `w·x + b` over a batch, and `d_b` is the
+            // adjoint of the bias, not of a matrix of copies of it.
+            Op::Broadcast(_) | Op::SpreadColumn(_) | Op::SpreadRow(_) => Notation::Operand,
+            Op::Derivative(..) => Notation::Derivative,
+            _ => Notation::Call,
         }
     }
 

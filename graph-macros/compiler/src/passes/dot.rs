@@ -28,7 +28,7 @@ use std::fmt::Write;
 
 use proc_macro2::Span;
 
-use crate::ir::{mint, Graph, Input, Node, NodeId, Op, Shape};
+use crate::ir::{mint, Binding, Graph, Input, Kind, Node, NodeId, Notation, Op, Shape};
 use crate::passes::diff::differentiate;
 use crate::passes::simplify::simplify;
 use crate::stack::ensure_sufficient_stack;
@@ -284,52 +284,43 @@ impl<'a> Layout<'a> {
                 text
             }
         };
-        let call = |name: &str, args: &[NodeId]| {
-            let args: Vec<String> = args.iter().map(|arg| at_least(*arg, 0)).collect();
-            (format!("{name}({})", args.join(", ")), ATOM)
-        };
-        let infix = |a: NodeId, symbol: &str, b: NodeId, prec: u8| {
-            (
-                format!("{}{symbol}{}", at_least(a, prec), at_least(b, prec + 1)),
-                prec,
-            )
-        };
-        let both_matrices = |a: NodeId, b: NodeId| {
-            !graph.node(a).shape.is_scalar() && !graph.node(b).shape.is_scalar()
-        };
-        match node.op {
-            Op::Input(_) | Op::Const(_) => (graph.label(id), ATOM),
-            Op::Neg(a) => (format!("-{}", at_least(a, PREFIX)), PREFIX),
-            Op::Add(a, b) => infix(a, " + ", b, SUM),
-            Op::Sub(a, b) => infix(a, " - ", b, SUM),
-            Op::Mul(a, b) if both_matrices(a, b) => infix(a, "∘", b, PRODUCT),
-            Op::Mul(a, b) | Op::MatMul(a, b) => infix(a, "·", b, PRODUCT),
-            Op::Div(a, b) => infix(a, " / ", b, PRODUCT),
-            Op::Pow(a, b) => (
-                format!("{}^{}", at_least(a, ATOM), at_least(b, PREFIX)),
-                POWER,
-            ),
-            Op::Powi(a, n) => (format!("{}^{n}", at_least(a, ATOM)), POWER),
-            Op::Max(a, b) => call("max", &[a, b]),
-            Op::Min(a, b) => call("min", &[a, b]),
-            Op::Atan2(a, b) => call("atan2", &[a, b]),
-            Op::Hypot(a, b) => call("hypot", &[a, b]),
-            Op::Gt(a, b) => (
-                format!("[{} > {}]", at_least(a, SUM), at_least(b, SUM)),
-                ATOM,
-            ),
-            Op::Call(func, a) => call(func.name(), &[a]),
-            Op::StopGradient(a) => call("stop_gradient", &[a]),
-            Op::Transpose(a) => (format!("{}ᵀ", at_least(a, ATOM)), ATOM),
-            Op::Sum(a) => call("sum", &[a]),
-            Op::MaxElement(a) => call("max_element", &[a]),
-            Op::Count(a) => call("count", &[a]),
-            Op::RowSums(a) => call("row_sums", &[a]),
-            Op::ColumnSums(a) => call("column_sums", &[a]),
-            Op::ColumnMaxes(a) => call("column_maxes", &[a]),
-            // A repeated value reads as itself: `w·x + b` over a batch.
-            Op::Broadcast(a) | Op::SpreadColumn(a) | Op::SpreadRow(a) => self.expression(a, false),
-            _ => (graph.describe(id), ATOM),
+        let op = node.op;
+        let operands: Vec<NodeId> = op.operands().collect();
+        let all_matrices = operands.iter().all(|a| !graph.node(*a).shape.is_scalar());
+        match (op.notation(), op) {
+            (Notation::Leaf, _) => (graph.label(id), ATOM),
+            (Notation::Negation, _) => (format!("-{}", at_least(operands[0], PREFIX)), PREFIX),
+            (Notation::Infix(symbol, binding), _) => {
+                let prec = if binding == Binding::Sum {
+                    SUM
+                } else {
+                    PRODUCT
+                };
+                let symbol = match symbol {
+                    // An element-wise product of matrices is the Hadamard product.
+                    "·" if op.kind() == Kind::Elementwise && all_matrices => "∘".to_string(),
+                    "·" => symbol.to_string(),
+                    _ => format!(" {symbol} "),
+                };
+                let (a, b) = (at_least(operands[0], prec), at_least(operands[1], prec + 1));
+                (format!("{a}{symbol}{b}"), prec)
+            }
+            (Notation::Power, Op::Powi(a, n)) => (format!("{}^{n}", at_least(a, ATOM)), POWER),
+            (Notation::Power, _) => {
+                let (a, b) = (at_least(operands[0], ATOM), at_least(operands[1], PREFIX));
+                (format!("{a}^{b}"), POWER)
+            }
+            (Notation::Indicator, _) => {
+                let (a, b) = (at_least(operands[0], SUM), at_least(operands[1], SUM));
+                (format!("[{a} > {b}]"), ATOM)
+            }
+            (Notation::Transpose, _) => (format!("{}ᵀ", at_least(operands[0], ATOM)), ATOM),
+            (Notation::Operand, _) => self.expression(operands[0], false),
+            (Notation::Call, _) => {
+                let args: Vec<String> = operands.iter().map(|arg| at_least(*arg, 0)).collect();
+                (format!("{}({})", op.mnemonic(), args.join(", ")), ATOM)
+            }
+            (Notation::Derivative, _) => (graph.describe(id), ATOM),
         }
     }
 }
