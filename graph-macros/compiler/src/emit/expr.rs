@@ -7,7 +7,7 @@ use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 
 use super::target::{dim, type_of, Target};
-use crate::ir::{Dim, Func, Graph, NodeId, Op, Shape};
+use crate::ir::{Dim, Func, Graph, Kind, NodeId, Op, Shape};
 use crate::syntax::signature::Real;
 
 /// Operator precedence of an emitted expression, loosest first.
@@ -246,61 +246,19 @@ fn scalar_formula(op: Op, target: &Target, operands: &[Fragment], span: Span) ->
         Op::Mul(..) => infix(quote_spanned!(span=> *), Prec::Mul),
         Op::Div(..) => infix(quote_spanned!(span=> /), Prec::Mul),
         Op::Powi(_, n @ (2 | 3)) if operands[0].prec == Prec::Atom => {
-            let base = &operands[0].tokens;
-            let tokens = if n == 2 {
-                quote!(#base * #base)
-            } else {
-                quote!(#base * #base * #base)
-            };
-            Fragment {
-                tokens,
-                prec: Prec::Mul,
-            }
+            repeated_product(&operands[0], n)
         }
         Op::Powi(_, n) => method("powi", quote!(#n)),
         Op::Pow(..) => method("powf", second()),
         Op::Max(..) => method("max", second()),
         Op::Min(..) => method("min", second()),
-        Op::Gt(..) => {
-            let (lhs, rhs) = (
-                operands[0].at_least(Prec::Add),
-                operands[1].at_least(Prec::Mul),
-            );
-            let (one, zero) = (literal(1.0, real).tokens, literal(0.0, real).tokens);
-            Fragment {
-                tokens: quote!(if #lhs > #rhs { #one } else { #zero }),
-                prec: Prec::Conditional,
-            }
-        }
+        Op::Gt(..) => indicator(&operands[0], &operands[1], real),
         Op::Atan2(..) => method("atan2", second()),
         Op::Hypot(..) => method("hypot", second()),
-        Op::Call(Func::Primitive(name), _) | Op::Derivative(name, ..) => {
-            let (trait_name, function) = match op {
-                Op::Derivative(_, 2, ..) => ("SecondDerivative", "second_derivative"),
-                Op::Derivative(..) => ("Primitive", "derivative"),
-                _ => ("Primitive", "value"),
-            };
-            let function = target.primitive(name.as_str(), trait_name, function);
-            let args = operands
-                .iter()
-                .map(|operand| operand.at_least(Prec::Conditional));
-            Fragment::atom(quote!(#function(#(#args),*)))
-        }
+        Op::Call(Func::Primitive(_), _) | Op::Derivative(..) => primitive(op, target, operands),
         Op::Call(Func::Log1p, _) => method("ln_1p", TokenStream::new()),
         Op::Call(Func::Expm1, _) => method("exp_m1", TokenStream::new()),
-        Op::Call(
-            func @ (Func::Sigmoid
-            | Func::Relu
-            | Func::Softplus
-            | Func::Sign
-            | Func::LnOrZero
-            | Func::RecipOrZero
-            | Func::Erf
-            | Func::NormalCdf
-            | Func::Gelu
-            | Func::Silu),
-            _,
-        ) => {
+        Op::Call(func, _) if in_runtime(func) => {
             let runtime = &target.private;
             let name = Ident::new(func.name(), span);
             let arg = operands[0].at_least(Prec::Conditional);
@@ -311,145 +269,44 @@ fn scalar_formula(op: Op, target: &Target, operands: &[Fragment], span: Span) ->
     }
 }
 
+/// The expression of node `id`, one arm a line: scalars as the formula, matrices on
+/// nalgebra and the runtime's helpers.
 pub fn expression(context: &Context, id: NodeId) -> Fragment {
-    let graph = context.graph;
-    let node = graph.node(id);
+    let node = context.graph.node(id);
     let span = node.span;
-    let target = context.target;
-    let real = target.real;
-    let operands: Vec<NodeId> = node.op.operands().collect();
+    let scalars = node
+        .op
+        .operands()
+        .all(|operand| !context.is_matrix(operand));
+    let method = |a: NodeId, name: &str| context.method(a, name, TokenStream::new());
     match node.op {
-        Op::Input(n) => {
-            let input = &graph.inputs[usize::from(n)];
-            let name = &input.name;
-            if target.by_ref && !input.shape.is_scalar() {
-                // A reference: read in place; `&(*w)` borrows it again, with no copy.
-                Fragment::atom(quote!((*#name)))
-            } else {
-                Fragment::atom(quote!(#name))
-            }
-        }
-        Op::Const(c) => literal(c.0, real),
-        // Scalars only: the formula as written.
-        _ if operands.iter().all(|operand| !context.is_matrix(*operand))
-            && node.shape.is_scalar() =>
-        {
-            let fragments: Vec<Fragment> = operands
-                .iter()
-                .map(|operand| context.operand(*operand).clone())
-                .collect();
-            match node.op {
-                Op::Pow(a, _)
-                | Op::Max(a, _)
-                | Op::Min(a, _)
-                | Op::Atan2(a, _)
-                | Op::Hypot(a, _)
-                | Op::Powi(a, _)
-                | Op::Call(_, a)
-                    if matches!(graph.node(a).op, Op::Const(_)) =>
-                {
-                    // A constant receiver needs its type: `2.0.powf(x)` is ambiguous.
-                    let mut fragments = fragments;
-                    fragments[0] = Fragment::atom(context.receiver(a));
-                    scalar_formula(node.op, target, &fragments, span)
-                }
-                // `simplify` removes these on scalars; if one remains, it means what it
-                // means on a 1×1 matrix, as in `eval`.
-                Op::Count(_) => literal(1.0, real),
-                Op::MatMul(..)
-                | Op::StopGradient(_)
-                | Op::Transpose(_)
-                | Op::Sum(_)
-                | Op::MaxElement(_)
-                | Op::Broadcast(_)
-                | Op::SpreadColumn(_)
-                | Op::SpreadRow(_)
-                | Op::RowSums(_)
-                | Op::ColumnSums(_)
-                | Op::ColumnMaxes(_) => context.operand(operands[0]).clone(),
-                _ => scalar_formula(node.op, target, &fragments, span),
-            }
-        }
-        Op::MatMul(a, b) if context.needs_kernel(id) => {
-            // A large product (or one whose size only rustc knows) goes to the runtime's
-            // kernels, which read a transposed operand in place.
-            let (kernel, a, b) = match (context.inlined_op(a), context.inlined_op(b)) {
-                (Some(Op::Transpose(inner)), _) => ("matmul_tn", inner, b),
-                (_, Some(Op::Transpose(inner))) => ("matmul_nt", a, inner),
-                _ => ("matmul", a, b),
-            };
-            let kernel = Ident::new(kernel, span);
-            let private = &target.private;
-            let (a, b) = (context.by_ref(a), context.by_ref(b));
-            Fragment::atom(quote!(#private::#kernel(#a, #b)))
-        }
-        Op::MatMul(a, b) => match context.inlined_op(a) {
-            // Aᵀ·B without materialising Aᵀ.
-            Some(Op::Transpose(inner)) => context.method(inner, "tr_mul", context.by_ref(b)),
-            _ => {
-                let (lhs, rhs) = (
-                    context.operand(a).at_least(Prec::Mul),
-                    context.operand(b).at_least(Prec::Prefix),
-                );
-                Fragment {
-                    tokens: quote_spanned!(span=> #lhs * #rhs),
-                    prec: Prec::Mul,
-                }
-            }
-        },
+        Op::Input(n) => input(context, n),
+        Op::Const(c) => literal(c.0, context.target.real),
+        _ if scalars && node.shape.is_scalar() => scalar_expression(context, id),
+        Op::MatMul(a, b) if context.needs_kernel(id) => kernel_product(context, a, b, span),
+        Op::MatMul(a, b) => product(context, a, b, span),
         // Only `diff` treats it differently from its operand.
         Op::StopGradient(a) => context.operand(a).clone(),
-        Op::Transpose(a) => context.method(a, "transpose", TokenStream::new()),
-        Op::Sum(a) => match context.inlined_op(a) {
-            Some(Op::Powi(x, 2)) if context.is_matrix(x) => {
-                context.method(x, "norm_squared", TokenStream::new())
-            }
-            Some(Op::Mul(x, y)) if x == y && context.is_matrix(x) => {
-                context.method(x, "norm_squared", TokenStream::new())
-            }
-            Some(Op::Mul(x, y)) if context.is_matrix(x) && context.is_matrix(y) => {
-                context.method(x, "dot", context.by_ref(y))
-            }
-            _ => context.method(a, "sum", TokenStream::new()),
-        },
-        Op::MaxElement(a) => context.method(a, "max", TokenStream::new()),
+        Op::Transpose(a) => method(a, "transpose"),
+        Op::Sum(a) => sum(context, a),
+        Op::MaxElement(a) => method(a, "max"),
         Op::Count(a) => {
-            let count = context.method(a, "len", TokenStream::new()).tokens;
-            let ty = format_ident!("{}", real.name());
+            let (count, ty) = (
+                method(a, "len").tokens,
+                format_ident!("{}", context.target.real.name()),
+            );
             Fragment::atom(quote!((#count as #ty)))
         }
-        Op::Broadcast(a) => {
-            let ty = type_of(&node.shape, target);
-            match graph.node(a).op {
-                Op::Const(c) if c.0 == 0.0 => Fragment::atom(quote!(<#ty>::zeros())),
-                _ => {
-                    let value = context.operand(a).at_least(Prec::Conditional);
-                    Fragment::atom(quote!(<#ty>::repeat(#value)))
-                }
-            }
-        }
-        // A column or row repeated into the node's shape: a runtime helper (nalgebra has
-        // none), taking its operand by reference so an inlined operand is computed once.
-        Op::SpreadColumn(a) | Op::SpreadRow(a) => {
-            let helper = match node.op {
-                Op::SpreadColumn(_) => "spread_column",
-                _ => "spread_row",
-            };
-            let helper = Ident::new(helper, span);
-            let Shape::Matrix { rows, cols } = &node.shape else {
-                unreachable!("a spread's shape is a matrix's")
-            };
-            let (scalar, rows, cols) = (format_ident!("{}", real.name()), dim(rows), dim(cols));
-            let (private, operand) = (&target.private, context.by_ref(a));
-            Fragment::atom(quote!(#private::#helper::<#scalar, #rows, #cols>(#operand)))
-        }
+        Op::Broadcast(a) => broadcast(context, a, &node.shape),
+        Op::SpreadColumn(a) => spread(context, "spread_column", a, &node.shape, span),
+        Op::SpreadRow(a) => spread(context, "spread_row", a, &node.shape, span),
         // nalgebra names a reduction by the shape of its result: `column_sum` is the column
         // of each row's sum.
-        Op::RowSums(a) => context.method(a, "column_sum", TokenStream::new()),
-        Op::ColumnSums(a) => context.method(a, "row_sum", TokenStream::new()),
+        Op::RowSums(a) => method(a, "column_sum"),
+        Op::ColumnSums(a) => method(a, "row_sum"),
         Op::ColumnMaxes(a) => {
             let helper = Ident::new("column_maxes", span);
-            let (private, operand) = (&target.private, context.by_ref(a));
+            let (private, operand) = (&context.target.private, context.by_ref(a));
             Fragment::atom(quote!(#private::#helper(#operand)))
         }
         // Element-wise on matrices.
@@ -457,12 +314,185 @@ pub fn expression(context: &Context, id: NodeId) -> Fragment {
     }
 }
 
+/// An input by its name; under `#[by_ref]` a matrix input is a reference, read in place
+/// (`&(*w)` borrows it again, with no copy).
+fn input(context: &Context, n: u16) -> Fragment {
+    let input = &context.graph.inputs[usize::from(n)];
+    let name = &input.name;
+    if context.target.by_ref && !input.shape.is_scalar() {
+        Fragment::atom(quote!((*#name)))
+    } else {
+        Fragment::atom(quote!(#name))
+    }
+}
+
+/// A node whose operands and result are scalars: the formula as written.
+fn scalar_expression(context: &Context, id: NodeId) -> Fragment {
+    let node = context.graph.node(id);
+    let mut fragments: Vec<Fragment> = node
+        .op
+        .operands()
+        .map(|operand| context.operand(operand).clone())
+        .collect();
+    match node.op {
+        // `simplify` removes these on scalars; if one remains, it means what it means on a
+        // 1×1 matrix, as in `eval`.
+        Op::Count(_) => return literal(1.0, context.target.real),
+        _ if !matches!(node.op.kind(), Kind::Elementwise) => return fragments.swap_remove(0),
+        _ => {}
+    }
+    if let Some(first) = node.op.operands().next() {
+        // A constant receiver needs its type: `2.0.powf(x)` is ambiguous.
+        let method_call = matches!(
+            node.op,
+            Op::Pow(..)
+                | Op::Max(..)
+                | Op::Min(..)
+                | Op::Atan2(..)
+                | Op::Hypot(..)
+                | Op::Powi(..)
+                | Op::Call(..)
+        );
+        if method_call && matches!(context.graph.node(first).op, Op::Const(_)) {
+            fragments[0] = Fragment::atom(context.receiver(first));
+        }
+    }
+    scalar_formula(node.op, context.target, &fragments, node.span)
+}
+
+/// A large product (or one whose size only rustc knows) goes to the runtime's kernels, which
+/// read a transposed operand in place.
+fn kernel_product(context: &Context, a: NodeId, b: NodeId, span: Span) -> Fragment {
+    let (kernel, a, b) = match (context.inlined_op(a), context.inlined_op(b)) {
+        (Some(Op::Transpose(inner)), _) => ("matmul_tn", inner, b),
+        (_, Some(Op::Transpose(inner))) => ("matmul_nt", a, inner),
+        _ => ("matmul", a, b),
+    };
+    let kernel = Ident::new(kernel, span);
+    let private = &context.target.private;
+    let (a, b) = (context.by_ref(a), context.by_ref(b));
+    Fragment::atom(quote!(#private::#kernel(#a, #b)))
+}
+
+/// A small product: nalgebra's `*`, or `tr_mul` for Aᵀ·B without materialising Aᵀ.
+fn product(context: &Context, a: NodeId, b: NodeId, span: Span) -> Fragment {
+    if let Some(Op::Transpose(inner)) = context.inlined_op(a) {
+        return context.method(inner, "tr_mul", context.by_ref(b));
+    }
+    let (lhs, rhs) = (
+        context.operand(a).at_least(Prec::Mul),
+        context.operand(b).at_least(Prec::Prefix),
+    );
+    Fragment {
+        tokens: quote_spanned!(span=> #lhs * #rhs),
+        prec: Prec::Mul,
+    }
+}
+
+/// `sum(a)`, with nalgebra's fused forms for a sum of squares or of products.
+fn sum(context: &Context, a: NodeId) -> Fragment {
+    match context.inlined_op(a) {
+        Some(Op::Powi(x, 2)) if context.is_matrix(x) => {
+            context.method(x, "norm_squared", TokenStream::new())
+        }
+        Some(Op::Mul(x, y)) if x == y && context.is_matrix(x) => {
+            context.method(x, "norm_squared", TokenStream::new())
+        }
+        Some(Op::Mul(x, y)) if context.is_matrix(x) && context.is_matrix(y) => {
+            context.method(x, "dot", context.by_ref(y))
+        }
+        _ => context.method(a, "sum", TokenStream::new()),
+    }
+}
+
+/// A scalar repeated into `shape`: `zeros()` for 0.
+fn broadcast(context: &Context, a: NodeId, shape: &Shape) -> Fragment {
+    let ty = type_of(shape, context.target);
+    match context.graph.node(a).op {
+        Op::Const(c) if c.0 == 0.0 => Fragment::atom(quote!(<#ty>::zeros())),
+        _ => {
+            let value = context.operand(a).at_least(Prec::Conditional);
+            Fragment::atom(quote!(<#ty>::repeat(#value)))
+        }
+    }
+}
+
+/// A column or row repeated into `shape`: a runtime helper (nalgebra has none), taking its
+/// operand by reference so an inlined operand is computed once.
+fn spread(context: &Context, helper: &str, a: NodeId, shape: &Shape, span: Span) -> Fragment {
+    let helper = Ident::new(helper, span);
+    let Shape::Matrix { rows, cols } = shape else {
+        unreachable!("a spread's shape is a matrix's")
+    };
+    let (scalar, rows, cols) = (
+        format_ident!("{}", context.target.real.name()),
+        dim(rows),
+        dim(cols),
+    );
+    let (private, operand) = (&context.target.private, context.by_ref(a));
+    Fragment::atom(quote!(#private::#helper::<#scalar, #rows, #cols>(#operand)))
+}
+
+/// Functions the runtime computes (in numerically stable forms, or absent from std).
+fn in_runtime(func: Func) -> bool {
+    matches!(
+        func,
+        Func::Sigmoid
+            | Func::Relu
+            | Func::Softplus
+            | Func::Sign
+            | Func::LnOrZero
+            | Func::RecipOrZero
+            | Func::Erf
+            | Func::NormalCdf
+            | Func::Gelu
+            | Func::Silu
+    )
+}
+
+/// A user's primitive, or its first or second derivative, through its trait.
+fn primitive(op: Op, target: &Target, operands: &[Fragment]) -> Fragment {
+    let (name, trait_name, function) = match op {
+        Op::Derivative(name, 2, ..) => (name, "SecondDerivative", "second_derivative"),
+        Op::Derivative(name, ..) => (name, "Primitive", "derivative"),
+        Op::Call(Func::Primitive(name), _) => (name, "Primitive", "value"),
+        _ => unreachable!("{op:?} is not a primitive's"),
+    };
+    let function = target.primitive(name.as_str(), trait_name, function);
+    let args = operands
+        .iter()
+        .map(|operand| operand.at_least(Prec::Conditional));
+    Fragment::atom(quote!(#function(#(#args),*)))
+}
+
+/// `x * x` or `x * x * x`, for a square or cube of a name.
+fn repeated_product(base: &Fragment, n: i32) -> Fragment {
+    let base = &base.tokens;
+    let tokens = if n == 2 {
+        quote!(#base * #base)
+    } else {
+        quote!(#base * #base * #base)
+    };
+    Fragment {
+        tokens,
+        prec: Prec::Mul,
+    }
+}
+
+/// `if a > b { 1.0 } else { 0.0 }`.
+fn indicator(a: &Fragment, b: &Fragment, real: Real) -> Fragment {
+    let (lhs, rhs) = (a.at_least(Prec::Add), b.at_least(Prec::Mul));
+    let (one, zero) = (literal(1.0, real).tokens, literal(0.0, real).tokens);
+    Fragment {
+        tokens: quote!(if #lhs > #rhs { #one } else { #zero }),
+        prec: Prec::Conditional,
+    }
+}
+
 /// An element-wise operation with at least one matrix operand: nalgebra's operators where
 /// they exist, `map`/`zip_map` of the scalar formula otherwise.
 fn elementwise(context: &Context, op: Op, span: Span) -> Fragment {
     let operands: Vec<NodeId> = op.operands().collect();
-    let element =
-        |name: &str| Fragment::atom(Ident::new(name, Span::mixed_site()).into_token_stream());
     let infix = |a: NodeId, b: NodeId, symbol: TokenStream, prec: Prec| {
         let (lhs, rhs) = (
             context.operand(a).at_least(prec),
@@ -508,37 +538,48 @@ fn elementwise(context: &Context, op: Op, span: Span) -> Fragment {
             context.method(a, "add_scalar", quote!(-#negated))
         }
         Op::Powi(a, 2) => context.method(a, "component_mul", context.by_ref(a)),
-        _ if both_matrices => {
-            let (x, y) = (element("l"), element("r"));
-            let formula = scalar_formula(op, context.target, &[x.clone(), y.clone()], span).tokens;
-            let (x, y) = (x.tokens, y.tokens);
-            context.method(operands[0], "zip_map", {
-                let other = context.by_ref(operands[1]);
-                quote!(#other, |#x, #y| #formula)
-            })
-        }
-        _ => {
-            // One matrix operand: map its elements, the other operand (if any) captured.
-            let x = element("e");
-            let matrix = *operands
-                .iter()
-                .find(|operand| context.is_matrix(**operand))
-                .expect("a matrix operand");
-            let fragments: Vec<Fragment> = operands
-                .iter()
-                .map(|operand| {
-                    if *operand == matrix {
-                        x.clone()
-                    } else {
-                        context.operand(*operand).clone()
-                    }
-                })
-                .collect();
-            let formula = scalar_formula(op, context.target, &fragments, span).tokens;
-            let x = x.tokens;
-            context.method(matrix, "map", quote!(|#x| #formula))
-        }
+        _ if both_matrices => zip_map(context, op, span),
+        _ => map(context, op, span),
     }
+}
+
+/// `a.zip_map(&b, |l, r| formula)`.
+fn zip_map(context: &Context, op: Op, span: Span) -> Fragment {
+    let operands: Vec<NodeId> = op.operands().collect();
+    let (x, y) = (element("l"), element("r"));
+    let formula = scalar_formula(op, context.target, &[x.clone(), y.clone()], span).tokens;
+    let (x, y) = (x.tokens, y.tokens);
+    context.method(operands[0], "zip_map", {
+        let other = context.by_ref(operands[1]);
+        quote!(#other, |#x, #y| #formula)
+    })
+}
+
+/// `a.map(|e| formula)`: one matrix operand, the other operand (if any) captured.
+fn map(context: &Context, op: Op, span: Span) -> Fragment {
+    let x = element("e");
+    let matrix = op
+        .operands()
+        .find(|operand| context.is_matrix(*operand))
+        .expect("a matrix operand");
+    let fragments: Vec<Fragment> = op
+        .operands()
+        .map(|operand| {
+            if operand == matrix {
+                x.clone()
+            } else {
+                context.operand(operand).clone()
+            }
+        })
+        .collect();
+    let formula = scalar_formula(op, context.target, &fragments, span).tokens;
+    let x = x.tokens;
+    context.method(matrix, "map", quote!(|#x| #formula))
+}
+
+/// The name of an element inside a `map` closure.
+fn element(name: &str) -> Fragment {
+    Fragment::atom(Ident::new(name, Span::mixed_site()).into_token_stream())
 }
 
 /// The precedence a left-associative operator's right operand needs.

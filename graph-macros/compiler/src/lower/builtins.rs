@@ -233,80 +233,29 @@ impl Builtin {
             Builtin::Square => push(Op::Powi(args[0], 2)),
             Builtin::Cube => push(Op::Powi(args[0], 3)),
             Builtin::StopGradient => push(Op::StopGradient(args[0])),
-            Builtin::Clamp => {
-                // min(max(x, lo), hi): the gradient goes to `x` strictly inside the bounds,
-                // else to the bound that holds it (std's `clamp`, which panics if lo > hi,
-                // is hi there too).
-                let above = push(Op::Max(args[0], args[1]));
-                push(Op::Min(above, args[2]))
-            }
-            Builtin::LeakyRelu => {
-                // max(x, 0) + slope·min(x, 0): slope 1 above 0 and `slope` below, 0 at 0
-                // as for `relu`; the slope is differentiable too.
-                let (x, slope) = (args[0], args[1]);
-                let zero = graph.constant(0.0, span);
-                let positive = graph.push_op(Op::Max(x, zero), span);
-                let negative = graph.push_op(Op::Min(x, zero), span);
-                let scaled = graph.push_op(Op::Mul(slope, negative), span);
-                graph.push_op(Op::Add(positive, scaled), span)
-            }
-            Builtin::Elu => {
-                // max(0, x) + α·expm1(min(x, 0)): `expm1` of a non-positive number never
-                // overflows and keeps its precision near 0. `max(0, x)` gives `x` the tie,
-                // so the slope at 0 is 1 (the slope from the right, and for α = 1 from both).
-                let x = args[0];
-                let zero = graph.constant(0.0, span);
-                let positive = graph.push_op(Op::Max(zero, x), span);
-                let negative = graph.push_op(Op::Min(x, zero), span);
-                let mut tail = graph.push_op(Op::Call(Func::Expm1, negative), span);
-                if let Some(&alpha) = args.get(1) {
-                    tail = graph.push_op(Op::Mul(alpha, tail), span);
-                }
-                graph.push_op(Op::Add(positive, tail), span)
-            }
+            Builtin::Clamp => clamp(graph, args, span),
+            Builtin::LeakyRelu => leaky_relu(graph, args, span),
+            Builtin::Elu => elu(graph, args, span),
             Builtin::Hadamard => push(Op::Mul(args[0], args[1])),
             Builtin::Transpose => push(Op::Transpose(args[0])),
             Builtin::Sum => push(Op::Sum(args[0])),
             Builtin::Mean => mean(graph, args[0], span),
-            Builtin::Dot => {
-                let product = push(Op::Mul(args[0], args[1]));
-                push(Op::Sum(product))
-            }
-            Builtin::NormSquared => {
-                let square = push(Op::Mul(args[0], args[0]));
-                push(Op::Sum(square))
-            }
+            Builtin::Dot => sum_of_products(graph, args[0], args[1], span),
+            Builtin::NormSquared => sum_of_products(graph, args[0], args[0], span),
             Builtin::Softmax => softmax(graph, args[0], span),
             Builtin::LogSoftmax => log_softmax(graph, args[0], span),
             Builtin::LogSumExp => logsumexp(graph, args[0], span),
-            Builtin::Mse => {
-                let difference = push(Op::Sub(args[0], args[1]));
-                let square = push(Op::Powi(difference, 2));
-                mean(graph, square, span)
-            }
-            Builtin::CrossEntropy => {
-                // −Σ target · log_softmax(logits)
-                let log_probabilities = log_softmax(graph, args[0], span);
-                let weighted = graph.push_op(Op::Mul(args[1], log_probabilities), span);
-                let total = graph.push_op(Op::Sum(weighted), span);
-                graph.push_op(Op::Neg(total), span)
-            }
-            Builtin::BinaryCrossEntropy => {
-                // mean(softplus(z) − t·z): the stable form of −t·ln σ(z) − (1−t)·ln(1−σ(z)).
-                let (logits, target) = (args[0], args[1]);
-                let softplus = push(Op::Call(Func::Softplus, logits));
-                let agreement = push(Op::Mul(target, logits));
-                let loss = push(Op::Sub(softplus, agreement));
-                mean(graph, loss, span)
-            }
+            Builtin::Mse => mse(graph, args[0], args[1], span),
+            Builtin::CrossEntropy => cross_entropy(graph, args[0], args[1], span),
+            Builtin::BinaryCrossEntropy => binary_cross_entropy(graph, args[0], args[1], span),
             Builtin::SoftmaxColumns => softmax_columns(graph, args[0], span),
             Builtin::LogSoftmaxColumns => log_softmax_columns(graph, args[0], span).0,
             Builtin::LogSumExpColumns => logsumexp_columns(graph, args[0], span),
             Builtin::ColumnSums => push(Op::ColumnSums(args[0])),
             Builtin::RowSums => push(Op::RowSums(args[0])),
+            // Each column's sum over its number of rows, the count of `a` over the count of
+            // the sums (both constants once the dimensions are numbers).
             Builtin::ColumnMeans => {
-                // Each column's sum over its number of rows, the count of `a` over the count
-                // of the sums (both constants once the dimensions are numbers).
                 let sums = push(Op::ColumnSums(args[0]));
                 per_element(graph, args[0], sums, span)
             }
@@ -314,21 +263,83 @@ impl Builtin {
                 let sums = push(Op::RowSums(args[0]));
                 per_element(graph, args[0], sums, span)
             }
-            Builtin::BatchCrossEntropy => {
-                // −Σ target · log_softmax_columns(logits), over the number of columns: each
-                // sample's cross-entropy, averaged over the batch (PyTorch's
-                // `CrossEntropyLoss` with probability targets and `reduction='mean'`).
-                let (logits, target) = (args[0], args[1]);
-                let (log_probabilities, logs) = log_softmax_columns(graph, logits, span);
-                let weighted = graph.push_op(Op::Mul(target, log_probabilities), span);
-                let total = graph.push_op(Op::Sum(weighted), span);
-                let loss = graph.push_op(Op::Neg(total), span);
-                // One logarithm per column: their count is the batch size.
-                let batch = graph.push_op(Op::Count(logs), span);
-                graph.push_op(Op::Div(loss, batch), span)
-            }
+            Builtin::BatchCrossEntropy => batch_cross_entropy(graph, args[0], args[1], span),
         }
     }
+}
+
+/// min(max(x, lo), hi): the gradient goes to `x` strictly inside the bounds, else to the
+/// bound that holds it (std's `clamp`, which panics if lo > hi, is hi there too).
+fn clamp(graph: &mut Graph, args: &[NodeId], span: Span) -> NodeId {
+    let above = graph.push_op(Op::Max(args[0], args[1]), span);
+    graph.push_op(Op::Min(above, args[2]), span)
+}
+
+/// max(x, 0) + slope·min(x, 0): slope 1 above 0 and `slope` below, 0 at 0 as for `relu`; the
+/// slope is differentiable too.
+fn leaky_relu(graph: &mut Graph, args: &[NodeId], span: Span) -> NodeId {
+    let (x, slope) = (args[0], args[1]);
+    let zero = graph.constant(0.0, span);
+    let positive = graph.push_op(Op::Max(x, zero), span);
+    let negative = graph.push_op(Op::Min(x, zero), span);
+    let scaled = graph.push_op(Op::Mul(slope, negative), span);
+    graph.push_op(Op::Add(positive, scaled), span)
+}
+
+/// max(0, x) + α·expm1(min(x, 0)): `expm1` of a non-positive number never overflows and
+/// keeps its precision near 0. `max(0, x)` gives `x` the tie, so the slope at 0 is 1 (the
+/// slope from the right, and for α = 1 from both).
+fn elu(graph: &mut Graph, args: &[NodeId], span: Span) -> NodeId {
+    let x = args[0];
+    let zero = graph.constant(0.0, span);
+    let positive = graph.push_op(Op::Max(zero, x), span);
+    let negative = graph.push_op(Op::Min(x, zero), span);
+    let mut tail = graph.push_op(Op::Call(Func::Expm1, negative), span);
+    if let Some(&alpha) = args.get(1) {
+        tail = graph.push_op(Op::Mul(alpha, tail), span);
+    }
+    graph.push_op(Op::Add(positive, tail), span)
+}
+
+/// Σ a∘b: `dot`, and `norm_squared` with `b` = `a`.
+fn sum_of_products(graph: &mut Graph, a: NodeId, b: NodeId, span: Span) -> NodeId {
+    let product = graph.push_op(Op::Mul(a, b), span);
+    graph.push_op(Op::Sum(product), span)
+}
+
+fn mse(graph: &mut Graph, prediction: NodeId, target: NodeId, span: Span) -> NodeId {
+    let difference = graph.push_op(Op::Sub(prediction, target), span);
+    let square = graph.push_op(Op::Powi(difference, 2), span);
+    mean(graph, square, span)
+}
+
+/// −Σ target · log_softmax(logits).
+fn cross_entropy(graph: &mut Graph, logits: NodeId, target: NodeId, span: Span) -> NodeId {
+    let log_probabilities = log_softmax(graph, logits, span);
+    let weighted = graph.push_op(Op::Mul(target, log_probabilities), span);
+    let total = graph.push_op(Op::Sum(weighted), span);
+    graph.push_op(Op::Neg(total), span)
+}
+
+/// mean(softplus(z) − t·z): the stable form of −t·ln σ(z) − (1−t)·ln(1−σ(z)).
+fn binary_cross_entropy(graph: &mut Graph, logits: NodeId, target: NodeId, span: Span) -> NodeId {
+    let softplus = graph.push_op(Op::Call(Func::Softplus, logits), span);
+    let agreement = graph.push_op(Op::Mul(target, logits), span);
+    let loss = graph.push_op(Op::Sub(softplus, agreement), span);
+    mean(graph, loss, span)
+}
+
+/// −Σ target · log_softmax_columns(logits), over the number of columns: each sample's
+/// cross-entropy, averaged over the batch (PyTorch's `CrossEntropyLoss` with probability
+/// targets and `reduction='mean'`).
+fn batch_cross_entropy(graph: &mut Graph, logits: NodeId, target: NodeId, span: Span) -> NodeId {
+    let (log_probabilities, logs) = log_softmax_columns(graph, logits, span);
+    let weighted = graph.push_op(Op::Mul(target, log_probabilities), span);
+    let total = graph.push_op(Op::Sum(weighted), span);
+    let loss = graph.push_op(Op::Neg(total), span);
+    // One logarithm per column: their count is the batch size.
+    let batch = graph.push_op(Op::Count(logs), span);
+    graph.push_op(Op::Div(loss, batch), span)
 }
 
 /// `sums` of `a`'s rows or columns, each divided by the number of elements it adds up:

@@ -120,32 +120,17 @@ fn canonical(op: Op) -> Op {
     }
 }
 
+/// The rewrite of `op`, whose operands are already simplified: a scalar broadcast into an
+/// element-wise operation is left to broadcast by itself, constants fold, and then the
+/// algebraic identities apply, one arm a line.
 fn rewrite(graph: &Graph, op: Op) -> Rewrite {
-    // An element-wise operation broadcasts a scalar operand by itself: no need to
-    // materialise the broadcast matrix.
-    let scalar_of_broadcast = |id: NodeId| match graph.node(id).op {
-        Op::Broadcast(scalar) => Some(scalar),
-        _ => None,
-    };
-    let is_matrix = |id: NodeId| !graph.node(id).shape.is_scalar();
-    if let Some((a, b)) = op.elementwise_operands() {
-        if let (Some(scalar), true) = (scalar_of_broadcast(a), is_matrix(b)) {
-            return Rewrite::Op(with_operands(op, scalar, b));
-        }
-        if let (Some(scalar), true) = (scalar_of_broadcast(b), is_matrix(a)) {
-            return Rewrite::Op(with_operands(op, a, scalar));
-        }
+    if let Some(rewrite) = unbroadcast(graph, op).or_else(|| fold(graph, op)) {
+        return rewrite;
     }
     let constant = |id: NodeId| graph.node(id).op.as_const();
     let is = |id: NodeId, value: f64| constant(id) == Some(value);
-    // A user's primitive only runs in the emitted code.
-    let folded = !matches!(op, Op::Input(_) | Op::Const(_))
-        && op.is_foldable()
-        && op.operands().all(|operand| constant(operand).is_some());
-    if folded {
-        let value = op.evaluate(&[], |id| constant(id).expect("checked constant"));
-        return Rewrite::Op(Op::Const(Const(value)));
-    }
+    let shape = |id: NodeId| &graph.node(id).shape;
+    let operand_op = |id: NodeId| graph.node(id).op;
     match op {
         Op::Add(a, b) if is(b, 0.0) => Rewrite::Existing(a),
         Op::Add(a, b) if is(a, 0.0) => Rewrite::Existing(b),
@@ -156,95 +141,136 @@ fn rewrite(graph: &Graph, op: Op) -> Rewrite {
         Op::Mul(a, b) if is(a, 1.0) => Rewrite::Existing(b),
         Op::Mul(a, b) if is(b, -1.0) => Rewrite::Op(Op::Neg(a)),
         Op::Mul(a, b) if is(a, -1.0) => Rewrite::Op(Op::Neg(b)),
-        // Gather constant factors: (c1·x)·c2 = (c1·c2)·x, one pass over a matrix instead of two.
-        Op::Mul(a, b) if constant(a).is_some() || constant(b).is_some() => {
-            let (c, x) = match constant(a) {
-                Some(c) => (c, b),
-                None => (constant(b).expect("one factor is constant"), a),
-            };
-            let inner = match graph.node(x).op {
-                Op::Mul(p, q) => constant(p)
-                    .map(|c| (c, q))
-                    .or_else(|| constant(q).map(|c| (c, p))),
-                _ => None,
-            };
-            match inner {
-                Some((inner_factor, y)) => Rewrite::Scale {
-                    x: y,
-                    factor: c * inner_factor,
-                },
-                None => Rewrite::Op(op),
-            }
-        }
+        Op::Mul(a, b) => gather_factors(graph, op, a, b),
         Op::Div(a, _) if is(a, 0.0) => Rewrite::Op(Op::Const(Const(0.0))),
         Op::Div(a, b) if is(b, 1.0) => Rewrite::Existing(a),
         Op::Div(a, b) if is(b, -1.0) => Rewrite::Op(Op::Neg(a)),
-        Op::Neg(a) => match graph.node(a).op {
+        Op::Neg(a) => match operand_op(a) {
             Op::Neg(inner) => Rewrite::Existing(inner),
             _ => Rewrite::Op(op),
         },
-        // Integer exponents become multiplications or `powi`, never `powf`.
-        Op::Pow(a, b) => match constant(b) {
-            Some(n) if n.fract() == 0.0 && n.abs() <= f64::from(i32::MAX) => {
-                Rewrite::Op(Op::Powi(a, n as i32))
-            }
-            _ => Rewrite::Op(op),
-        },
+        Op::Pow(a, b) => integer_power(op, a, constant(b)),
         Op::Powi(_, 0) => Rewrite::Op(Op::Const(Const(1.0))),
+        Op::Powi(a, 1) => Rewrite::Existing(a),
         // Reductions and transposes of a scalar are the scalar.
-        Op::Sum(a)
-        | Op::Transpose(a)
-        | Op::MaxElement(a)
-        | Op::RowSums(a)
-        | Op::ColumnSums(a)
-        | Op::ColumnMaxes(a)
-            if graph.node(a).shape.is_scalar() =>
-        {
+        Op::Sum(a) | Op::Transpose(a) | Op::MaxElement(a) if shape(a).is_scalar() => {
             Rewrite::Existing(a)
         }
-        // A scalar repeated is a broadcast, however it is repeated.
-        Op::SpreadColumn(a) | Op::SpreadRow(a) if graph.node(a).shape.is_scalar() => {
-            Rewrite::Op(Op::Broadcast(a))
+        Op::RowSums(a) | Op::ColumnSums(a) | Op::ColumnMaxes(a) if shape(a).is_scalar() => {
+            Rewrite::Existing(a)
         }
-        Op::SpreadColumn(a) | Op::SpreadRow(a) => match graph.node(a).op {
-            Op::Broadcast(scalar) => Rewrite::Op(Op::Broadcast(scalar)),
-            // A spread to the operand's own shape (a column over one column, a 1×1 anywhere
-            // it fits) is the operand; `simplified` keeps the rewrite only if the shapes agree.
-            _ => Rewrite::Existing(a),
-        },
+        Op::SpreadColumn(a) | Op::SpreadRow(a) => spread(graph, a),
         // Summing the rows of a column, or the columns of a row, leaves it as it is.
-        Op::RowSums(a) if graph.node(a).shape.is_column() => Rewrite::Existing(a),
-        Op::ColumnSums(a) | Op::ColumnMaxes(a) if graph.node(a).shape.is_row() => {
-            Rewrite::Existing(a)
-        }
-        Op::Transpose(a) => match graph.node(a).op {
+        Op::RowSums(a) if shape(a).is_column() => Rewrite::Existing(a),
+        Op::ColumnSums(a) | Op::ColumnMaxes(a) if shape(a).is_row() => Rewrite::Existing(a),
+        Op::Transpose(a) => match operand_op(a) {
             Op::Transpose(inner) => Rewrite::Existing(inner),
             _ => Rewrite::Op(op),
         },
-        // A fixed-size matrix's element count is a constant.
-        Op::Count(a) => match &graph.node(a).shape {
-            Shape::Scalar => Rewrite::Op(Op::Const(Const(1.0))),
-            Shape::Matrix {
-                rows: Dim::Fixed(rows),
-                cols: Dim::Fixed(cols),
-            } => Rewrite::Op(Op::Const(Const((rows * cols) as f64))),
-            // A count reads only its operand's shape: count an operand of the same size
-            // instead, so that a value needed only for its count (`ln` of the column sums,
-            // in a batch mean's backward pass) is not computed for it.
-            shape => {
-                let transposed = shape.transposed();
-                let same_size = graph.node(a).op.operands().find(|operand| {
-                    let operand = &graph.node(*operand).shape;
-                    operand == shape || *operand == transposed
-                });
-                match same_size {
-                    Some(operand) => Rewrite::Op(Op::Count(operand)),
-                    None => Rewrite::Op(op),
-                }
-            }
-        },
-        Op::Powi(a, 1) => Rewrite::Existing(a),
+        Op::Count(a) => count(graph, op, a),
         op => Rewrite::Op(op),
+    }
+}
+
+/// An element-wise operation broadcasts a scalar operand by itself: no need to materialise
+/// the broadcast matrix.
+fn unbroadcast(graph: &Graph, op: Op) -> Option<Rewrite> {
+    let scalar_of_broadcast = |id: NodeId| match graph.node(id).op {
+        Op::Broadcast(scalar) => Some(scalar),
+        _ => None,
+    };
+    let is_matrix = |id: NodeId| !graph.node(id).shape.is_scalar();
+    let (a, b) = op.elementwise_operands()?;
+    if let (Some(scalar), true) = (scalar_of_broadcast(a), is_matrix(b)) {
+        return Some(Rewrite::Op(with_operands(op, scalar, b)));
+    }
+    if let (Some(scalar), true) = (scalar_of_broadcast(b), is_matrix(a)) {
+        return Some(Rewrite::Op(with_operands(op, a, scalar)));
+    }
+    None
+}
+
+/// An operation of constants is a constant, but for a user's primitive, which only runs in
+/// the emitted code.
+fn fold(graph: &Graph, op: Op) -> Option<Rewrite> {
+    let constant = |id: NodeId| graph.node(id).op.as_const();
+    let folded = !matches!(op, Op::Input(_) | Op::Const(_))
+        && op.is_foldable()
+        && op.operands().all(|operand| constant(operand).is_some());
+    folded.then(|| {
+        let value = op.evaluate(&[], |id| constant(id).expect("checked constant"));
+        Rewrite::Op(Op::Const(Const(value)))
+    })
+}
+
+/// Gathers constant factors: (c1·x)·c2 = (c1·c2)·x, one pass over a matrix instead of two.
+fn gather_factors(graph: &Graph, op: Op, a: NodeId, b: NodeId) -> Rewrite {
+    let constant = |id: NodeId| graph.node(id).op.as_const();
+    let (c, x) = match (constant(a), constant(b)) {
+        (Some(c), _) => (c, b),
+        (None, Some(c)) => (c, a),
+        (None, None) => return Rewrite::Op(op),
+    };
+    let inner = match graph.node(x).op {
+        Op::Mul(p, q) => constant(p)
+            .map(|c| (c, q))
+            .or_else(|| constant(q).map(|c| (c, p))),
+        _ => None,
+    };
+    match inner {
+        Some((inner_factor, y)) => Rewrite::Scale {
+            x: y,
+            factor: c * inner_factor,
+        },
+        None => Rewrite::Op(op),
+    }
+}
+
+/// Integer exponents become multiplications or `powi`, never `powf`.
+fn integer_power(op: Op, base: NodeId, exponent: Option<f64>) -> Rewrite {
+    match exponent {
+        Some(n) if n.fract() == 0.0 && n.abs() <= f64::from(i32::MAX) => {
+            Rewrite::Op(Op::Powi(base, n as i32))
+        }
+        _ => Rewrite::Op(op),
+    }
+}
+
+/// A scalar repeated is a broadcast, however it is repeated; so is a broadcast repeated.
+fn spread(graph: &Graph, a: NodeId) -> Rewrite {
+    if graph.node(a).shape.is_scalar() {
+        return Rewrite::Op(Op::Broadcast(a));
+    }
+    match graph.node(a).op {
+        Op::Broadcast(scalar) => Rewrite::Op(Op::Broadcast(scalar)),
+        // A spread to the operand's own shape (a column over one column, a 1×1 anywhere it
+        // fits) is the operand; `simplified` keeps the rewrite only if the shapes agree.
+        _ => Rewrite::Existing(a),
+    }
+}
+
+/// A fixed-size matrix's element count is a constant.
+fn count(graph: &Graph, op: Op, a: NodeId) -> Rewrite {
+    match &graph.node(a).shape {
+        Shape::Scalar => Rewrite::Op(Op::Const(Const(1.0))),
+        Shape::Matrix {
+            rows: Dim::Fixed(rows),
+            cols: Dim::Fixed(cols),
+        } => Rewrite::Op(Op::Const(Const((rows * cols) as f64))),
+        // A count reads only its operand's shape: count an operand of the same size instead,
+        // so that a value needed only for its count (`ln` of the column sums, in a batch
+        // mean's backward pass) is not computed for it.
+        shape => {
+            let transposed = shape.transposed();
+            let same_size = graph.node(a).op.operands().find(|operand| {
+                let operand = &graph.node(*operand).shape;
+                operand == shape || *operand == transposed
+            });
+            match same_size {
+                Some(operand) => Rewrite::Op(Op::Count(operand)),
+                None => Rewrite::Op(op),
+            }
+        }
     }
 }
 
