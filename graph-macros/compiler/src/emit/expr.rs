@@ -7,7 +7,7 @@ use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 
 use super::target::{dim, type_of, Target};
-use crate::ir::{Dim, Func, Graph, Kind, NodeId, Op, Shape};
+use crate::ir::{Func, Graph, Kind, NodeId, Op, Shape};
 use crate::syntax::signature::Real;
 
 /// Operator precedence of an emitted expression, loosest first.
@@ -142,24 +142,6 @@ impl Context<'_> {
         !self.graph.node(id).shape.is_scalar()
     }
 
-    /// Whether the product `id` is large enough for a blocked kernel, or has a dimension
-    /// only rustc knows (a const generic): `kernels::GEMM_THRESHOLD` multiply-adds, 32³,
-    /// decides at compile time inside the runtime's `matmul`.
-    fn needs_kernel(&self, id: NodeId) -> bool {
-        let Op::MatMul(a, b) = self.graph.node(id).op else {
-            return false;
-        };
-        let dims = |id: NodeId| match &self.graph.node(id).shape {
-            Shape::Matrix { rows, cols } => [rows.clone(), cols.clone()],
-            Shape::Scalar => [Dim::Fixed(1), Dim::Fixed(1)],
-        };
-        let ([rows, depth], [_, cols]) = (dims(a), dims(b));
-        match (rows, depth, cols) {
-            (Dim::Fixed(r), Dim::Fixed(k), Dim::Fixed(c)) => r * k * c >= 32 * 32 * 32,
-            _ => true,
-        }
-    }
-
     /// The node's operation, if it is written inline (so a peephole may look through it).
     fn inlined_op(&self, id: NodeId) -> Option<Op> {
         (!self.bound[id.index()]).then(|| self.graph.node(id).op)
@@ -283,7 +265,9 @@ pub fn expression(context: &Context, id: NodeId) -> Fragment {
         Op::Input(n) => input(context, n),
         Op::Const(c) => literal(c.0, context.target.real),
         _ if scalars && node.shape.is_scalar() => scalar_expression(context, id),
-        Op::MatMul(a, b) if context.needs_kernel(id) => kernel_product(context, a, b, span),
+        Op::MatMul(a, b) if context.is_matrix(a) && context.is_matrix(b) => {
+            kernel_product(context, a, b, span)
+        }
         Op::MatMul(a, b) => product(context, a, b, span),
         // Only `diff` treats it differently from its operand.
         Op::StopGradient(a) => context.operand(a).clone(),
@@ -360,8 +344,9 @@ fn scalar_expression(context: &Context, id: NodeId) -> Fragment {
     scalar_formula(node.op, context.target, &fragments, node.span)
 }
 
-/// A large product (or one whose size only rustc knows) goes to the runtime's kernels, which
-/// read a transposed operand in place.
+/// A product of matrices goes to the runtime's kernels, which choose between nalgebra's
+/// unrolled code and a blocked kernel by its size (`kernels::GEMM_THRESHOLD`, at compile
+/// time), and read a transposed operand in place.
 fn kernel_product(context: &Context, a: NodeId, b: NodeId, span: Span) -> Fragment {
     let (kernel, a, b) = match (context.inlined_op(a), context.inlined_op(b)) {
         (Some(Op::Transpose(inner)), _) => ("matmul_tn", inner, b),
@@ -374,11 +359,8 @@ fn kernel_product(context: &Context, a: NodeId, b: NodeId, span: Span) -> Fragme
     Fragment::atom(quote!(#private::#kernel(#a, #b)))
 }
 
-/// A small product: nalgebra's `*`, or `tr_mul` for Aᵀ·B without materialising Aᵀ.
+/// A product with a scalar: nalgebra's `*`.
 fn product(context: &Context, a: NodeId, b: NodeId, span: Span) -> Fragment {
-    if let Some(Op::Transpose(inner)) = context.inlined_op(a) {
-        return context.method(inner, "tr_mul", context.by_ref(b));
-    }
     let (lhs, rhs) = (
         context.operand(a).at_least(Prec::Mul),
         context.operand(b).at_least(Prec::Prefix),
