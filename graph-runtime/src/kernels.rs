@@ -26,24 +26,56 @@ pub const GEMM_THRESHOLD: usize = 32 * 32 * 32;
 /// The strides must address only elements inside `a` and `b`.
 #[inline]
 unsafe fn product<T: Real, const R: usize, const C: usize>(
-    (rows, cols, depth): (usize, usize, usize),
-    a: &[T],
-    (a_row_stride, a_column_stride): (isize, isize),
-    b: &[T],
-    (b_row_stride, b_column_stride): (isize, isize),
+    depth: usize,
+    a: (&[T], (isize, isize)),
+    b: (&[T], (isize, isize)),
 ) -> SMatrix<T, R, C> {
-    debug_assert_eq!((rows, cols), (R, C));
     let mut c = std::mem::MaybeUninit::<SMatrix<T, R, C>>::uninit();
-    // SAFETY: the caller guarantees the strides stay inside `a` and `b`. An `SMatrix` is its
-    // `[[T; R]; C]` array (`repr(C)` over a `repr(transparent)` storage), so `c` is `R·C`
-    // contiguous elements, column-major; `gemm` writes every one of them (`read_dst` false,
-    // so it reads none) with 1·a·b, after which `c` is initialised.
+    // SAFETY: the caller guarantees the strides; `product_at` writes all of `c`, column-major
+    // `R·C` contiguous elements (an `SMatrix` is its `[[T; R]; C]` array, `repr(C)` over a
+    // `repr(transparent)` storage), after which it is initialised.
+    unsafe {
+        product_at(c.as_mut_ptr().cast::<T>(), (R, C, depth), a, b);
+        c.assume_init()
+    }
+}
+
+/// As [`product`], into `c`, which it overwrites.
+///
+/// # Safety
+///
+/// As [`product`].
+#[inline]
+unsafe fn product_into<T: Real, const R: usize, const C: usize>(
+    c: &mut SMatrix<T, R, C>,
+    depth: usize,
+    a: (&[T], (isize, isize)),
+    b: (&[T], (isize, isize)),
+) {
+    // SAFETY: `c` is `R·C` contiguous elements, column-major; the caller guarantees the rest.
+    unsafe { product_at(c.as_mut_slice().as_mut_ptr(), (R, C, depth), a, b) }
+}
+
+/// `gemm` writing every element of the column-major `rows×cols` matrix at `c` (`read_dst`
+/// false, so it reads none) with 1·a·b.
+///
+/// # Safety
+///
+/// `c` must be valid for `rows·cols` writes, and the strides must stay inside `a` and `b`.
+#[inline]
+unsafe fn product_at<T: Real>(
+    c: *mut T,
+    (rows, cols, depth): (usize, usize, usize),
+    (a, (a_row_stride, a_column_stride)): (&[T], (isize, isize)),
+    (b, (b_row_stride, b_column_stride)): (&[T], (isize, isize)),
+) {
+    // SAFETY: as the caller guarantees.
     unsafe {
         gemm::gemm(
             rows,
             cols,
             depth,
-            c.as_mut_ptr().cast::<T>(),
+            c,
             rows as isize,
             1,
             false,
@@ -60,7 +92,6 @@ unsafe fn product<T: Real, const R: usize, const C: usize>(
             false,
             gemm::Parallelism::None,
         );
-        c.assume_init()
     }
 }
 
@@ -84,11 +115,9 @@ pub fn matmul<T: Real, const R: usize, const K: usize, const C: usize>(
     // SAFETY: column-major `R×K` and `K×C`: row stride 1, column strides R and K.
     unsafe {
         product(
-            (R, C, K),
-            a.as_slice(),
-            (1, R as isize),
-            b.as_slice(),
-            (1, K as isize),
+            K,
+            (a.as_slice(), (1, R as isize)),
+            (b.as_slice(), (1, K as isize)),
         )
     }
 }
@@ -113,11 +142,9 @@ pub fn matmul_tn<T: Real, const K: usize, const R: usize, const C: usize>(
     // SAFETY: `a` is column-major `K×R`, so `aᵀ` has row stride K and column stride 1.
     unsafe {
         product(
-            (R, C, K),
-            a.as_slice(),
-            (K as isize, 1),
-            b.as_slice(),
-            (1, K as isize),
+            K,
+            (a.as_slice(), (K as isize, 1)),
+            (b.as_slice(), (1, K as isize)),
         )
     }
 }
@@ -142,11 +169,86 @@ pub fn matmul_nt<T: Real, const R: usize, const K: usize, const C: usize>(
     // SAFETY: `b` is column-major `C×K`, so `bᵀ` has row stride C and column stride 1.
     unsafe {
         product(
-            (R, C, K),
-            a.as_slice(),
-            (1, R as isize),
-            b.as_slice(),
-            (C as isize, 1),
+            K,
+            (a.as_slice(), (1, R as isize)),
+            (b.as_slice(), (C as isize, 1)),
+        )
+    }
+}
+
+/// [`matmul`] into `c`, which it overwrites: a product too large for the stack goes straight
+/// to its place on the heap.
+///
+/// ```
+/// use chainrule::runtime::kernels::{matmul, matmul_into};
+/// use chainrule::nalgebra::SMatrix;
+/// let a = SMatrix::<f32, 64, 48>::from_fn(|r, c| (r + 2 * c) as f32 * 0.01);
+/// let b = SMatrix::<f32, 48, 40>::from_fn(|r, c| (r as f32 - c as f32) * 0.02);
+/// let mut c = SMatrix::<f32, 64, 40>::zeros();
+/// matmul_into(&mut c, &a, &b);
+/// assert_eq!(c, matmul(&a, &b));
+/// ```
+#[inline]
+pub fn matmul_into<T: Real, const R: usize, const K: usize, const C: usize>(
+    c: &mut SMatrix<T, R, C>,
+    a: &SMatrix<T, R, K>,
+    b: &SMatrix<T, K, C>,
+) {
+    if R * K * C < GEMM_THRESHOLD {
+        a.mul_to(b, c);
+        return;
+    }
+    // SAFETY: as in `matmul`.
+    unsafe {
+        product_into(
+            c,
+            K,
+            (a.as_slice(), (1, R as isize)),
+            (b.as_slice(), (1, K as isize)),
+        )
+    }
+}
+
+/// [`matmul_tn`] into `c`, which it overwrites.
+#[inline]
+pub fn matmul_tn_into<T: Real, const K: usize, const R: usize, const C: usize>(
+    c: &mut SMatrix<T, R, C>,
+    a: &SMatrix<T, K, R>,
+    b: &SMatrix<T, K, C>,
+) {
+    if R * K * C < GEMM_THRESHOLD {
+        a.tr_mul_to(b, c);
+        return;
+    }
+    // SAFETY: as in `matmul_tn`.
+    unsafe {
+        product_into(
+            c,
+            K,
+            (a.as_slice(), (K as isize, 1)),
+            (b.as_slice(), (1, K as isize)),
+        )
+    }
+}
+
+/// [`matmul_nt`] into `c`, which it overwrites.
+#[inline]
+pub fn matmul_nt_into<T: Real, const R: usize, const K: usize, const C: usize>(
+    c: &mut SMatrix<T, R, C>,
+    a: &SMatrix<T, R, K>,
+    b: &SMatrix<T, C, K>,
+) {
+    if R * K * C < GEMM_THRESHOLD {
+        *c = a * b.transpose();
+        return;
+    }
+    // SAFETY: as in `matmul_nt`.
+    unsafe {
+        product_into(
+            c,
+            K,
+            (a.as_slice(), (1, R as isize)),
+            (b.as_slice(), (C as isize, 1)),
         )
     }
 }
@@ -168,6 +270,18 @@ mod tests {
         assert!((matmul_nt(&a, &bt) - a * bt.transpose()).abs().max() < tolerance);
         let (small_a, small_b) = (filled::<T, 3, 4>(0.5), filled::<T, 4, 2>(0.6));
         assert_eq!(matmul(&small_a, &small_b), small_a * small_b);
+        // The `_into` forms give exactly what the by-value ones give, above and below.
+        let mut into = SMatrix::<T, 40, 60>::zeros();
+        matmul_into(&mut into, &a, &b);
+        assert_eq!(into, matmul(&a, &b));
+        let mut into = SMatrix::<T, 40, 60>::zeros();
+        matmul_tn_into(&mut into, &at, &b);
+        assert_eq!(into, matmul_tn(&at, &b));
+        matmul_nt_into(&mut into, &a, &bt);
+        assert_eq!(into, matmul_nt(&a, &bt));
+        let mut small = SMatrix::<T, 3, 2>::zeros();
+        matmul_into(&mut small, &small_a, &small_b);
+        assert_eq!(small, small_a * small_b);
     }
 
     #[test]

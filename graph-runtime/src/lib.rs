@@ -8,6 +8,7 @@
 pub mod check;
 pub mod data;
 pub mod error;
+pub mod heap;
 pub mod init;
 pub mod io;
 pub mod kernels;
@@ -36,12 +37,15 @@ pub use rand;
 pub mod __private {
     pub use crate::check;
     pub use crate::impl_parameters;
-    pub use crate::kernels::{matmul, matmul_nt, matmul_tn};
+    pub use crate::kernels::{
+        matmul, matmul_into, matmul_nt, matmul_nt_into, matmul_tn, matmul_tn_into,
+    };
     pub use crate::picture::render_dot;
     pub use crate::primitive::{Primitive, SecondDerivative};
     pub use crate::private::*;
     pub use crate::scalar::{
         erf, gelu, ln_or_zero, normal_cdf, recip_or_zero, relu, sigmoid, sign, silu, softplus,
     };
+    pub use bytemuck::{zeroed_box, Zeroable};
     pub use nalgebra;
 }

@@ -7,6 +7,7 @@ mod files;
 mod functions;
 mod hessian;
 mod inspection;
+mod large;
 mod lecture;
 mod mnist;
 mod nesting;

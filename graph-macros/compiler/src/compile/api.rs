@@ -59,6 +59,9 @@ pub struct Struct {
     pub derives: bool,
     /// A `Default` of zeros and an `impl Parameters`: the gradient is a parameter set.
     pub parameters: bool,
+    /// The fields of this other struct by mutable reference (`GradMut` of `Grad`), with
+    /// `fields_mut` and `boxed` on the other struct.
+    pub borrows: Option<&'static str>,
 }
 
 pub struct Field {
@@ -78,17 +81,25 @@ pub struct Function {
     pub body: Body,
 }
 
+#[derive(Clone)]
 pub struct Param {
     pub name: Ident,
     pub ty: Type,
 }
 
 /// A parameter's or result's type.
+#[derive(Clone)]
 pub enum Type {
+    /// `()`: the function writes its results into places.
+    Unit,
     /// A scalar or a matrix, by value.
     Value(Shape),
     /// A matrix by reference (`#[by_ref]`).
     Ref(Shape),
+    /// A matrix by mutable reference: a place the function writes into.
+    Mut(Shape),
+    /// `GradMut`, the gradient's fields by mutable reference, with the graph's generics.
+    GradMut,
     /// One of the graph's own structs, with the graph's generics.
     Struct(&'static str),
     Array(Shape, usize),
@@ -111,7 +122,16 @@ pub struct GraphBody {
     pub unpack: Option<Unpack>,
     pub graph: Graph,
     pub outputs: Vec<NodeId>,
+    /// Where each output goes: into a place the caller owns, or (`None`) into `result`.
+    pub places: Vec<Option<Place>>,
     pub result: Value,
+}
+
+/// A `&mut` parameter, or a `&mut` field of one (`grad.w`), that an output is written into.
+#[derive(Clone)]
+pub struct Place {
+    pub root: Ident,
+    pub field: Option<Ident>,
 }
 
 /// `let Tape { a, b } = tape;` (each field bound to an input name), then `let a = &a;` for
@@ -125,6 +145,8 @@ pub struct Unpack {
 
 /// How a function's result is assembled from its graph's outputs.
 pub enum Value {
+    /// Nothing: every output went into a place.
+    Unit,
     /// The `n`-th output.
     Output(usize),
     Tuple(Vec<Value>),

@@ -7,7 +7,7 @@ use proc_macro2::{Ident, Span};
 
 use super::api::{
     Argument, Body, CheckGradient, Const, ConstValue, Field, Function, GraphBody, Item, Param,
-    Struct, Type, Unpack, Value,
+    Place, Struct, Type, Unpack, Value,
 };
 use super::Graphs;
 use crate::ir::{Dim, Graph, NodeId, Shape};
@@ -98,6 +98,7 @@ impl Declared<'_> {
             fields,
             derives: true,
             parameters: true,
+            borrows: None,
         })
     }
 
@@ -189,6 +190,7 @@ impl Declared<'_> {
             derives: split.is_some(),
             fields,
             parameters: false,
+            borrows: None,
         });
         let mut backward_params = vec![Param {
             name: tape,
@@ -457,6 +459,203 @@ impl Declared<'_> {
     }
 }
 
+/// A matrix of at least this many elements (16 KiB of `f32`) is large: a graph with one, or
+/// with a matrix whose size only rustc knows, also gets forms that write their results into
+/// places the caller owns (on the heap), so that it runs on a small stack.
+pub const LARGE_ELEMENTS: usize = 4096;
+
+fn is_large(shape: &Shape) -> bool {
+    match shape {
+        Shape::Scalar => false,
+        Shape::Matrix {
+            rows: Dim::Fixed(rows),
+            cols: Dim::Fixed(cols),
+        } => rows.saturating_mul(*cols) >= LARGE_ELEMENTS,
+        Shape::Matrix { .. } => true,
+    }
+}
+
+impl Declared<'_> {
+    /// Whether a value of the graph may be too large for the stack (see [`LARGE_ELEMENTS`]).
+    pub fn may_be_large(&self) -> bool {
+        self.shapes.iter().chain([&self.output]).any(is_large)
+    }
+
+    /// The forms that write into places the caller owns: `forward_into` for a matrix output,
+    /// and, through `GradMut`, `backward_into`, `value_and_grad_into` for a scalar output and
+    /// `backward_with_tape_into` with `#[tape]`.
+    pub fn into_forms(&self, graphs: Option<&Graphs>) -> Vec<Item> {
+        let mut items = Vec::new();
+        if !self.output.is_scalar() {
+            let out = Ident::new("out", Span::mixed_site());
+            let mut params = self.params();
+            params.push(Param {
+                name: out.clone(),
+                ty: Type::Mut(self.output.clone()),
+            });
+            let body = into_body(graphs.map(|graphs| {
+                let (graph, output) = graphs.forward.clone();
+                (
+                    None,
+                    graph,
+                    vec![output],
+                    vec![place(&out, None)],
+                    Value::Unit,
+                )
+            }));
+            items.push(function(
+                "forward_into",
+                &[" As `forward`, writing the output into `out`."],
+                params,
+                Type::Unit,
+                body,
+            ));
+        }
+        if self.differentiable().is_empty() {
+            return items;
+        }
+        let Item::Struct(grad) = self.grad_struct() else {
+            unreachable!("`grad_struct` builds a struct")
+        };
+        items.push(Item::Struct(Struct {
+            name: "GradMut",
+            doc: " The gradient's fields by mutable reference: where the `_into` functions write it.",
+            fields: grad.fields,
+            derives: false,
+            parameters: false,
+            borrows: Some("Grad"),
+        }));
+        items.extend(self.grad_into_forms(graphs));
+        items
+    }
+
+    fn grad_into_forms(&self, graphs: Option<&Graphs>) -> Vec<Item> {
+        let grad = Ident::new("grad", Span::mixed_site());
+        let grad_param = Param {
+            name: grad.clone(),
+            ty: Type::GradMut,
+        };
+        let fields: Vec<Option<Place>> = self
+            .differentiable()
+            .iter()
+            .map(|(name, _)| place(&grad, Some(name)))
+            .collect();
+        let with = |outputs: &[NodeId], first: usize| -> Vec<Option<Place>> {
+            let mut places: Vec<Option<Place>> = (0..first).map(|_| None).collect();
+            places.extend(fields.iter().map(|field| field.as_ref().map(Place::clone)));
+            assert_eq!(places.len(), outputs.len(), "one place per gradient");
+            places
+        };
+        let mut params = self.params_and_d_out();
+        params.push(grad_param.clone());
+        let backward = into_body(graphs.map(|graphs| {
+            let (graph, grads) = graphs.backward.clone();
+            let places = with(&grads, 0);
+            (None, graph, grads, places, Value::Unit)
+        }));
+        let mut items = vec![function(
+            "backward_into",
+            &[" As `backward`, writing the gradient into `grad`."],
+            params,
+            Type::Unit,
+            backward,
+        )];
+        if self.output.is_scalar() {
+            let mut params = self.params();
+            params.push(grad_param.clone());
+            let both = into_body(graphs.and_then(|graphs| graphs.value_and_grad.clone()).map(
+                |(graph, outputs)| {
+                    let places = with(&outputs, 1);
+                    (None, graph, outputs, places, Value::Output(0))
+                },
+            ));
+            items.push(function(
+                "value_and_grad_into",
+                &[" As `value_and_grad`, writing the gradient into `grad`."],
+                params,
+                Type::Value(Shape::Scalar),
+                both,
+            ));
+        }
+        if self.def.options.tape {
+            items.push(self.backward_with_tape_into(graphs, grad_param, &with));
+        }
+        items
+    }
+
+    fn backward_with_tape_into(
+        &self,
+        graphs: Option<&Graphs>,
+        grad: Param,
+        with: &dyn Fn(&[NodeId], usize) -> Vec<Option<Place>>,
+    ) -> Item {
+        let tape = Ident::new("tape", Span::mixed_site());
+        let mut params = vec![Param {
+            name: tape.clone(),
+            ty: Type::Struct("Tape"),
+        }];
+        params.extend(self.params_and_d_out());
+        params.push(grad);
+        let body = into_body(graphs.and_then(|graphs| graphs.tape.as_ref()).map(|split| {
+            let names = split.saved.iter().map(|saved| saved.name.clone());
+            let saved: Vec<Field> = split
+                .saved
+                .iter()
+                .map(|saved| Field {
+                    name: saved.name.clone(),
+                    shape: saved.shape.clone(),
+                    doc: None,
+                })
+                .collect();
+            let unpack = Unpack {
+                argument: tape.clone(),
+                struct_name: "Tape",
+                fields: names.map(|name| (name.clone(), name)).collect(),
+                borrowed: self.borrowed(&saved),
+            };
+            let (graph, grads) = split.backward.clone();
+            let places = with(&grads, 0);
+            (Some(unpack), graph, grads, places, Value::Unit)
+        }));
+        function(
+            "backward_with_tape_into",
+            &[" As `backward_with_tape`, writing the gradient into `grad`."],
+            params,
+            Type::Unit,
+            body,
+        )
+    }
+}
+
+/// What an `_into` function's body is made of, or `None` in a stub.
+type IntoParts = (
+    Option<Unpack>,
+    Graph,
+    Vec<NodeId>,
+    Vec<Option<Place>>,
+    Value,
+);
+
+fn into_body(parts: Option<IntoParts>) -> Body {
+    match parts {
+        None => Body::Unimplemented,
+        Some((unpack, graph, outputs, places, result)) => Body::Graph(GraphBody {
+            unpack,
+            graph,
+            outputs,
+            places,
+            result,
+        }),
+    }
+}
+
+fn place(root: &Ident, field: Option<&Ident>) -> Option<Place> {
+    Some(Place {
+        root: root.clone(),
+        field: field.cloned(),
+    })
+}
+
 fn d_out() -> Ident {
     Ident::new("d_out", Span::mixed_site())
 }
@@ -480,11 +679,18 @@ fn function(
     })
 }
 
-fn graph_body(unpack: Option<Unpack>, graph: Graph, outputs: Vec<NodeId>, result: Value) -> Body {
+pub fn graph_body(
+    unpack: Option<Unpack>,
+    graph: Graph,
+    outputs: Vec<NodeId>,
+    result: Value,
+) -> Body {
+    let places = outputs.iter().map(|_| None).collect();
     Body::Graph(GraphBody {
         unpack,
         graph,
         outputs,
+        places,
         result,
     })
 }

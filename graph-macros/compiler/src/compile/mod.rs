@@ -154,6 +154,9 @@ fn module_items(declared: &Declared, graphs: Option<&Graphs>) -> Vec<Item> {
     if options.hessian {
         items.extend(declared.second_order(graphs));
     }
+    if declared.may_be_large() {
+        items.extend(declared.into_forms(graphs));
+    }
     items.extend(declared.inspection(graphs));
     items
 }
@@ -172,12 +175,7 @@ fn closure_items(declared: &Declared, graphs: Option<&Graphs>) -> Vec<Item> {
     let body = |build: &dyn Fn(&Graphs) -> (crate::ir::Graph, Vec<NodeId>, Value)| {
         graphs.map_or(Body::Unimplemented, |graphs| {
             let (graph, outputs, result) = build(graphs);
-            Body::Graph(api::GraphBody {
-                unpack: None,
-                graph,
-                outputs,
-                result,
-            })
+            items::graph_body(None, graph, outputs, result)
         })
     };
     let array = |first: usize| Value::Array((first..=n_grads).map(Value::Output).collect());

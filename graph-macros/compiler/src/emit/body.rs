@@ -8,31 +8,36 @@ use std::collections::HashSet;
 use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 
-use super::expr::{expression, Context, Fragment, Prec};
+use super::expr::{expression, write_into, Context, Fragment, Prec};
 use super::target::Target;
 use crate::ir::{mint, Graph, NodeId, Op};
 
-/// The statements computing a graph, and an expression for each requested output.
+/// The statements computing a graph, and an expression for each requested output (empty for
+/// an output written into its place).
 pub struct Body {
     pub statements: Vec<TokenStream>,
     pub outputs: Vec<TokenStream>,
 }
 
 /// Emits one `let` per named node (and per temporary used more than once), in forward order.
-pub fn body(graph: &Graph, outputs: &[NodeId], target: &Target) -> Body {
-    // How many times each node's expression is written out: a squared or cubed operand is
-    // written two or three times (`a * a`), and must then be `let`-bound, not recomputed.
-    let mut uses = vec![0u32; graph.len()];
-    for node in graph.nodes() {
-        for operand in node.op.operands() {
-            uses[operand.index()] += 1;
+/// An output with a place (a `&mut` the caller owns, as `grad.w`) is written there instead:
+/// computed into it where the node is, or copied into it at the end if it is an input, a
+/// constant, or another output's node too.
+pub fn body(
+    graph: &Graph,
+    outputs: &[NodeId],
+    places: &[Option<TokenStream>],
+    target: &Target,
+) -> Body {
+    let uses = uses(graph, outputs);
+    let mut place_of: Vec<Option<&TokenStream>> = vec![None; graph.len()];
+    let mut written = vec![false; outputs.len()];
+    for (k, (output, place)) in outputs.iter().zip(places).enumerate() {
+        let leaf = matches!(graph.node(*output).op, Op::Input(_) | Op::Const(_));
+        if let (Some(place), false, None) = (place, leaf, place_of[output.index()]) {
+            place_of[output.index()] = Some(place);
+            written[k] = true;
         }
-        if let Op::Powi(a, n @ (2 | 3)) = node.op {
-            uses[a.index()] += n.unsigned_abs() - 1;
-        }
-    }
-    for output in outputs {
-        uses[output.index()] += 1;
     }
     let mut fragments: Vec<Fragment> = Vec::with_capacity(graph.len());
     let mut bound: Vec<bool> = Vec::with_capacity(graph.len());
@@ -56,16 +61,32 @@ pub fn body(graph: &Graph, outputs: &[NodeId], target: &Target) -> Body {
             fragments: &fragments,
             bound: &bound,
         };
-        let fragment = expression(&context, id);
+        let note = node.note.as_ref().map(|note| {
+            let text = format!(" {note}");
+            quote!(#[doc = #text])
+        });
+        let placed = place_of[id.index()].is_some();
         let binding = match (&node.name, node.op) {
             (_, Op::Input(_) | Op::Const(_)) => None,
             (Some(name), _) => Some(name.clone()),
-            (None, _) if uses[id.index()] > 1 => {
+            (None, _) if uses[id.index()] > 1 || placed => {
                 temporaries += 1;
                 Some(mint(&format!("t{temporaries}")))
             }
             (None, _) => None,
         };
+        if let (Some(place), Some(name)) = (place_of[id.index()], &binding) {
+            // The name is the place, borrowed: `let d_w = &mut *grad.w;`, then written.
+            let name = unique(name.clone(), &mut taken);
+            let write = write_into(&context, id, &quote!(#name));
+            bound.push(true);
+            statement_of[id.index()] = Some(statements.len());
+            statements.push(quote!(#note let #name = &mut *#place; #write;));
+            fragments.push(Fragment::atom(quote!((*#name))));
+            names.push(Some(name));
+            continue;
+        }
+        let fragment = expression(&context, id);
         bound.push(binding.is_some());
         let Some(name) = binding else {
             fragments.push(fragment.sealed());
@@ -73,24 +94,48 @@ pub fn body(graph: &Graph, outputs: &[NodeId], target: &Target) -> Body {
         };
         let name = unique(name, &mut taken);
         let value = fragment.at_least(Prec::Conditional);
-        let note = node.note.as_ref().map(|note| {
-            let text = format!(" {note}");
-            quote!(#[doc = #text])
-        });
         statement_of[id.index()] = Some(statements.len());
         statements.push(quote!(#note let #name = #value;));
         fragments.push(Fragment::atom(quote!(#name)));
-        names.push(name);
+        names.push(Some(name));
     }
     let last_reads = last_reads(graph, outputs, &statement_of);
-    let outputs = outputs
-        .iter()
-        .map(|id| fragments[id.index()].at_least(Prec::Conditional))
-        .collect();
-    Body {
-        statements: scoped(statements, names, last_reads),
-        outputs,
+    let mut statements = scoped(statements, names, last_reads);
+    let mut expressions = Vec::with_capacity(outputs.len());
+    for (k, (id, place)) in outputs.iter().zip(places).enumerate() {
+        let value = fragments[id.index()].at_least(Prec::Conditional);
+        match (place, written[k]) {
+            (Some(place), false) => statements.push(quote!(*#place = #value;)),
+            (None, _) => {
+                expressions.push(value);
+                continue;
+            }
+            (Some(_), true) => {}
+        }
+        expressions.push(TokenStream::new());
     }
+    Body {
+        statements,
+        outputs: expressions,
+    }
+}
+
+/// How many times each node's expression is written out: a squared or cubed operand is
+/// written two or three times (`a * a`), and must then be `let`-bound, not recomputed.
+fn uses(graph: &Graph, outputs: &[NodeId]) -> Vec<u32> {
+    let mut uses = vec![0u32; graph.len()];
+    for node in graph.nodes() {
+        for operand in node.op.operands() {
+            uses[operand.index()] += 1;
+        }
+        if let Op::Powi(a, n @ (2 | 3)) = node.op {
+            uses[a.index()] += n.unsigned_abs() - 1;
+        }
+    }
+    for output in outputs {
+        uses[output.index()] += 1;
+    }
+    uses
 }
 
 /// For each statement (each bound node, in order), the last statement that reads its name:
@@ -140,7 +185,7 @@ const FLAT_STATEMENTS: usize = 256;
 /// A block binds only the names read after it (`last_reads`, by statement).
 fn scoped(
     statements: Vec<TokenStream>,
-    names: Vec<Ident>,
+    names: Vec<Option<Ident>>,
     last_reads: Vec<usize>,
 ) -> Vec<TokenStream> {
     if statements.len() <= FLAT_STATEMENTS {
@@ -154,7 +199,7 @@ fn scoped(
             let end = (chunk + 1) * size;
             let names: Vec<&Ident> = (chunk * size..end.min(names.len()))
                 .filter(|statement| last_reads[*statement] >= end)
-                .map(|statement| &names[statement])
+                .filter_map(|statement| names[statement].as_ref())
                 .collect();
             quote! {
                 let (#(#names,)*) = {

@@ -348,15 +348,43 @@ fn scalar_expression(context: &Context, id: NodeId) -> Fragment {
 /// unrolled code and a blocked kernel by its size (`kernels::GEMM_THRESHOLD`, at compile
 /// time), and read a transposed operand in place.
 fn kernel_product(context: &Context, a: NodeId, b: NodeId, span: Span) -> Fragment {
+    let (kernel, a, b) = kernel_operands(context, a, b);
+    let kernel = Ident::new(kernel, span);
+    let private = &context.target.private;
+    Fragment::atom(quote!(#private::#kernel(#a, #b)))
+}
+
+/// The kernel of the product `a·b` and its operands by reference: `matmul_tn` reads an
+/// inlined transpose of `a` in place, `matmul_nt` one of `b`.
+fn kernel_operands(
+    context: &Context,
+    a: NodeId,
+    b: NodeId,
+) -> (&'static str, TokenStream, TokenStream) {
     let (kernel, a, b) = match (context.inlined_op(a), context.inlined_op(b)) {
         (Some(Op::Transpose(inner)), _) => ("matmul_tn", inner, b),
         (_, Some(Op::Transpose(inner))) => ("matmul_nt", a, inner),
         _ => ("matmul", a, b),
     };
-    let kernel = Ident::new(kernel, span);
-    let private = &context.target.private;
-    let (a, b) = (context.by_ref(a), context.by_ref(b));
-    Fragment::atom(quote!(#private::#kernel(#a, #b)))
+    (kernel, context.by_ref(a), context.by_ref(b))
+}
+
+/// Node `id` written into `place` (a `&mut` binding to memory the caller owns): a product of
+/// matrices by the runtime's kernel straight into it, anything else by assignment.
+pub fn write_into(context: &Context, id: NodeId, place: &TokenStream) -> TokenStream {
+    match context.graph.node(id).op {
+        Op::MatMul(a, b) if context.is_matrix(a) && context.is_matrix(b) => {
+            let span = context.graph.node(id).span;
+            let (kernel, a, b) = kernel_operands(context, a, b);
+            let kernel = Ident::new(&format!("{kernel}_into"), span);
+            let private = &context.target.private;
+            quote!(#private::#kernel(#place, #a, #b))
+        }
+        _ => {
+            let value = expression(context, id).at_least(Prec::Conditional);
+            quote!(*#place = #value)
+        }
+    }
 }
 
 /// A product with a scalar: nalgebra's `*`.

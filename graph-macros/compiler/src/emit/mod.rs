@@ -11,7 +11,7 @@ use quote::{quote, ToTokens};
 
 use crate::compile::api::{
     Api, Argument, Body, CheckGradient, Const, ConstValue, Container, Function, GraphBody, Item,
-    Struct, Type, Unpack, Value,
+    Place, Struct, Type, Unpack, Value,
 };
 use crate::ir::Shape;
 use crate::syntax::signature::Real;
@@ -94,6 +94,9 @@ impl Printer<'_> {
             let (name, ty) = (&field.name, type_of(&field.shape, &self.target));
             quote!(#doc pub #name: #ty,)
         });
+        if let Some(borrowed) = structure.borrows {
+            return self.borrowing_struct(structure, borrowed);
+        }
         let parameters = structure.parameters.then(|| self.parameters(structure));
         quote! {
             #[doc = #doc]
@@ -103,6 +106,59 @@ impl Printer<'_> {
             }
 
             #parameters
+        }
+    }
+
+    /// `name<'_, N, …>`: a struct of references, with an elided lifetime and the generics.
+    fn borrowing_type(&self, name: &str) -> TokenStream {
+        let name = named(name);
+        let args = self.generics.params.iter().map(|param| match param {
+            syn::GenericParam::Const(param) => param.ident.to_token_stream(),
+            syn::GenericParam::Type(param) => param.ident.to_token_stream(),
+            syn::GenericParam::Lifetime(param) => param.lifetime.to_token_stream(),
+        });
+        quote!(#name<'_, #(#args),*>)
+    }
+
+    /// A struct of mutable references to the fields of `borrowed`, and `borrowed::fields_mut`.
+    fn borrowing_struct(&self, structure: &Struct, borrowed: &str) -> TokenStream {
+        let lifetime = syn::Lifetime::new("'a", Span::call_site());
+        let mut with_lifetime = self.generics.clone();
+        with_lifetime
+            .params
+            .insert(0, syn::LifetimeParam::new(lifetime.clone()).into());
+        let (struct_generics, _, where_clause) = with_lifetime.split_for_impl();
+        let (impl_generics, ty_generics, _) = self.generics.split_for_impl();
+        let (name, borrowed, doc) = (named(structure.name), named(borrowed), structure.doc);
+        let fields: Vec<&Ident> = structure.fields.iter().map(|field| &field.name).collect();
+        let types = structure
+            .fields
+            .iter()
+            .map(|field| type_of(&field.shape, &self.target));
+        let borrowing = self.borrowing_type(structure.name);
+        let private = &self.target.private;
+        quote! {
+            #[doc = #doc]
+            pub struct #name #struct_generics #where_clause {
+                #( pub #fields: &#lifetime mut #types, )*
+            }
+
+            impl #impl_generics #borrowed #ty_generics #where_clause {
+                /// Each field by mutable reference, for the functions that write into them.
+                pub fn fields_mut(&mut self) -> #borrowing {
+                    #name { #( #fields: &mut self.#fields ),* }
+                }
+
+                /// All zeros, on the heap, allocated there in place (never through the stack,
+                /// which a large value would overflow).
+                pub fn boxed() -> ::std::boxed::Box<Self> {
+                    #private::zeroed_box()
+                }
+            }
+
+            // SAFETY: every field is a float or a fixed-size matrix of floats, all-zero bits
+            // being 0.0 in each.
+            unsafe impl #impl_generics #private::Zeroable for #borrowed #ty_generics #where_clause {}
         }
     }
 
@@ -148,7 +204,13 @@ impl Printer<'_> {
             let (name, ty) = (&param.name, self.ty(&param.ty));
             quote!(#name: #ty)
         });
-        let returns = self.ty(&function.returns);
+        let returns = match function.returns {
+            Type::Unit => None,
+            ref returns => {
+                let returns = self.ty(returns);
+                Some(quote!(-> #returns))
+            }
+        };
         let body = match &function.body {
             Body::Unimplemented => quote!(::core::unimplemented!()),
             Body::Graph(graph) => self.graph_body(graph),
@@ -158,7 +220,7 @@ impl Printer<'_> {
             #(#docs)*
             #inline
             #[allow(unused_variables, clippy::too_many_arguments)]
-            #vis fn #name #impl_generics (#receiver #(#params),*) -> #returns #where_clause {
+            #vis fn #name #impl_generics (#receiver #(#params),*) #returns #where_clause {
                 #body
             }
         }
@@ -171,6 +233,12 @@ impl Printer<'_> {
                 let ty = type_of(shape, &self.target);
                 quote!(&#ty)
             }
+            Type::Mut(shape) => {
+                let ty = type_of(shape, &self.target);
+                quote!(&mut #ty)
+            }
+            Type::GradMut => self.borrowing_type("GradMut"),
+            Type::Unit => quote!(()),
             Type::Struct(name) => {
                 let (name, (_, ty_generics, _)) = (named(name), self.generics.split_for_impl());
                 quote!(#name #ty_generics)
@@ -193,7 +261,17 @@ impl Printer<'_> {
 
     fn graph_body(&self, graph: &GraphBody) -> TokenStream {
         let unpack = graph.unpack.as_ref().map(unpack);
-        let computed = body::body(&graph.graph, &graph.outputs, &self.target);
+        let places: Vec<Option<TokenStream>> = graph
+            .places
+            .iter()
+            .map(|place| {
+                place.as_ref().map(|Place { root, field }| match field {
+                    Some(field) => quote!(#root.#field),
+                    None => quote!(#root),
+                })
+            })
+            .collect();
+        let computed = body::body(&graph.graph, &graph.outputs, &places, &self.target);
         let statements = &computed.statements;
         let result = self.value(&graph.result, &computed.outputs);
         quote! {
@@ -213,6 +291,7 @@ impl Printer<'_> {
         };
         let private = &self.target.private;
         match value {
+            Value::Unit => TokenStream::new(),
             Value::Output(n) => outputs[*n].clone(),
             Value::Tuple(parts) => {
                 let parts = values(parts);

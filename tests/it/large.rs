@@ -1,0 +1,119 @@
+//! A graph of MNIST's size runs on a 2 MiB thread (a spawned thread's default, and a test's):
+//! its `_into` forms write the gradient into memory the caller owns, on the heap.
+
+use chainrule::graph;
+use chainrule::nalgebra::{SMatrix, SVector};
+use chainrule::runtime::heap;
+
+graph! {
+    /// The 784-128-10 MLP with ReLU and cross-entropy, on a batch of 32 in `f32`.
+    fn mnist_mlp(
+        w1: SMatrix<f32, 128, 784>,
+        b1: SVector<f32, 128>,
+        w2: SMatrix<f32, 10, 128>,
+        b2: SVector<f32, 10>,
+        #[no_grad] x: SMatrix<f32, 784, 32>,
+        #[no_grad] y: SMatrix<f32, 10, 32>,
+    ) -> f32 {
+        let h = relu(w1 * x + b1);
+        batch_cross_entropy(w2 * h + b2, y)
+    }
+}
+
+/// The parameters and a batch, each on the heap.
+struct Point {
+    w1: Box<SMatrix<f32, 128, 784>>,
+    b1: SVector<f32, 128>,
+    w2: Box<SMatrix<f32, 10, 128>>,
+    b2: SVector<f32, 10>,
+    x: Box<SMatrix<f32, 784, 32>>,
+    y: Box<SMatrix<f32, 10, 32>>,
+}
+
+/// A matrix of a fixed wave, made on the heap in place (never on the stack).
+fn wave<const R: usize, const C: usize>(salt: f32, scale: f32) -> Box<SMatrix<f32, R, C>> {
+    let mut m = heap::zeros::<SMatrix<f32, R, C>>();
+    for (i, element) in m.iter_mut().enumerate() {
+        let (r, c) = (i % R, i / R);
+        *element = scale * ((r * 31 + c * 17) as f32 * 0.013 + salt).sin();
+    }
+    m
+}
+
+fn point() -> Point {
+    let mut y = heap::zeros::<SMatrix<f32, 10, 32>>();
+    for sample in 0..32 {
+        y[(sample * 7 % 10, sample)] = 1.0;
+    }
+    Point {
+        w1: wave(0.1, 0.05),
+        b1: *wave(0.2, 0.1),
+        w2: wave(0.3, 0.1),
+        b2: *wave(0.4, 0.1),
+        x: wave(0.5, 1.0),
+        y,
+    }
+}
+
+/// The loss and the gradient by `value_and_grad_into`, on a thread of `stack` bytes.
+fn into_on_a_thread(stack: usize) -> (f32, Box<mnist_mlp::Grad>) {
+    std::thread::Builder::new()
+        .stack_size(stack)
+        .spawn(|| {
+            let p = point();
+            let mut grad = mnist_mlp::Grad::boxed();
+            let loss = mnist_mlp::value_and_grad_into(
+                *p.w1,
+                p.b1,
+                *p.w2,
+                p.b2,
+                *p.x,
+                *p.y,
+                grad.fields_mut(),
+            );
+            (loss, grad)
+        })
+        .expect("a thread")
+        .join()
+        .expect("no stack overflow")
+}
+
+#[test]
+fn value_and_grad_into_runs_on_a_two_mebibyte_thread_and_agrees_with_value_and_grad() {
+    let (loss, grad) = into_on_a_thread(2 << 20);
+    // The by-value form, on a stack large enough for its 400 KB gradient.
+    let (expected_loss, expected) = std::thread::Builder::new()
+        .stack_size(64 << 20)
+        .spawn(|| {
+            let p = point();
+            let (loss, grad) = mnist_mlp::value_and_grad(*p.w1, p.b1, *p.w2, p.b2, *p.x, *p.y);
+            (loss, Box::new(grad))
+        })
+        .expect("a thread")
+        .join()
+        .expect("no stack overflow");
+    assert!(loss.is_finite() && loss > 0.0);
+    assert_eq!(loss, expected_loss);
+    assert_eq!(*grad, *expected);
+    assert!(grad.w1.norm() > 0.0, "the gradient was written");
+}
+
+#[test]
+fn backward_into_writes_every_field_and_leaves_nothing_from_before() {
+    // Each call in a function of its own: its 500 KB of arguments are copied into that
+    // function's frame, which an unoptimised build keeps until it returns.
+    fn backward_into(p: &Point, grad: &mut mnist_mlp::Grad) {
+        mnist_mlp::backward_into(*p.w1, p.b1, *p.w2, p.b2, *p.x, *p.y, 1.0, grad.fields_mut());
+    }
+    let p = point();
+    let mut fresh = mnist_mlp::Grad::boxed();
+    backward_into(&p, &mut fresh);
+    // Into a gradient full of stale values: every element is overwritten.
+    let mut stale = mnist_mlp::Grad::boxed();
+    stale.w1.fill(f32::NAN);
+    stale.b1.fill(7.0);
+    stale.w2.fill(-3.0);
+    stale.b2.fill(f32::INFINITY);
+    backward_into(&p, &mut stale);
+    assert_eq!(*stale, *fresh);
+}
