@@ -46,7 +46,7 @@ pub struct PrimitiveType {
 
 pub enum Item {
     Struct(Struct),
-    Function(Function),
+    Function(Box<Function>),
     Const(Const),
 }
 

@@ -484,7 +484,7 @@ impl Declared<'_> {
     /// The forms that write into places the caller owns: `forward_into` for a matrix output,
     /// and, through `GradMut`, `backward_into`, `value_and_grad_into` for a scalar output and
     /// `backward_with_tape_into` with `#[tape]`.
-    pub fn into_forms(&self, graphs: Option<&Graphs>) -> Vec<Item> {
+    pub fn writing_forms(&self, graphs: Option<&Graphs>) -> Vec<Item> {
         let mut items = Vec::new();
         if !self.output.is_scalar() {
             let out = Ident::new("out", Span::mixed_site());
@@ -529,28 +529,26 @@ impl Declared<'_> {
         items
     }
 
+    /// Where a function's outputs go: the first `first` into its result, then each gradient
+    /// into its field of `grad`.
+    fn grad_places(&self, grad: &Ident, first: usize) -> Vec<Option<Place>> {
+        let mut places: Vec<Option<Place>> = (0..first).map(|_| None).collect();
+        let fields = self.differentiable();
+        places.extend(fields.iter().map(|(name, _)| place(grad, Some(name))));
+        places
+    }
+
     fn grad_into_forms(&self, graphs: Option<&Graphs>) -> Vec<Item> {
         let grad = Ident::new("grad", Span::mixed_site());
         let grad_param = Param {
             name: grad.clone(),
             ty: Type::GradMut,
         };
-        let fields: Vec<Option<Place>> = self
-            .differentiable()
-            .iter()
-            .map(|(name, _)| place(&grad, Some(name)))
-            .collect();
-        let with = |outputs: &[NodeId], first: usize| -> Vec<Option<Place>> {
-            let mut places: Vec<Option<Place>> = (0..first).map(|_| None).collect();
-            places.extend(fields.iter().map(|field| field.as_ref().map(Place::clone)));
-            assert_eq!(places.len(), outputs.len(), "one place per gradient");
-            places
-        };
         let mut params = self.params_and_d_out();
         params.push(grad_param.clone());
         let backward = into_body(graphs.map(|graphs| {
             let (graph, grads) = graphs.backward.clone();
-            let places = with(&grads, 0);
+            let places = self.grad_places(&grad, 0);
             (None, graph, grads, places, Value::Unit)
         }));
         let mut items = vec![function(
@@ -565,7 +563,7 @@ impl Declared<'_> {
             params.push(grad_param.clone());
             let both = into_body(graphs.and_then(|graphs| graphs.value_and_grad.clone()).map(
                 |(graph, outputs)| {
-                    let places = with(&outputs, 1);
+                    let places = self.grad_places(&grad, 1);
                     (None, graph, outputs, places, Value::Output(0))
                 },
             ));
@@ -578,24 +576,19 @@ impl Declared<'_> {
             ));
         }
         if self.def.options.tape {
-            items.push(self.backward_with_tape_into(graphs, grad_param, &with));
+            items.push(self.backward_with_tape_into(graphs, grad_param));
         }
         items
     }
 
-    fn backward_with_tape_into(
-        &self,
-        graphs: Option<&Graphs>,
-        grad: Param,
-        with: &dyn Fn(&[NodeId], usize) -> Vec<Option<Place>>,
-    ) -> Item {
+    fn backward_with_tape_into(&self, graphs: Option<&Graphs>, grad: Param) -> Item {
         let tape = Ident::new("tape", Span::mixed_site());
         let mut params = vec![Param {
             name: tape.clone(),
             ty: Type::Struct("Tape"),
         }];
         params.extend(self.params_and_d_out());
-        params.push(grad);
+        params.push(grad.clone());
         let body = into_body(graphs.and_then(|graphs| graphs.tape.as_ref()).map(|split| {
             let names = split.saved.iter().map(|saved| saved.name.clone());
             let saved: Vec<Field> = split
@@ -614,7 +607,7 @@ impl Declared<'_> {
                 borrowed: self.borrowed(&saved),
             };
             let (graph, grads) = split.backward.clone();
-            let places = with(&grads, 0);
+            let places = self.grad_places(&grad.name, 0);
             (Some(unpack), graph, grads, places, Value::Unit)
         }));
         function(
@@ -668,7 +661,7 @@ fn function(
     body: Body,
 ) -> Item {
     let inline = matches!(body, Body::Graph(_));
-    Item::Function(Function {
+    Item::Function(Box::new(Function {
         name,
         doc: doc.to_vec(),
         method: false,
@@ -676,7 +669,7 @@ fn function(
         params,
         returns,
         body,
-    })
+    }))
 }
 
 pub fn graph_body(

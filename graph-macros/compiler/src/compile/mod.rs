@@ -155,7 +155,7 @@ fn module_items(declared: &Declared, graphs: Option<&Graphs>) -> Vec<Item> {
         items.extend(declared.second_order(graphs));
     }
     if declared.may_be_large() {
-        items.extend(declared.into_forms(graphs));
+        items.extend(declared.writing_forms(graphs));
     }
     items.extend(declared.inspection(graphs));
     items
@@ -172,7 +172,7 @@ fn closure_items(declared: &Declared, graphs: Option<&Graphs>) -> Vec<Item> {
         .filter(|p| p.requires_grad)
         .count();
     let grads = || Type::Array(Shape::Scalar, n_grads);
-    let body = |build: &dyn Fn(&Graphs) -> (crate::ir::Graph, Vec<NodeId>, Value)| {
+    let body = |build: &dyn Fn(&Graphs) -> Built| {
         graphs.map_or(Body::Unimplemented, |graphs| {
             let (graph, outputs, result) = build(graphs);
             items::graph_body(None, graph, outputs, result)
@@ -229,6 +229,9 @@ fn closure_items(declared: &Declared, graphs: Option<&Graphs>) -> Vec<Item> {
     ]
 }
 
+/// A closure method's graph, its outputs and how they assemble into its result.
+type Built = (crate::ir::Graph, Vec<NodeId>, Value);
+
 fn declared_params(declared: &Declared) -> Vec<Param> {
     declared
         .def
@@ -242,7 +245,7 @@ fn declared_params(declared: &Declared) -> Vec<Param> {
 }
 
 fn method(name: &'static str, params: Vec<Param>, returns: Type, body: Body) -> Item {
-    Item::Function(Function {
+    Item::Function(Box::new(Function {
         name,
         doc: Vec::new(),
         method: true,
@@ -250,7 +253,7 @@ fn method(name: &'static str, params: Vec<Param>, returns: Type, body: Body) -> 
         params,
         returns,
         body,
-    })
+    }))
 }
 
 /// The API around `items`: the container and what printing paths needs.
