@@ -23,8 +23,8 @@ const TEST_IMAGES: usize = 360;
 /// by 1/16 for inputs in [0, 1] with [`Dataset::map_inputs`]. The classes are nearly balanced
 /// (174 to 183 images each).
 ///
-/// The data ships inside the crate (57 KB, gzip-compressed CSV) and is decoded on each call,
-/// in about a millisecond.
+/// The data ships inside the crate (57 KB of gzip-compressed CSV) and is decoded on each
+/// call, so call it once and keep the result.
 ///
 /// **Source and license.** E. Alpaydin and C. Kaynak (1998), *Optical Recognition of
 /// Handwritten Digits* [Dataset], UCI Machine Learning Repository,

@@ -151,36 +151,38 @@ fn read_idx(path: &Path, item: &[usize], what: &str) -> Result<Idx> {
     let mut bytes = read_maybe_gzip(path)?;
     let fail = |problem: String| invalid(path, None, None, problem);
     let dimensions = item.len() + 1;
-    let expected_magic = u32::from(UNSIGNED_BYTE) << 8 | dimensions as u32;
     let header_len = 4 + 4 * dimensions;
-    let Some(header) = bytes.get(..header_len) else {
-        return Err(fail(format!(
-            "truncated: an IDX file of {what} starts with a {header_len}-byte header, but the \
-             file has {} bytes",
-            bytes.len()
-        )));
-    };
-    let mut words = header
+    let words: Vec<usize> = bytes
         .chunks_exact(4)
-        .map(|word| u32::from_be_bytes([word[0], word[1], word[2], word[3]]) as usize);
-    let magic = words.next().unwrap_or_default();
-    if magic != expected_magic as usize {
-        return Err(fail(format!(
-            "bad magic number 0x{magic:08x}: an IDX file of {what} starts with \
-             0x{expected_magic:08x} (unsigned bytes in {dimensions} dimension(s))"
-        )));
+        .take(1 + dimensions)
+        .map(|word| u32::from_be_bytes([word[0], word[1], word[2], word[3]]) as usize)
+        .collect();
+    let expected_magic = usize::from(UNSIGNED_BYTE) << 8 | dimensions;
+    match words.first() {
+        Some(&magic) if magic != expected_magic => {
+            return Err(fail(format!(
+                "bad magic number 0x{magic:08x}: an IDX file of {what} starts with \
+                 0x{expected_magic:08x} (unsigned bytes in {dimensions} dimension(s))"
+            )))
+        }
+        _ if bytes.len() < header_len => {
+            return Err(fail(format!(
+                "truncated: the header of an IDX file of {what} takes {header_len} bytes, but \
+                 the file has {}",
+                bytes.len()
+            )))
+        }
+        _ => {}
     }
-    let count = words.next().unwrap_or_default();
-    let found: Vec<usize> = words.collect();
+    let (count, found) = (words[1], &words[2..]);
     if found != item {
         return Err(fail(format!(
             "wrong image size: {what} of {}, but MNIST's are {}",
-            times(&found),
+            times(found),
             times(item)
         )));
     }
-    let item_len: usize = item.iter().product();
-    let data_len = count.saturating_mul(item_len);
+    let data_len = count.saturating_mul(item.iter().product());
     let found_len = bytes.len() - header_len;
     if found_len != data_len {
         let problem = if found_len < data_len {

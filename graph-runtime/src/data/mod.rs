@@ -403,4 +403,57 @@ mod tests {
             Some(true)
         );
     }
+
+    #[test]
+    fn split_shuffles_whole_samples_from_a_seed() {
+        // Each target is its input's first element, so a pair split apart would show.
+        let data: Dataset<f64, 2, SVector<f64, 1>> = (0..50)
+            .map(|i| {
+                (
+                    SVector::from([i as f64, -(i as f64)]),
+                    SVector::from([i as f64]),
+                )
+            })
+            .collect();
+        let (first, rest) = data.clone().split(40, 7);
+        assert_eq!((first.len(), rest.len()), (40, 10));
+        let mut seen: Vec<f64> = Vec::new();
+        for part in [&first, &rest] {
+            for (input, target) in part.inputs().iter().zip(part.targets()) {
+                assert_eq!((input[0], input[1]), (target[0], -target[0]));
+                seen.push(target[0]);
+            }
+        }
+        assert_ne!(seen, (0..50).map(f64::from).collect::<Vec<_>>());
+        seen.sort_by(f64::total_cmp);
+        assert_eq!(seen, (0..50).map(f64::from).collect::<Vec<_>>());
+        assert_eq!(data.clone().split(40, 7), (first.clone(), rest));
+        assert_ne!(data.clone().split(40, 8).0, first);
+        assert_eq!(data.split(80, 7).1.len(), 0);
+    }
+
+    #[test]
+    fn class_index_columns_hold_whole_numbers_from_zero() {
+        let class = <usize as TargetColumns<f32>>::from_columns;
+        assert_eq!(class(&[0.0]), Ok(0));
+        assert_eq!(class(&[9.0]), Ok(9));
+        assert_eq!(
+            class(&[-1.0]),
+            Err("`-1` is not a class index (a whole number, 0 or more)".into())
+        );
+        assert!(class(&[0.5]).is_err());
+        assert!(class(&[1e300]).is_err());
+        assert!(class(&[1.0, 2.0]).is_err());
+        let pair = <SVector<f32, 2> as TargetColumns<f32>>::from_columns;
+        assert_eq!(pair(&[0.1, 2.0]), Ok(SVector::from([0.1_f32, 2.0])));
+        assert!(pair(&[0.1]).is_err());
+    }
+
+    #[test]
+    fn invalid_data_file_messages_name_what_is_known() {
+        let file = invalid(Path::new("x.npy"), None, None, "too long".into());
+        assert_eq!(file.to_string(), "`x.npy`: too long");
+        let line = invalid(Path::new("a.csv"), Some(3), None, "2 fields".into());
+        assert_eq!(line.to_string(), "`a.csv`, line 3: 2 fields");
+    }
 }

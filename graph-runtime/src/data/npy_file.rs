@@ -36,7 +36,8 @@ impl<T: Real, const I: usize, Y: TargetColumns<T>> Dataset<T, I, Y> {
     /// # npy.extend([0.5_f32, 1.0, 1.5, 2.0, 2.5, 3.0].iter().flat_map(|x| x.to_le_bytes()));
     /// # std::fs::write(dir.path().join("x.npy"), npy)?;
     /// // …and x.npy, a float32 array of shape (3, 2):
-    /// let data = Dataset::<f32, 2, usize>::from_npy(dir.path().join("x.npy"), dir.path().join("y.npy"))?;
+    /// let path = |name| dir.path().join(name);
+    /// let data = Dataset::<f32, 2, usize>::from_npy(path("x.npy"), path("y.npy"))?;
     /// assert_eq!(data.targets(), [1, 0, 1]);
     /// assert_eq!(data.inputs()[2].as_slice(), [2.5, 3.0]);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
