@@ -7,7 +7,7 @@ use std::path::Path;
 
 use nalgebra::SVector;
 
-use super::{invalid, Dataset, TargetColumns};
+use super::{invalid, reading, Dataset, TargetColumns};
 use crate::{Error, Real, Result};
 
 impl<T: Real, const I: usize, Y: TargetColumns<T>> Dataset<T, I, Y> {
@@ -42,11 +42,7 @@ impl<T: Real, const I: usize, Y: TargetColumns<T>> Dataset<T, I, Y> {
     /// field is not a finite number (or not a class index, in a class column).
     pub fn from_csv(path: impl AsRef<Path>, target_columns: &[&str]) -> Result<Self> {
         let path = path.as_ref();
-        let file = File::open(path).map_err(|source| Error::Io {
-            action: "reading",
-            path: path.into(),
-            source,
-        })?;
+        let file = File::open(path).map_err(reading(path))?;
         let mut reader = csv::ReaderBuilder::new()
             .trim(csv::Trim::All)
             .from_reader(file);

@@ -18,8 +18,8 @@ use std::path::{Path, PathBuf};
 use flate2::read::GzDecoder;
 use nalgebra::SVector;
 
-use super::{invalid, Dataset};
-use crate::{Error, Real, Result};
+use super::{invalid, reading, Dataset};
+use crate::{Real, Result};
 
 /// Rows and columns of an MNIST image.
 const SIDE: usize = 28;
@@ -55,10 +55,11 @@ const UNSIGNED_BYTE: u8 = 0x08;
 ///
 /// # Errors
 ///
-/// [`Error::Io`] if a file cannot be read, and [`Error::InvalidDataFile`] naming the file if
-/// it is missing, is not valid gzip, has a bad magic number, is truncated or too long, holds
-/// images of another size than 28×28 or labels above 9, or if an images file and its labels
-/// file hold different numbers of samples.
+/// [`Error::Io`](crate::Error::Io) if a file cannot be read, and
+/// [`Error::InvalidDataFile`](crate::Error::InvalidDataFile) naming the file if it is missing,
+/// is not valid gzip, has a bad magic number, is truncated or too long, holds images of
+/// another size than 28×28 or labels above 9, or if an images file and its labels file hold
+/// different numbers of samples.
 pub fn load<T: Real>(
     dir: impl AsRef<Path>,
 ) -> Result<(Dataset<T, PIXELS, usize>, Dataset<T, PIXELS, usize>)> {
@@ -201,11 +202,7 @@ fn read_idx(path: &Path, item: &[usize], what: &str) -> Result<Idx> {
 
 /// The file's bytes, decompressed if they start with gzip's magic number.
 fn read_maybe_gzip(path: &Path) -> Result<Vec<u8>> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Io {
-        action: "reading",
-        path: path.into(),
-        source,
-    })?;
+    let bytes = std::fs::read(path).map_err(reading(path))?;
     if !bytes.starts_with(&[0x1f, 0x8b]) {
         return Ok(bytes);
     }

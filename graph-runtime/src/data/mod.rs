@@ -17,7 +17,7 @@
 //! shuffles from a seed the same way.
 //!
 //! **Files.** [`Dataset::from_csv`], [`Dataset::from_npy`] and [`mnist::load`] return
-//! [`Error::InvalidDataFile`](crate::Error::InvalidDataFile), naming the file and what is
+//! [`Error::InvalidDataFile`], naming the file and what is
 //! wrong (and the line and column, for CSV), rather than panicking on a bad file.
 //!
 //! ```
@@ -367,6 +367,15 @@ impl<T: Real, const I: usize, Y> Extend<(SVector<T, I>, Y)> for Dataset<T, I, Y>
         for (input, target) in pairs {
             self.push(input, target);
         }
+    }
+}
+
+/// The operating system's refusal to read `path`, as an [`Error::Io`].
+fn reading(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        action: "reading",
+        path: path.into(),
+        source,
     }
 }
 

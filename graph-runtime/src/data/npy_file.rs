@@ -5,8 +5,8 @@ use std::path::Path;
 use nalgebra::SVector;
 use npyz::{DType, NpyFile, NpyHeader, Order, TypeChar};
 
-use super::{invalid, Dataset, TargetColumns};
-use crate::{Error, Real, Result};
+use super::{invalid, reading, Dataset, TargetColumns};
+use crate::{Real, Result};
 
 impl<T: Real, const I: usize, Y: TargetColumns<T>> Dataset<T, I, Y> {
     /// Reads the inputs and the targets of a dataset from two NumPy `.npy` files, as
@@ -45,9 +45,10 @@ impl<T: Real, const I: usize, Y: TargetColumns<T>> Dataset<T, I, Y> {
     ///
     /// # Errors
     ///
-    /// [`Error::Io`] if a file cannot be read, and [`Error::InvalidDataFile`] if a file is not
-    /// an `.npy` file, is truncated, holds another shape or another kind of value than the
-    /// dataset takes, or if the two files hold different numbers of samples.
+    /// [`Error::Io`](crate::Error::Io) if a file cannot be read, and
+    /// [`Error::InvalidDataFile`](crate::Error::InvalidDataFile) if a file is not an `.npy`
+    /// file, is truncated, holds another shape or another kind of value than the dataset
+    /// takes, or if the two files hold different numbers of samples.
     pub fn from_npy(inputs: impl AsRef<Path>, targets: impl AsRef<Path>) -> Result<Self> {
         let (inputs_path, targets_path) = (inputs.as_ref(), targets.as_ref());
         let inputs = read_table(inputs_path, I)?;
@@ -82,11 +83,7 @@ struct Table {
 
 /// The array in the `.npy` file at `path`, which must have `columns` columns.
 fn read_table(path: &Path, columns: usize) -> Result<Table> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Io {
-        action: "reading",
-        path: path.into(),
-        source,
-    })?;
+    let bytes = std::fs::read(path).map_err(reading(path))?;
     let fail = |problem: String| invalid(path, None, None, problem);
     let mut data = &bytes[..];
     let header = NpyHeader::from_reader(&mut data)
