@@ -131,18 +131,18 @@ pub(super) fn read_records<T: Real, const I: usize, Y: TargetColumns<T>>(
     for record in reader.records() {
         let record = record.map_err(|error| csv_error(path, error))?;
         let line = record.position().map(csv::Position::line);
-        let number = |column: usize| {
+        let value_at = |column: usize| {
             number(record.get(column).unwrap_or_default()).map_err(|problem| {
                 invalid(path, line, Some(columns.names[column].clone()), problem)
             })
         };
         let mut input = SVector::<T, I>::zeros();
         for (value, &column) in input.iter_mut().zip(&columns.inputs) {
-            *value = T::from_f64(number(column)?);
+            *value = T::from_f64(value_at(column)?);
         }
         target_values.clear();
         for &column in &columns.targets {
-            target_values.push(number(column)?);
+            target_values.push(value_at(column)?);
         }
         let target = Y::from_columns(&target_values).map_err(|problem| {
             let first = columns.names[columns.targets[0]].clone();
@@ -168,11 +168,7 @@ fn csv_error(path: &Path, error: csv::Error) -> Error {
     let line = error.position().map(csv::Position::line);
     let message = error.to_string();
     match error.into_kind() {
-        csv::ErrorKind::Io(source) => Error::Io {
-            action: "reading",
-            path: path.into(),
-            source,
-        },
+        csv::ErrorKind::Io(source) => reading(path)(source),
         csv::ErrorKind::UnequalLengths {
             expected_len, len, ..
         } => invalid(
