@@ -155,6 +155,42 @@ pub enum Error {
         samples: usize,
         needed: usize,
     },
+    /// A data file (CSV, NumPy's `.npy`, MNIST's IDX) that does not hold the dataset asked
+    /// for: malformed, truncated, or of other sizes than the `Dataset`'s. `line` and `column`
+    /// locate the problem in a CSV file; lines count from 1, the header included.
+    ///
+    /// ```
+    /// use chainrule::Error;
+    /// let error = Error::InvalidDataFile {
+    ///     path: "iris.csv".into(),
+    ///     line: Some(7),
+    ///     column: Some("petal_length".into()),
+    ///     problem: "`1,4` is not a number".into(),
+    /// };
+    /// assert_eq!(
+    ///     error.to_string(),
+    ///     "`iris.csv`, line 7, column `petal_length`: `1,4` is not a number"
+    /// );
+    /// ```
+    #[error("`{path}`{}: {problem}", location(*.line, .column.as_deref()))]
+    InvalidDataFile {
+        path: PathBuf,
+        line: Option<u64>,
+        column: Option<String>,
+        /// What is wrong: "truncated: …", "`abc` is not a number", "bad magic number …".
+        problem: String,
+    },
+}
+
+/// ", line 7, column `x`", or the part of it that is known.
+fn location(line: Option<u64>, column: Option<&str>) -> String {
+    let line = line
+        .map(|line| format!(", line {line}"))
+        .unwrap_or_default();
+    let column = column
+        .map(|column| format!(", column `{column}`"))
+        .unwrap_or_default();
+    line + &column
 }
 
 /// `Result` with the runtime's [`Error`].

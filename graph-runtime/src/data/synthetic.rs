@@ -1,265 +1,14 @@
-//! Datasets held in memory, and small ones made in-process from a seed: sin with noise, two
-//! spirals, moons, XOR, and the hierarchical items of Saxe, McClelland & Ganguli (2013) with
-//! the analytic singular values of their input–output correlation. Nothing is downloaded;
-//! nothing here trains or touches a model.
-//!
-//! A [`Dataset`] holds one input column `SVector<T, I>` per sample and one target: a class
-//! index (`usize`) for classification, an `SVector<T, O>` for regression. [`Dataset::batch`]
-//! gathers samples into the `SMatrix<T, I, B>` a layer takes (one sample per column) and the
-//! target batch a loss takes, as [`Target`] says: `[usize; B]` for classes (what
-//! [`CrossEntropy`](crate::loss::CrossEntropy) takes), `SMatrix<T, O, B>` for vectors.
-//!
-//! **Seeds.** Every generator draws in `f64` from `StdRng::seed_from_u64(seed)` and rounds to
-//! `T` with [`Real::from_f64`], so the same seed gives the same samples (with the same versions
-//! of rand and rand_distr), and `f32` and `f64` sets agree up to rounding. Classes alternate
-//! (sample `i` has class `i % classes`), so every prefix is balanced.
-//!
-//! ```
-//! use graph_runtime::data;
-//!
-//! let spirals = data::two_spirals::<f32>(200, 0.0, 7);
-//! assert_eq!(spirals.len(), 200);
-//! assert_eq!(spirals.targets()[..4], [0, 1, 0, 1]);
-//! let (x, classes) = spirals.batch::<4>(&[0, 1, 2, 3]);
-//! assert_eq!(x.column(1), spirals.inputs()[1]);
-//! assert_eq!(classes, [0, 1, 0, 1]);
-//! ```
+//! Small datasets made in-process from a seed: sin with noise, two spirals, moons, XOR, and the
+//! hierarchical items of Saxe, McClelland & Ganguli (2013) with the analytic singular values of
+//! their input–output correlation. Nothing is downloaded; nothing here trains a model.
 
-use nalgebra::{SMatrix, SVector};
+use nalgebra::SVector;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution, StandardNormal};
 
+use super::Dataset;
 use crate::Real;
-
-/// What a sample's target is, and how a batch of them is shaped for a loss.
-///
-/// Implemented for `usize` (a class index; a batch is `[usize; B]`, and a prediction is
-/// correct when its largest element is at that index) and for `SVector<T, O>` (a regression
-/// target; a batch is `SMatrix<T, O, B>`, and there is no accuracy).
-///
-/// ```
-/// use graph_runtime::data::Target;
-/// use graph_runtime::nalgebra::SVector;
-///
-/// let classes = [2_usize, 0, 1];
-/// assert_eq!(<usize as Target<f32>>::gather(&classes, &[1, 2]), [0, 1]);
-/// assert_eq!(<usize as Target<f32>>::is_correct(&[0.1, 0.2, 0.7], &2), Some(true));
-///
-/// let values = [SVector::<f64, 1>::new(0.5), SVector::<f64, 1>::new(-1.0)];
-/// let batch = <SVector<f64, 1> as Target<f64>>::gather(&values, &[1, 1, 0]);
-/// assert_eq!(batch.as_slice(), [-1.0, -1.0, 0.5]);
-/// assert_eq!(<SVector<f64, 1> as Target<f64>>::is_correct(&[0.5], &values[0]), None);
-/// ```
-pub trait Target<T: Real>: Clone {
-    /// `B` targets, as a loss takes them.
-    type Batch<const B: usize>;
-
-    /// The targets at `indices`, in that order.
-    ///
-    /// # Panics
-    ///
-    /// If an index is not below `targets.len()`.
-    fn gather<const B: usize>(targets: &[Self], indices: &[usize; B]) -> Self::Batch<B>;
-
-    /// Whether `prediction` (one column of a model's output) gets `target` right, or `None`
-    /// if accuracy means nothing for this kind of target.
-    fn is_correct(prediction: &[T], target: &Self) -> Option<bool>;
-}
-
-/// A class index: the batch is `[usize; B]`, and a prediction is right when its largest
-/// element (the first, on a tie; never a NaN) is at the class's index.
-impl<T: Real> Target<T> for usize {
-    type Batch<const B: usize> = [usize; B];
-
-    fn gather<const B: usize>(targets: &[Self], indices: &[usize; B]) -> [usize; B] {
-        indices.map(|index| targets[index])
-    }
-
-    fn is_correct(prediction: &[T], target: &Self) -> Option<bool> {
-        let mut best: Option<(usize, T)> = None;
-        for (index, &value) in prediction.iter().enumerate() {
-            // `!(value <= best)` would let a NaN win; a NaN never wins here.
-            if value.is_finite() && best.is_none_or(|(_, best)| value > best) {
-                best = Some((index, value));
-            }
-        }
-        Some(best.is_some_and(|(index, _)| index == *target))
-    }
-}
-
-/// A regression target: the batch is `SMatrix<T, O, B>`, one target per column.
-impl<T: Real, const O: usize> Target<T> for SVector<T, O> {
-    type Batch<const B: usize> = SMatrix<T, O, B>;
-
-    fn gather<const B: usize>(targets: &[Self], indices: &[usize; B]) -> SMatrix<T, O, B> {
-        SMatrix::from_fn(|row, column| targets[indices[column]][row])
-    }
-
-    fn is_correct(_: &[T], _: &Self) -> Option<bool> {
-        None
-    }
-}
-
-/// Samples in memory: one input column `SVector<T, I>` and one target `Y` each.
-///
-/// Built by [`push`](Dataset::push), by collecting `(input, target)` pairs, or by the
-/// generators of this module.
-///
-/// ```
-/// use graph_runtime::data::Dataset;
-/// use graph_runtime::nalgebra::SVector;
-///
-/// let squares: Dataset<f64, 1, SVector<f64, 1>> = (0..10)
-///     .map(|i| (SVector::from([i as f64]), SVector::from([(i * i) as f64])))
-///     .collect();
-/// let (x, y) = squares.batch::<2>(&[3, 9]);
-/// assert_eq!((x[1], y[1]), (9.0, 81.0));
-/// let (first, rest) = squares.split_at(8);
-/// assert_eq!((first.len(), rest.len()), (8, 2));
-/// ```
-#[derive(Clone, Debug, PartialEq)]
-pub struct Dataset<T: Real, const I: usize, Y> {
-    inputs: Vec<SVector<T, I>>,
-    targets: Vec<Y>,
-}
-
-impl<T: Real, const I: usize, Y> Default for Dataset<T, I, Y> {
-    fn default() -> Self {
-        Dataset {
-            inputs: Vec::new(),
-            targets: Vec::new(),
-        }
-    }
-}
-
-impl<T: Real, const I: usize, Y> Dataset<T, I, Y> {
-    /// An empty dataset.
-    ///
-    /// ```
-    /// use graph_runtime::data::Dataset;
-    /// let empty = Dataset::<f32, 2, usize>::new();
-    /// assert!(empty.is_empty());
-    /// ```
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Adds one sample.
-    ///
-    /// ```
-    /// use graph_runtime::data::Dataset;
-    /// use graph_runtime::nalgebra::SVector;
-    /// let mut data = Dataset::<f32, 2, usize>::new();
-    /// data.push(SVector::from([0.5, -0.5]), 1);
-    /// assert_eq!((data.len(), data.targets()[0]), (1, 1));
-    /// ```
-    pub fn push(&mut self, input: SVector<T, I>, target: Y) {
-        self.inputs.push(input);
-        self.targets.push(target);
-    }
-
-    /// The number of samples.
-    ///
-    /// ```
-    /// assert_eq!(graph_runtime::data::xor::<f64>(12, 0.0, 1).len(), 12);
-    /// ```
-    pub fn len(&self) -> usize {
-        self.inputs.len()
-    }
-
-    /// Whether there are no samples.
-    ///
-    /// ```
-    /// assert!(!graph_runtime::data::moons::<f64>(4, 0.0, 1).is_empty());
-    /// ```
-    pub fn is_empty(&self) -> bool {
-        self.inputs.is_empty()
-    }
-
-    /// Every input, in order: the columns of an `I × len()` matrix, contiguous in memory.
-    ///
-    /// ```
-    /// let data = graph_runtime::data::sine::<f64>(3, 0.0, 0);
-    /// assert!(data.inputs().iter().all(|x| x[0].abs() <= std::f64::consts::PI));
-    /// ```
-    pub fn inputs(&self) -> &[SVector<T, I>] {
-        &self.inputs
-    }
-
-    /// Every target, in order.
-    ///
-    /// ```
-    /// let data = graph_runtime::data::sine::<f64>(3, 0.0, 0);
-    /// assert_eq!(data.targets()[2][0], data.inputs()[2][0].sin());
-    /// ```
-    pub fn targets(&self) -> &[Y] {
-        &self.targets
-    }
-
-    /// The first `n` samples and the rest (all of them and none if `n` exceeds the length):
-    /// a training set and a validation set.
-    ///
-    /// ```
-    /// let (train, validation) = graph_runtime::data::xor::<f32>(100, 0.0, 3).split_at(80);
-    /// assert_eq!((train.len(), validation.len()), (80, 20));
-    /// ```
-    pub fn split_at(mut self, n: usize) -> (Self, Self) {
-        let n = n.min(self.len());
-        let rest = Dataset {
-            inputs: self.inputs.split_off(n),
-            targets: self.targets.split_off(n),
-        };
-        (self, rest)
-    }
-
-    /// The samples at `indices` as one batch: inputs as the columns of an `SMatrix<T, I, B>`,
-    /// targets as [`Target::Batch`].
-    ///
-    /// ```
-    /// let data = graph_runtime::data::two_spirals::<f64>(10, 0.1, 2);
-    /// let (x, classes) = data.batch::<3>(&[9, 0, 9]);
-    /// assert_eq!(x.column(0), x.column(2));
-    /// assert_eq!(classes, [1, 0, 1]);
-    /// ```
-    ///
-    /// # Panics
-    ///
-    /// If an index is not below [`len`](Dataset::len).
-    pub fn batch<const B: usize>(&self, indices: &[usize; B]) -> (SMatrix<T, I, B>, Y::Batch<B>)
-    where
-        Y: Target<T>,
-    {
-        (
-            self.batch_inputs(indices),
-            Y::gather(&self.targets, indices),
-        )
-    }
-
-    /// The inputs at `indices`, one per column.
-    pub(crate) fn batch_inputs<const B: usize>(&self, indices: &[usize; B]) -> SMatrix<T, I, B> {
-        let mut x = SMatrix::<T, I, B>::from_element(T::ZERO);
-        for (mut column, &index) in x.column_iter_mut().zip(indices) {
-            column.copy_from(&self.inputs[index]);
-        }
-        x
-    }
-}
-
-impl<T: Real, const I: usize, Y> FromIterator<(SVector<T, I>, Y)> for Dataset<T, I, Y> {
-    fn from_iter<It: IntoIterator<Item = (SVector<T, I>, Y)>>(pairs: It) -> Self {
-        let (inputs, targets) = pairs.into_iter().unzip();
-        Dataset { inputs, targets }
-    }
-}
-
-impl<T: Real, const I: usize, Y> Extend<(SVector<T, I>, Y)> for Dataset<T, I, Y> {
-    fn extend<It: IntoIterator<Item = (SVector<T, I>, Y)>>(&mut self, pairs: It) {
-        for (input, target) in pairs {
-            self.push(input, target);
-        }
-    }
-}
 
 /// A draw from N(0, σ²), in `f64`.
 fn gaussian(rng: &mut StdRng, sigma: f64) -> f64 {
@@ -277,7 +26,7 @@ fn point<T: Real>(x: f64, y: f64) -> SVector<T, 2> {
 /// fit against.
 ///
 /// ```
-/// let data = graph_runtime::data::sine::<f32>(64, 0.05, 1);
+/// let data = chainrule::data::sine::<f32>(64, 0.05, 1);
 /// let mean_error: f32 = data.inputs().iter().zip(data.targets())
 ///     .map(|(x, y)| (y[0] - x[0].sin()).abs()).sum::<f32>() / 64.0;
 /// assert!(mean_error > 0.0 && mean_error < 0.1);
@@ -304,7 +53,7 @@ pub fn sine<T: Real>(n: usize, noise: f64, seed: u64) -> Dataset<T, 1, SVector<T
 /// separable (exactly, for `noise` 0) by a small tanh network, but not by a line.
 ///
 /// ```
-/// let data = graph_runtime::data::two_spirals::<f64>(100, 0.0, 5);
+/// let data = chainrule::data::two_spirals::<f64>(100, 0.0, 5);
 /// assert!(data.inputs().iter().all(|p| p.norm() <= 1.0 + 1e-12));
 /// assert_eq!(data.targets().iter().filter(|&&class| class == 1).count(), 50);
 /// ```
@@ -327,7 +76,7 @@ pub fn two_spirals<T: Real>(n: usize, noise: f64, seed: u64) -> Dataset<T, 2, us
 /// alternating, with `N(0, noise²)` added to each coordinate.
 ///
 /// ```
-/// let data = graph_runtime::data::moons::<f64>(50, 0.0, 9);
+/// let data = chainrule::data::moons::<f64>(50, 0.0, 9);
 /// let (upper, lower) = (&data.inputs()[0], &data.inputs()[1]);
 /// assert!((upper.norm() - 1.0).abs() < 1e-12);
 /// assert!(((lower[0] - 1.0).powi(2) + (lower[1] - 0.5).powi(2) - 1.0).abs() < 1e-12);
@@ -356,7 +105,7 @@ pub fn moons<T: Real>(n: usize, noise: f64, seed: u64) -> Dataset<T, 2, usize> {
 /// Classes do not alternate here; they follow the points.
 ///
 /// ```
-/// let data = graph_runtime::data::xor::<f64>(100, 0.0, 4);
+/// let data = chainrule::data::xor::<f64>(100, 0.0, 4);
 /// for (p, &class) in data.inputs().iter().zip(data.targets()) {
 ///     assert_eq!(class, ((p[0] > 0.0) != (p[1] > 0.0)) as usize);
 /// }
@@ -388,7 +137,7 @@ pub fn xor<T: Real>(n: usize, noise: f64, seed: u64) -> Dataset<T, 2, usize> {
 /// input–output correlation in closed form.
 ///
 /// ```
-/// use graph_runtime::data;
+/// use chainrule::data;
 ///
 /// let items = data::hierarchical::<f64, 4, 7>();
 /// assert_eq!(items.len(), 4);
@@ -427,7 +176,7 @@ pub fn hierarchical<T: Real, const P: usize, const F: usize>() -> Dataset<T, P, 
 /// One mode of an input–output correlation: `Σʸˣ = Σₖ σₖ uₖ vₖᵀ`.
 ///
 /// ```
-/// let root_split = &graph_runtime::data::hierarchical_modes(2)[1];
+/// let root_split = &chainrule::data::hierarchical_modes(2)[1];
 /// assert_eq!(root_split.node, Some(0));
 /// assert_eq!(root_split.singular_value, 0.5); // √(2 − 1) / 2
 /// let close = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(a, b)| (a - b).abs() < 1e-15);
@@ -461,7 +210,7 @@ pub struct Mode {
 /// linear network learns these modes one by one, in this order.
 ///
 /// ```
-/// use graph_runtime::data;
+/// use chainrule::data;
 ///
 /// let modes = data::hierarchical_modes(4);
 /// let sigmas: Vec<f64> = modes.iter().map(|mode| mode.singular_value).collect();
@@ -590,25 +339,5 @@ mod tests {
         for (x, y) in a.inputs().iter().zip(b.inputs()) {
             assert_eq!(x[0], y[0] as f32);
         }
-    }
-
-    #[test]
-    fn a_nan_prediction_is_never_correct() {
-        assert_eq!(
-            <usize as Target<f64>>::is_correct(&[f64::NAN, 0.0], &0),
-            Some(false)
-        );
-        assert_eq!(
-            <usize as Target<f64>>::is_correct(&[f64::NAN, 0.0], &1),
-            Some(true)
-        );
-        assert_eq!(
-            <usize as Target<f64>>::is_correct(&[f64::NAN], &0),
-            Some(false)
-        );
-        assert_eq!(
-            <usize as Target<f64>>::is_correct(&[1.0, 1.0], &0),
-            Some(true)
-        );
     }
 }
