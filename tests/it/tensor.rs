@@ -265,3 +265,35 @@ fn softmax_stays_finite_for_huge_logits() {
     assert!((value - 1.0).abs() < 1e-12, "{value}");
     assert!(grad.a.iter().all(|g| g.is_finite()));
 }
+
+chainrule::graph! {
+    /// A constant first in `min` and `max` over a matrix: `0.0.min(e)` would not compile.
+    fn constant_first(x: SMatrix<f64, 2, 2>) -> f64 {
+        sum(min(0, x)) + sum(max(0, x)) + sum(elu(x))
+    }
+}
+
+chainrule::graph! {
+    /// `min(0, x)` and `min(x, 0)` differ at a tie: the second operand takes the gradient.
+    fn ties(x: f64) -> f64 {
+        min(0, x) + 2 * min(x, 0)
+    }
+}
+
+#[test]
+fn a_constant_may_come_first_in_min_and_max_over_a_matrix() {
+    let x = SMatrix::<f64, 2, 2>::new(-1.0, 2.0, 0.5, -3.0);
+    let elu = |v: f64| if v > 0.0 { v } else { v.exp_m1() };
+    let expected: f64 = x.iter().map(|&v| v.min(0.0) + v.max(0.0) + elu(v)).sum();
+    // Summed in another order than the test's.
+    assert!((constant_first::forward(x) - expected).abs() < 1e-12);
+    assert!(constant_first::check_gradient(x).is_ok());
+}
+
+#[test]
+fn min_with_its_operands_swapped_is_another_node() {
+    // At x = 0: min(0, x) gives its gradient to x (the second operand), min(x, 0) to 0.
+    let (value, grad) = ties::value_and_grad(0.0);
+    assert_eq!(value, 0.0);
+    assert_eq!(grad.x, 1.0);
+}

@@ -83,7 +83,18 @@ pub fn literal(value: f64, real: Real) -> Fragment {
             let name = format_ident!("{name}");
             quote!(::core::#ty::consts::#name)
         }
-        None => Literal::f64_unsuffixed(value.abs()).into_token_stream(),
+        // An `f32` graph's constant with `f32`'s digits: clippy's `excessive_precision`
+        // rejects more.
+        None => match real {
+            Real::F64 => Literal::f64_unsuffixed(value.abs()).into_token_stream(),
+            Real::F32 if (value as f32).is_finite() => {
+                Literal::f32_unsuffixed(value.abs() as f32).into_token_stream()
+            }
+            Real::F32 => {
+                let infinity = if value > 0.0 { quote!(INFINITY) } else { quote!(NEG_INFINITY) };
+                return Fragment::atom(quote!(::core::primitive::f32::#infinity));
+            }
+        },
     };
     if value.is_sign_negative() {
         Fragment {
@@ -327,17 +338,7 @@ fn scalar_expression(context: &Context, id: NodeId) -> Fragment {
     }
     if let Some(first) = node.op.operands().next() {
         // A constant receiver needs its type: `2.0.powf(x)` is ambiguous.
-        let method_call = matches!(
-            node.op,
-            Op::Pow(..)
-                | Op::Max(..)
-                | Op::Min(..)
-                | Op::Atan2(..)
-                | Op::Hypot(..)
-                | Op::Powi(..)
-                | Op::Call(..)
-        );
-        if method_call && matches!(context.graph.node(first).op, Op::Const(_)) {
+        if is_method(node.op) && matches!(context.graph.node(first).op, Op::Const(_)) {
             fragments[0] = Fragment::atom(context.receiver(first));
         }
     }
@@ -574,17 +575,31 @@ fn map(context: &Context, op: Op, span: Span) -> Fragment {
         .expect("a matrix operand");
     let fragments: Vec<Fragment> = op
         .operands()
-        .map(|operand| {
-            if operand == matrix {
-                x.clone()
-            } else {
-                context.operand(operand).clone()
-            }
+        .enumerate()
+        .map(|(k, operand)| match operand == matrix {
+            true => x.clone(),
+            // A constant receiver needs its type: `0.0.min(e)` is ambiguous.
+            false if k == 0 && is_method(op) => Fragment::atom(context.receiver(operand)),
+            false => context.operand(operand).clone(),
         })
         .collect();
     let formula = scalar_formula(op, context.target, &fragments, span).tokens;
     let x = x.tokens;
     context.method(matrix, "map", quote!(|#x| #formula))
+}
+
+/// Whether the scalar formula of `op` is a method call on its first operand.
+fn is_method(op: Op) -> bool {
+    matches!(
+        op,
+        Op::Pow(..)
+            | Op::Max(..)
+            | Op::Min(..)
+            | Op::Atan2(..)
+            | Op::Hypot(..)
+            | Op::Powi(..)
+            | Op::Call(..)
+    )
 }
 
 /// The name of an element inside a `map` closure.

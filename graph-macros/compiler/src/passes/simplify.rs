@@ -97,6 +97,8 @@ fn adopt_name(graph: &mut Graph, id: NodeId, source: &Node) {
 }
 
 /// Commutative operations with their operands sorted, so `a*b` and `b*a` share a CSE entry.
+/// Not `max` and `min`: at a tie, their second operand takes the gradient, so `min(0, x)`
+/// and `min(x, 0)` differ there.
 fn canonical(op: Op) -> Op {
     let sorted = |a: NodeId, b: NodeId| if a <= b { (a, b) } else { (b, a) };
     match op {
@@ -107,14 +109,6 @@ fn canonical(op: Op) -> Op {
         Op::Mul(a, b) => {
             let (a, b) = sorted(a, b);
             Op::Mul(a, b)
-        }
-        Op::Max(a, b) => {
-            let (a, b) = sorted(a, b);
-            Op::Max(a, b)
-        }
-        Op::Min(a, b) => {
-            let (a, b) = sorted(a, b);
-            Op::Min(a, b)
         }
         op => op,
     }
