@@ -218,6 +218,24 @@ fn slopes_at_kinks_are_pytorchs() {
 }
 
 #[test]
+fn nan_stays_nan_except_through_max_and_min() {
+    let nan = SMatrix::<f64, 1, 1>::new(f64::NAN);
+    for y in [
+        GELU.forward(&nan),
+        SiLU.forward(&nan),
+        Softplus::default().forward(&nan),
+        Softmax.forward(&nan),
+        LogSoftmax.forward(&nan),
+    ] {
+        assert!(y[0].is_nan());
+    }
+    // FIXME: PyTorch keeps NaN here too; the graph language's `max` and `min` are Rust's,
+    // which return the other operand.
+    assert_eq!(LeakyReLU::default().forward(&nan)[0], 0.0);
+    assert_eq!(ELU::default().forward(&nan)[0], 0.0);
+}
+
+#[test]
 fn hyperparameters_are_not_parameters() {
     assert_eq!(Parameters::<f64>::len(&LeakyReLU::new(0.2)), 0);
     assert_eq!(Parameters::<f32>::len(&ELU::new(0.5)), 0);

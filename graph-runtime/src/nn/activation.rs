@@ -7,7 +7,9 @@
 //!
 //! Values and derivatives follow PyTorch's kernels, kinks included: `LeakyReLU`'s slope at 0
 //! is `negative_slope` and `ELU`'s is `alpha`, as in `leaky_relu_backward` and
-//! `elu_backward`, where the value at 0 is on the `x ≤ 0` side.
+//! `elu_backward`, where the value at 0 is on the `x ≤ 0` side. One difference: the graph
+//! language's `max` and `min` are Rust's, which return the other operand for a NaN, so
+//! `ReLU`, `LeakyReLU` and `ELU` map NaN to 0 where PyTorch keeps it NaN.
 
 use nalgebra::SMatrix;
 
