@@ -71,6 +71,9 @@ macro_rules! activation {
         { $($body:tt)* }, $real:ident
     ) => {
         #[doc(hidden)]
+        // `graph!` writes the f64 digits of a derivative's constant (`gelu`'s 1/√(2π)) in
+        // f32 graphs too; rustc rounds them.
+        #[allow(clippy::excessive_precision)]
         pub mod $graph {
             graph_macros::graph! {
                 #[chainrule(crate = crate)]
