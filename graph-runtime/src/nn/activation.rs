@@ -5,6 +5,10 @@
 //! [`Parameters`](crate::Parameters) and the `state_dict`. Each works on a matrix of any shape,
 //! in `f32` or `f64`.
 //!
+//! As in PyTorch, a file holds no hyperparameters: `Sequential::load_safetensors` builds these
+//! layers with their defaults, so load into a model built with other ones in place, with
+//! `chainrule::io::load_safetensors(&mut model, path)`.
+//!
 //! Values and derivatives follow PyTorch's kernels, kinks included: `LeakyReLU`'s slope at 0
 //! is `negative_slope` and `ELU`'s is `alpha`, as in `leaky_relu_backward` and
 //! `elu_backward`, where the value at 0 is on the `x ≤ 0` side. One difference: the graph
