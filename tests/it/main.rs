@@ -1,5 +1,6 @@
 //! The integration tests, one crate (each file in `tests/` would link separately).
 
+mod activations;
 mod allocation;
 mod batch;
 mod contract;

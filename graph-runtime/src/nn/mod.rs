@@ -91,7 +91,9 @@ pub mod activation;
 pub mod linear;
 pub mod sequential;
 
-pub use activation::{Identity, ReLU, Sigmoid, Tanh};
+pub use activation::{
+    Identity, LeakyReLU, LogSoftmax, ReLU, SiLU, Sigmoid, Softmax, Softplus, Tanh, ELU, GELU,
+};
 pub use linear::Linear;
 pub use sequential::Sequential;
 

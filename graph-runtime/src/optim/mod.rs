@@ -36,10 +36,12 @@ use std::collections::BTreeMap;
 use crate::{Error, Parameters, Real, Result};
 
 mod adam;
+mod clip;
 pub mod schedule;
 mod sgd;
 
 pub use adam::{Adam, AdamW};
+pub use clip::{clip_grad_norm, clip_grad_value};
 pub use sgd::Sgd;
 
 /// An optimizer: updates any [`Parameters`] in place from gradients of the same type.

@@ -1,16 +1,22 @@
-//! Learning-rate schedules: the closed forms of PyTorch's `torch.optim.lr_scheduler`, as pure
-//! functions of the step index. Never touches an optimizer; training code calls
-//! [`Optimizer::set_lr`](super::Optimizer::set_lr) with what a schedule returns.
+//! Learning-rate schedules: PyTorch's `torch.optim.lr_scheduler`. Never touches an optimizer;
+//! training code calls [`Optimizer::set_lr`](super::Optimizer::set_lr) with what a schedule
+//! returns.
 //!
-//! A schedule keeps no state, so resuming from a checkpoint needs only the step count. Step
-//! `k` here is PyTorch's `last_epoch` after `k` calls to `scheduler.step()`: the first
-//! optimizer step uses `lr(base_lr, 0)`. Like PyTorch's Python floats, the factors are computed
-//! in `f64` and rounded to `T` at the end, so for `f64` they agree with PyTorch's closed forms
+//! A [`Schedule`] is a pure function of the step index, PyTorch's closed forms: `StepLR`,
+//! [`MultiStepLR`], `ExponentialLR`, `CosineAnnealingLR`, `LinearLR`, `SequentialLR` and
+//! [`OneCycleLR`], which also cycles the momentum ([`Schedule::momentum`]). It keeps no
+//! state, so resuming from a checkpoint needs only the step count. Step `k` here is PyTorch's
+//! `last_epoch` after `k` calls to `scheduler.step()`: the first optimizer step uses
+//! `lr(base_lr, 0)`. Like PyTorch's Python floats, the factors are computed in `f64` and
+//! rounded to `T` at the end, so for `f64` they agree with PyTorch's closed forms
 //! (`_get_closed_form_lr`) to the last bit.
 //!
+//! [`ReduceLROnPlateau`] is the exception: it follows a validation metric, so it keeps state
+//! and is stepped once per epoch with the metric and the current rate.
+//!
 //! ```
-//! use graph_runtime::optim::schedule::{CosineAnnealingLR, LinearLR, Schedule, SequentialLR};
-//! use graph_runtime::optim::{Optimizer, Sgd};
+//! use chainrule::optim::schedule::{CosineAnnealingLR, LinearLR, Schedule, SequentialLR};
+//! use chainrule::optim::{Optimizer, Sgd};
 //!
 //! // Warm up over 10 steps from a tenth of the base rate, then anneal to 0 over 90.
 //! let schedule = SequentialLR::new(LinearLR::warmup(0.1, 10), 10, CosineAnnealingLR::new(90, 0.0));
@@ -26,12 +32,18 @@
 //! assert!(x.abs() < 1e-9);
 //! ```
 
+mod one_cycle;
+mod plateau;
+
+pub use one_cycle::{Anneal, OneCycleLR};
+pub use plateau::{Mode, PlateauState, ReduceLROnPlateau, ThresholdMode};
+
 use crate::Real;
 
 /// A learning rate as a function of the step index: PyTorch's `LRScheduler`, without state.
 ///
 /// ```
-/// use graph_runtime::optim::schedule::Schedule;
+/// use chainrule::optim::schedule::Schedule;
 ///
 /// /// Halves the rate every 10 steps, without a lower bound.
 /// struct Halving;
@@ -46,11 +58,31 @@ pub trait Schedule<T: Real> {
     /// The learning rate of step `step` (0 for the first step), given the rate the optimizer
     /// was built with.
     fn lr(&self, base_lr: T, step: usize) -> T;
+
+    /// The momentum of step `step`, for a schedule that cycles it ([`OneCycleLR`]), else
+    /// `None` (the default): the optimizer keeps its own.
+    ///
+    /// It is SGD's `momentum` or Adam's β₁, whichever the optimizer has, as PyTorch writes
+    /// `group["momentum"]` or `group["betas"][0]`: before step `step`, training code sets
+    /// `Sgd::momentum(m)` or `Adam::betas(m, beta2)` with it, as it sets the rate.
+    ///
+    /// ```
+    /// use chainrule::optim::schedule::{OneCycleLR, Schedule, StepLR};
+    /// assert_eq!(Schedule::<f64>::momentum(&StepLR::new(10, 0.5), 3), None);
+    /// assert_eq!(Schedule::<f64>::momentum(&OneCycleLR::new(0.1, 100), 0), Some(0.95));
+    /// ```
+    fn momentum(&self, step: usize) -> Option<T> {
+        let _ = step;
+        None
+    }
 }
 
 impl<T: Real, S: Schedule<T> + ?Sized> Schedule<T> for &S {
     fn lr(&self, base_lr: T, step: usize) -> T {
         (**self).lr(base_lr, step)
+    }
+    fn momentum(&self, step: usize) -> Option<T> {
+        (**self).momentum(step)
     }
 }
 
@@ -58,13 +90,16 @@ impl<T: Real, S: Schedule<T> + ?Sized> Schedule<T> for Box<S> {
     fn lr(&self, base_lr: T, step: usize) -> T {
         (**self).lr(base_lr, step)
     }
+    fn momentum(&self, step: usize) -> Option<T> {
+        (**self).momentum(step)
+    }
 }
 
 /// Decays the rate by `gamma` every `step_size` steps: PyTorch's `StepLR`,
 /// `base_lr · gamma^⌊step / step_size⌋`.
 ///
 /// ```
-/// use graph_runtime::optim::schedule::{Schedule, StepLR};
+/// use chainrule::optim::schedule::{Schedule, StepLR};
 /// let schedule = StepLR::new(30, 0.1);
 /// assert_eq!(schedule.lr(0.05, 29), 0.05);
 /// assert_eq!(schedule.lr(0.05, 30), 0.05 * 0.1);
@@ -79,7 +114,7 @@ impl StepLR {
     /// Multiplies the rate by `gamma` (PyTorch's default is 0.1) every `step_size` steps.
     ///
     /// ```
-    /// use graph_runtime::optim::schedule::{Schedule, StepLR};
+    /// use chainrule::optim::schedule::{Schedule, StepLR};
     /// assert_eq!(StepLR::new(2, 0.5).lr(1.0_f32, 5), 0.25);
     /// ```
     ///
@@ -100,10 +135,54 @@ impl<T: Real> Schedule<T> for StepLR {
     }
 }
 
+/// Decays the rate by `gamma` at each milestone: PyTorch's `MultiStepLR`,
+/// `base_lr · gamma^(the number of milestones ≤ step)`.
+///
+/// ```
+/// use chainrule::optim::schedule::{MultiStepLR, Schedule};
+/// let schedule = MultiStepLR::new([30, 80], 0.1);
+/// assert_eq!(schedule.lr(0.05, 29), 0.05);
+/// assert_eq!(schedule.lr(0.05, 30), 0.05 * 0.1);
+/// assert_eq!(schedule.lr(0.05, 80), 0.05 * 0.1f64.powi(2));
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct MultiStepLR {
+    /// Sorted; a repeated milestone decays twice there, as in PyTorch's `Counter`.
+    milestones: Vec<usize>,
+    gamma: f64,
+}
+
+impl MultiStepLR {
+    /// Multiplies the rate by `gamma` (PyTorch's default is 0.1) at each of `milestones`, in
+    /// any order.
+    ///
+    /// ```
+    /// use chainrule::optim::schedule::{MultiStepLR, Schedule};
+    /// let schedule = MultiStepLR::new(vec![4, 2, 2], 0.5);
+    /// let rates: Vec<f64> = (0..6).map(|step| schedule.lr(1.0, step)).collect();
+    /// assert_eq!(rates, [1.0, 1.0, 0.25, 0.25, 0.125, 0.125]);
+    /// ```
+    pub fn new(milestones: impl IntoIterator<Item = usize>, gamma: f64) -> Self {
+        let mut milestones: Vec<usize> = milestones.into_iter().collect();
+        milestones.sort_unstable();
+        MultiStepLR { milestones, gamma }
+    }
+}
+
+impl<T: Real> Schedule<T> for MultiStepLR {
+    fn lr(&self, base_lr: T, step: usize) -> T {
+        // PyTorch's `bisect_right(milestones, last_epoch)`.
+        let passed = self
+            .milestones
+            .partition_point(|&milestone| milestone <= step);
+        T::from_f64(base_lr.to_f64() * self.gamma.powf(passed as f64))
+    }
+}
+
 /// Decays the rate by `gamma` every step: PyTorch's `ExponentialLR`, `base_lr · gamma^step`.
 ///
 /// ```
-/// use graph_runtime::optim::schedule::{ExponentialLR, Schedule};
+/// use chainrule::optim::schedule::{ExponentialLR, Schedule};
 /// let schedule = ExponentialLR::new(0.5);
 /// assert_eq!(schedule.lr(1.0, 3), 0.125);
 /// ```
@@ -116,7 +195,7 @@ impl ExponentialLR {
     /// Multiplies the rate by `gamma` every step.
     ///
     /// ```
-    /// use graph_runtime::optim::schedule::{ExponentialLR, Schedule};
+    /// use chainrule::optim::schedule::{ExponentialLR, Schedule};
     /// assert_eq!(ExponentialLR::new(0.9).lr(2.0, 0), 2.0);
     /// ```
     pub fn new(gamma: f64) -> Self {
@@ -139,7 +218,7 @@ impl<T: Real> Schedule<T> for ExponentialLR {
 /// [`SequentialLR`].
 ///
 /// ```
-/// use graph_runtime::optim::schedule::{CosineAnnealingLR, Schedule};
+/// use chainrule::optim::schedule::{CosineAnnealingLR, Schedule};
 /// let schedule = CosineAnnealingLR::new(100, 0.001);
 /// assert_eq!(schedule.lr(0.1, 0), 0.1);
 /// assert!((schedule.lr(0.1_f64, 50) - 0.0505).abs() < 1e-15);
@@ -155,7 +234,7 @@ impl CosineAnnealingLR {
     /// Anneals to `eta_min` (PyTorch's default is 0) in `t_max` steps.
     ///
     /// ```
-    /// use graph_runtime::optim::schedule::{CosineAnnealingLR, Schedule};
+    /// use chainrule::optim::schedule::{CosineAnnealingLR, Schedule};
     /// assert_eq!(CosineAnnealingLR::new(10, 0.0).lr(1.0, 10), 0.0);
     /// ```
     ///
@@ -187,7 +266,7 @@ impl<T: Real> Schedule<T> for CosineAnnealingLR {
 /// Its usual use is a warm-up, [`LinearLR::warmup`].
 ///
 /// ```
-/// use graph_runtime::optim::schedule::{LinearLR, Schedule};
+/// use chainrule::optim::schedule::{LinearLR, Schedule};
 /// let schedule = LinearLR::new(0.5, 1.0, 4);
 /// let factors: Vec<f64> = (0..6).map(|step| schedule.lr(1.0, step)).collect();
 /// assert_eq!(factors, [0.5, 0.625, 0.75, 0.875, 1.0, 1.0]);
@@ -204,7 +283,7 @@ impl LinearLR {
     /// defaults are 1/3, 1 and 5).
     ///
     /// ```
-    /// use graph_runtime::optim::schedule::{LinearLR, Schedule};
+    /// use chainrule::optim::schedule::{LinearLR, Schedule};
     /// // A linear decay to a tenth.
     /// assert!((LinearLR::new(1.0, 0.1, 10).lr(2.0_f64, 10) - 0.2).abs() < 1e-15);
     /// ```
@@ -238,7 +317,7 @@ impl LinearLR {
     /// `LinearLR::new(start_factor, 1.0, warmup_steps)`.
     ///
     /// ```
-    /// use graph_runtime::optim::schedule::{LinearLR, Schedule};
+    /// use chainrule::optim::schedule::{LinearLR, Schedule};
     /// let warmup = LinearLR::warmup(0.25, 3);
     /// let rates: Vec<f64> = (0..5).map(|step| warmup.lr(0.5, step)).collect();
     /// assert_eq!(rates, [0.125, 0.25, 0.375, 0.5, 0.5]);
@@ -273,7 +352,7 @@ impl<T: Real> Schedule<T> for LinearLR {
 /// PyTorch's `SequentialLR` with two schedules. Nest it to chain more.
 ///
 /// ```
-/// use graph_runtime::optim::schedule::{ExponentialLR, LinearLR, Schedule, SequentialLR};
+/// use chainrule::optim::schedule::{ExponentialLR, LinearLR, Schedule, SequentialLR};
 /// let schedule = SequentialLR::new(LinearLR::warmup(0.5, 2), 2, ExponentialLR::new(0.5));
 /// let rates: Vec<f64> = (0..5).map(|step| schedule.lr(1.0, step)).collect();
 /// assert_eq!(rates, [0.5, 0.75, 1.0, 0.5, 0.25]);
@@ -289,7 +368,7 @@ impl<First, Second> SequentialLR<First, Second> {
     /// Follows `first` up to step `milestone` (exclusive), then `second` from its step 0.
     ///
     /// ```
-    /// use graph_runtime::optim::schedule::{Schedule, SequentialLR, StepLR};
+    /// use chainrule::optim::schedule::{Schedule, SequentialLR, StepLR};
     /// let schedule = SequentialLR::new(StepLR::new(1, 0.5), 3, StepLR::new(1, 0.1));
     /// assert_eq!(schedule.lr(1.0, 2), 0.25);
     /// assert_eq!(schedule.lr(1.0, 3), 1.0);
@@ -308,6 +387,12 @@ impl<T: Real, First: Schedule<T>, Second: Schedule<T>> Schedule<T> for Sequentia
         match step.checked_sub(self.milestone) {
             Some(step_in_second) => self.second.lr(base_lr, step_in_second),
             None => self.first.lr(base_lr, step),
+        }
+    }
+    fn momentum(&self, step: usize) -> Option<T> {
+        match step.checked_sub(self.milestone) {
+            Some(step_in_second) => self.second.momentum(step_in_second),
+            None => self.first.momentum(step),
         }
     }
 }
