@@ -1,5 +1,6 @@
 //! A [`Trainer`]'s checkpoint: everything that determines the rest of its run, in one
-//! safetensors file through `io::save_checkpoint` (atomic) and `io::load_checkpoint` (checked
+//! safetensors file through `io::save_safetensors_with_extra` (atomic) and
+//! `io::load_safetensors_with_extra` (checked
 //! before written). Reads and writes files; never steps a model.
 //!
 //! **Layout.** The model's tensors under their `state_dict` names; each optimizer buffer as
@@ -172,7 +173,7 @@ where
         let tensors = extra.iter().map(|(_, values)| *values);
         let hash = checksum(&metadata, &self.model, tensors);
         metadata.insert(CHECKSUM_KEY.to_string(), format!("{hash:016x}"));
-        io::save_checkpoint(&self.model, &extra, &metadata, path)
+        io::save_safetensors_with_extra(&self.model, &extra, &metadata, path)
     }
 
     /// Restores the model, the optimizer's state, the run's position and its history from a
@@ -296,7 +297,7 @@ where
                 (VALIDATION_LOSSES, &mut validation_losses),
                 (VALIDATION_ACCURACY, &mut validation_accuracy),
             ]);
-            io::load_checkpoint(&mut model, &mut extra, path)?;
+            io::load_safetensors_with_extra(&mut model, &mut extra, path)?;
         }
         let expected = fields.string(CHECKSUM_KEY)?;
         let tensors = buffers.iter().map(|(_, buffer)| buffer.as_slice()).chain([
