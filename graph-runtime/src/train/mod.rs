@@ -73,8 +73,10 @@
 //! `state_dict` layout) and train there; chainrule has no cluster layer.
 
 mod checkpoint;
+mod fit;
 mod parallel;
 mod progress;
+mod run;
 mod shuffle;
 mod trainer;
 
