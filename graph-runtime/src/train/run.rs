@@ -172,7 +172,7 @@ where
             let name = first_non_finite(grads);
             return Err(diverged(format!("the gradient of {name} is not finite")));
         }
-        let backup = self.backup.get_or_insert_with(|| Box::new(M::zeros()));
+        let backup: &mut M = self.backup.get_or_insert_with(|| Box::new(M::zeros()));
         backup.copy_from(&self.model);
         self.optimizer.step(&mut self.model, grads);
         if !self.model.all_finite() {
