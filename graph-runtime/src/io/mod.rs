@@ -64,8 +64,8 @@ const METADATA_KEY: &str = "__metadata__";
 /// [`Error::DuplicateKey`] if two tensors share a name.
 ///
 /// ```
-/// use graph_runtime::io::{load_safetensors, save_safetensors};
-/// use graph_runtime::nalgebra::SMatrix;
+/// use chainrule::io::{load_safetensors, save_safetensors};
+/// use chainrule::nalgebra::SMatrix;
 ///
 /// let path = std::env::temp_dir().join(format!("doc-save-{}.safetensors", std::process::id()));
 /// let weight = SMatrix::<f32, 2, 3>::from_row_slice(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
@@ -75,7 +75,7 @@ const METADATA_KEY: &str = "__metadata__";
 /// load_safetensors(&mut loaded, &path)?;
 /// assert_eq!(loaded, weight);
 /// # std::fs::remove_file(&path).unwrap();
-/// # Ok::<(), graph_runtime::Error>(())
+/// # Ok::<(), chainrule::Error>(())
 /// ```
 pub fn save_safetensors<T, P>(params: &P, path: impl AsRef<Path>) -> Result<()>
 where
@@ -94,8 +94,8 @@ where
 ///
 /// ```
 /// use std::collections::HashMap;
-/// use graph_runtime::io::{load_safetensors_with_metadata, save_safetensors_with_metadata};
-/// use graph_runtime::nalgebra::SVector;
+/// use chainrule::io::{load_safetensors_with_metadata, save_safetensors_with_metadata};
+/// use chainrule::nalgebra::SVector;
 ///
 /// let path = std::env::temp_dir().join(format!("doc-meta-{}.safetensors", std::process::id()));
 /// let metadata = HashMap::from([("format".to_string(), "pt".to_string())]);
@@ -104,7 +104,7 @@ where
 /// let mut bias = SVector::<f64, 3>::zeros();
 /// assert_eq!(load_safetensors_with_metadata(&mut bias, &path)?, metadata);
 /// # std::fs::remove_file(&path).unwrap();
-/// # Ok::<(), graph_runtime::Error>(())
+/// # Ok::<(), chainrule::Error>(())
 /// ```
 pub fn save_safetensors_with_metadata<T, P>(
     params: &P,
@@ -132,9 +132,9 @@ where
 /// error `params` is unchanged.
 ///
 /// ```
-/// use graph_runtime::io::{load_safetensors, save_safetensors};
-/// use graph_runtime::nalgebra::{SMatrix, SVector};
-/// use graph_runtime::Error;
+/// use chainrule::io::{load_safetensors, save_safetensors};
+/// use chainrule::nalgebra::{SMatrix, SVector};
+/// use chainrule::Error;
 ///
 /// let path = std::env::temp_dir().join(format!("doc-load-{}.safetensors", std::process::id()));
 /// save_safetensors(&SVector::<f32, 4>::repeat(1.0), &path)?;
@@ -144,7 +144,7 @@ where
 /// assert!(matches!(error, Error::ShapeMismatch { .. }));
 /// assert_eq!(wrong, SMatrix::<f32, 2, 2>::zeros()); // untouched
 /// # std::fs::remove_file(&path).unwrap();
-/// # Ok::<(), graph_runtime::Error>(())
+/// # Ok::<(), chainrule::Error>(())
 /// ```
 pub fn load_safetensors<T, P>(params: &mut P, path: impl AsRef<Path>) -> Result<()>
 where
@@ -162,7 +162,7 @@ where
 ///
 /// ```
 /// use std::collections::HashMap;
-/// use graph_runtime::io::{load_safetensors_with_metadata, save_safetensors};
+/// use chainrule::io::{load_safetensors_with_metadata, save_safetensors};
 ///
 /// let path = std::env::temp_dir().join(format!("doc-nometa-{}.safetensors", std::process::id()));
 /// save_safetensors(&2.0_f64, &path)?;
@@ -170,7 +170,7 @@ where
 /// assert_eq!(load_safetensors_with_metadata(&mut scalar, &path)?, HashMap::new());
 /// assert_eq!(scalar, 2.0);
 /// # std::fs::remove_file(&path).unwrap();
-/// # Ok::<(), graph_runtime::Error>(())
+/// # Ok::<(), chainrule::Error>(())
 /// ```
 pub fn load_safetensors_with_metadata<T, P>(
     params: &mut P,

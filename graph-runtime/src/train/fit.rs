@@ -43,15 +43,15 @@ where
     /// - [`Error::Io`] if a [`checkpoint_every`](Trainer::checkpoint_every) save fails.
     ///
     /// ```
-    /// use graph_runtime::loss::Mse;
-    /// use graph_runtime::nn::{Linear, Sequential, Tanh};
-    /// use graph_runtime::optim::Sgd;
-    /// use graph_runtime::rand::{rngs::StdRng, SeedableRng};
-    /// use graph_runtime::train::Trainer;
-    /// use graph_runtime::{Error, Parameters};
+    /// use chainrule::loss::Mse;
+    /// use chainrule::nn::{Linear, Sequential, Tanh};
+    /// use chainrule::optim::Sgd;
+    /// use chainrule::rand::{rngs::StdRng, SeedableRng};
+    /// use chainrule::train::Trainer;
+    /// use chainrule::{Error, Parameters};
     ///
     /// type Mlp = Sequential<(Linear<f64, 1, 16>, Tanh, Linear<f64, 16, 1>)>;
-    /// let data = graph_runtime::data::sine::<f64>(64, 0.0, 0);
+    /// let data = chainrule::data::sine::<f64>(64, 0.0, 0);
     /// let model = Mlp::init(&mut StdRng::seed_from_u64(0));
     /// let mut trainer = Trainer::new(model, Sgd::new(1e3), Mse).epochs(10);
     /// let error = trainer.fit::<16>(&data).unwrap_err();
@@ -85,14 +85,14 @@ where
     /// As [`fit`](Trainer::fit).
     ///
     /// ```
-    /// use graph_runtime::loss::CrossEntropy;
-    /// use graph_runtime::nn::{Linear, Sequential, Tanh};
-    /// use graph_runtime::optim::Adam;
-    /// use graph_runtime::rand::{rngs::StdRng, SeedableRng};
-    /// use graph_runtime::train::{rayon::ThreadPoolBuilder, Trainer};
+    /// use chainrule::loss::CrossEntropy;
+    /// use chainrule::nn::{Linear, Sequential, Tanh};
+    /// use chainrule::optim::Adam;
+    /// use chainrule::rand::{rngs::StdRng, SeedableRng};
+    /// use chainrule::train::{rayon::ThreadPoolBuilder, Trainer};
     ///
     /// type Classifier = Sequential<(Linear<f32, 2, 8>, Tanh, Linear<f32, 8, 2>)>;
-    /// let data = graph_runtime::data::moons::<f32>(128, 0.05, 1);
+    /// let data = chainrule::data::moons::<f32>(128, 0.05, 1);
     /// let train_with = |threads| {
     ///     let model = Classifier::init(&mut StdRng::seed_from_u64(0));
     ///     let mut trainer = Trainer::new(model, Adam::new(0.01), CrossEntropy).epochs(3);
@@ -126,12 +126,12 @@ where
     /// loss.
     ///
     /// ```
-    /// use graph_runtime::loss::Mse;
-    /// use graph_runtime::nn::Linear;
-    /// use graph_runtime::optim::Sgd;
-    /// use graph_runtime::train::Trainer;
+    /// use chainrule::loss::Mse;
+    /// use chainrule::nn::Linear;
+    /// use chainrule::optim::Sgd;
+    /// use chainrule::train::Trainer;
     ///
-    /// let data = graph_runtime::data::sine::<f64>(5, 0.0, 0);
+    /// let data = chainrule::data::sine::<f64>(5, 0.0, 0);
     /// let trainer = Trainer::new(Linear::<f64, 1, 1>::zeros(), Sgd::new(0.1), Mse);
     /// // The zero model predicts 0: its loss is the mean of sin².
     /// let expected = data.targets().iter().map(|y| y[0] * y[0]).sum::<f64>() / 5.0;

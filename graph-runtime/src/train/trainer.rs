@@ -25,12 +25,12 @@ type Callback<T> = Box<dyn FnMut(&Progress<'_, T>) -> ControlFlow<()> + Send>;
 /// [module docs](super) for how batches, steps and checkpoints work.
 ///
 /// ```
-/// use graph_runtime::data;
-/// use graph_runtime::loss::CrossEntropy;
-/// use graph_runtime::nn::{Linear, Sequential, Tanh};
-/// use graph_runtime::optim::Adam;
-/// use graph_runtime::rand::{rngs::StdRng, SeedableRng};
-/// use graph_runtime::train::Trainer;
+/// use chainrule::data;
+/// use chainrule::loss::CrossEntropy;
+/// use chainrule::nn::{Linear, Sequential, Tanh};
+/// use chainrule::optim::Adam;
+/// use chainrule::rand::{rngs::StdRng, SeedableRng};
+/// use chainrule::train::Trainer;
 ///
 /// type Classifier = Sequential<(Linear<f32, 2, 16>, Tanh, Linear<f32, 16, 2>)>;
 /// let (train, validation) = data::xor::<f32>(320, 0.0, 1).split_at(256);
@@ -42,7 +42,7 @@ type Callback<T> = Box<dyn FnMut(&Progress<'_, T>) -> ControlFlow<()> + Send>;
 /// trainer.fit::<16>(&train)?;
 /// let last = trainer.history().epochs.last().unwrap();
 /// assert!(last.validation.unwrap().accuracy.unwrap() > 0.9);
-/// # Ok::<(), graph_runtime::Error>(())
+/// # Ok::<(), chainrule::Error>(())
 /// ```
 pub struct Trainer<T: Real, M, O, L, const I: usize, Y> {
     pub(super) model: M,
@@ -93,15 +93,15 @@ impl<T: Real, M, O: Optimizer<T>, L, const I: usize, Y> Trainer<T, M, O, L, I, Y
     /// callback or checkpoints, with a progress bar when [`ShowProgress::Auto`] says so.
     ///
     /// ```
-    /// use graph_runtime::loss::Mse;
-    /// use graph_runtime::nn::Linear;
-    /// use graph_runtime::optim::Sgd;
-    /// use graph_runtime::train::Trainer;
+    /// use chainrule::loss::Mse;
+    /// use chainrule::nn::Linear;
+    /// use chainrule::optim::Sgd;
+    /// use chainrule::train::Trainer;
     ///
     /// let mut trainer = Trainer::new(Linear::<f64, 1, 1>::zeros(), Sgd::new(0.5), Mse);
-    /// trainer.fit::<4>(&graph_runtime::data::sine(8, 0.0, 0))?;
+    /// trainer.fit::<4>(&chainrule::data::sine(8, 0.0, 0))?;
     /// assert_eq!((trainer.epoch(), trainer.step()), (1, 2));
-    /// # Ok::<(), graph_runtime::Error>(())
+    /// # Ok::<(), chainrule::Error>(())
     /// ```
     pub fn new(model: M, optimizer: O, loss: L) -> Self {
         Trainer {
@@ -128,9 +128,9 @@ impl<T: Real, M, O: Optimizer<T>, L, const I: usize, Y> Trainer<T, M, O, L, I, Y
     /// same total). The default is 1.
     ///
     /// ```
-    /// # use graph_runtime::{loss::Mse, nn::Linear, optim::Sgd, train::Trainer};
+    /// # use chainrule::{loss::Mse, nn::Linear, optim::Sgd, train::Trainer};
     /// let trainer = Trainer::new(Linear::<f64, 1, 1>::zeros(), Sgd::new(0.1), Mse).epochs(20);
-    /// # let _: &Trainer<f64, _, _, _, 1, graph_runtime::nalgebra::SVector<f64, 1>> = &trainer;
+    /// # let _: &Trainer<f64, _, _, _, 1, chainrule::nalgebra::SVector<f64, 1>> = &trainer;
     /// assert_eq!(trainer.total_epochs(), 20);
     /// ```
     pub fn epochs(mut self, epochs: usize) -> Self {
@@ -142,9 +142,9 @@ impl<T: Real, M, O: Optimizer<T>, L, const I: usize, Y> Trainer<T, M, O, L, I, Y
     /// default is 0.
     ///
     /// ```
-    /// # use graph_runtime::{loss::Mse, nn::Linear, optim::Sgd, train::Trainer};
+    /// # use chainrule::{loss::Mse, nn::Linear, optim::Sgd, train::Trainer};
     /// let trainer = Trainer::new(Linear::<f64, 1, 1>::zeros(), Sgd::new(0.1), Mse).seed(42);
-    /// # let _: &Trainer<f64, _, _, _, 1, graph_runtime::nalgebra::SVector<f64, 1>> = &trainer;
+    /// # let _: &Trainer<f64, _, _, _, 1, chainrule::nalgebra::SVector<f64, 1>> = &trainer;
     /// assert_eq!(trainer.shuffle_seed(), 42);
     /// ```
     pub fn seed(mut self, seed: u64) -> Self {
@@ -157,14 +157,14 @@ impl<T: Real, M, O: Optimizer<T>, L, const I: usize, Y> Trainer<T, M, O, L, I, Y
     /// Without a schedule every step uses `base_lr`.
     ///
     /// ```
-    /// # use graph_runtime::{loss::Mse, nn::Linear, optim::Sgd, train::Trainer};
-    /// use graph_runtime::optim::schedule::StepLR;
+    /// # use chainrule::{loss::Mse, nn::Linear, optim::Sgd, train::Trainer};
+    /// use chainrule::optim::schedule::StepLR;
     /// let mut trainer = Trainer::new(Linear::<f64, 1, 1>::zeros(), Sgd::new(0.1), Mse)
     ///     .epochs(3)
     ///     .schedule(StepLR::new(2, 0.5));
-    /// trainer.fit::<2>(&graph_runtime::data::sine(4, 0.0, 0))?; // 2 steps an epoch
+    /// trainer.fit::<2>(&chainrule::data::sine(4, 0.0, 0))?; // 2 steps an epoch
     /// assert_eq!(trainer.lr(), 0.0125); // the next step, 6: 0.1 · 0.5³
-    /// # Ok::<(), graph_runtime::Error>(())
+    /// # Ok::<(), chainrule::Error>(())
     /// ```
     pub fn schedule(mut self, schedule: impl Schedule<T> + Send + 'static) -> Self {
         self.schedule = Some(Box::new(schedule));
@@ -175,13 +175,13 @@ impl<T: Real, M, O: Optimizer<T>, L, const I: usize, Y> Trainer<T, M, O, L, I, Y
     /// the callback), and monitors its loss for [`early_stopping`](Trainer::early_stopping).
     ///
     /// ```
-    /// # use graph_runtime::{loss::Mse, nn::Linear, optim::Sgd, train::Trainer};
-    /// let (train, validation) = graph_runtime::data::sine::<f64>(40, 0.0, 0).split_at(32);
+    /// # use chainrule::{loss::Mse, nn::Linear, optim::Sgd, train::Trainer};
+    /// let (train, validation) = chainrule::data::sine::<f64>(40, 0.0, 0).split_at(32);
     /// let mut trainer = Trainer::new(Linear::<f64, 1, 1>::zeros(), Sgd::new(0.1), Mse)
     ///     .validation(validation);
     /// trainer.fit::<8>(&train)?;
     /// assert!(trainer.history().epochs[0].validation.is_some());
-    /// # Ok::<(), graph_runtime::Error>(())
+    /// # Ok::<(), chainrule::Error>(())
     /// ```
     pub fn validation(mut self, validation: Dataset<T, I, Y>) -> Self {
         self.validation = Some(validation);
@@ -194,15 +194,15 @@ impl<T: Real, M, O: Optimizer<T>, L, const I: usize, Y> Trainer<T, M, O, L, I, Y
     /// The model is the last epoch's, not the best one's.
     ///
     /// ```
-    /// # use graph_runtime::{loss::Mse, nn::Linear, optim::Sgd, train::{Stop, Trainer}};
+    /// # use chainrule::{loss::Mse, nn::Linear, optim::Sgd, train::{Stop, Trainer}};
     /// // A learning rate of 0 never improves: stop after the first epoch and 2 more.
     /// let mut trainer = Trainer::new(Linear::<f64, 1, 1>::zeros(), Sgd::new(0.0), Mse)
     ///     .epochs(100)
     ///     .early_stopping(2);
-    /// let stop = trainer.fit::<4>(&graph_runtime::data::sine(8, 0.0, 0))?;
+    /// let stop = trainer.fit::<4>(&chainrule::data::sine(8, 0.0, 0))?;
     /// assert_eq!(stop, Stop::EarlyStopping { best_epoch: 0 });
     /// assert_eq!(trainer.epoch(), 3);
-    /// # Ok::<(), graph_runtime::Error>(())
+    /// # Ok::<(), chainrule::Error>(())
     /// ```
     pub fn early_stopping(mut self, patience: usize) -> Self {
         self.config.patience = Some(patience);
@@ -212,10 +212,10 @@ impl<T: Real, M, O: Optimizer<T>, L, const I: usize, Y> Trainer<T, M, O, L, I, Y
     /// When to draw the progress bar; the default is [`ShowProgress::Auto`].
     ///
     /// ```
-    /// # use graph_runtime::{loss::Mse, nn::Linear, optim::Sgd, train::{ShowProgress, Trainer}};
+    /// # use chainrule::{loss::Mse, nn::Linear, optim::Sgd, train::{ShowProgress, Trainer}};
     /// let trainer = Trainer::new(Linear::<f64, 1, 1>::zeros(), Sgd::new(0.1), Mse)
     ///     .progress_bar(ShowProgress::Never);
-    /// # let _: &Trainer<f64, _, _, _, 1, graph_runtime::nalgebra::SVector<f64, 1>> = &trainer;
+    /// # let _: &Trainer<f64, _, _, _, 1, chainrule::nalgebra::SVector<f64, 1>> = &trainer;
     /// ```
     pub fn progress_bar(mut self, show: ShowProgress) -> Self {
         self.config.show_progress = show;
@@ -238,18 +238,18 @@ impl<T: Real, M, O: Optimizer<T>, L, const I: usize, Y> Trainer<T, M, O, L, I, Y
     /// then as it was after the step, and the previous checkpoint intact.
     ///
     /// ```
-    /// # use graph_runtime::{loss::Mse, nn::Linear, optim::Sgd, train::Trainer};
+    /// # use chainrule::{loss::Mse, nn::Linear, optim::Sgd, train::Trainer};
     /// let path = std::env::temp_dir().join(format!("doc-every-{}.safetensors", std::process::id()));
     /// let mut trainer = Trainer::new(Linear::<f64, 1, 1>::zeros(), Sgd::new(0.1), Mse)
     ///     .epochs(2)
     ///     .checkpoint_every(3, &path);
-    /// trainer.fit::<2>(&graph_runtime::data::sine(8, 0.0, 0))?; // 8 steps: saved at 3 and 6
+    /// trainer.fit::<2>(&chainrule::data::sine(8, 0.0, 0))?; // 8 steps: saved at 3 and 6
     /// let mut resumed = Trainer::new(Linear::<f64, 1, 1>::zeros(), Sgd::new(0.1), Mse).epochs(2);
-    /// # let _: &Trainer<f64, _, _, _, 1, graph_runtime::nalgebra::SVector<f64, 1>> = &resumed;
+    /// # let _: &Trainer<f64, _, _, _, 1, chainrule::nalgebra::SVector<f64, 1>> = &resumed;
     /// resumed.load_checkpoint(&path)?;
     /// assert_eq!(resumed.step(), 6);
     /// # std::fs::remove_file(&path).unwrap();
-    /// # Ok::<(), graph_runtime::Error>(())
+    /// # Ok::<(), chainrule::Error>(())
     /// ```
     ///
     /// # Panics
@@ -270,9 +270,9 @@ impl<T: Real, M, O: Optimizer<T>, L, const I: usize, Y> Trainer<T, M, O, L, I, Y
     /// failed step and go on.
     ///
     /// ```
-    /// # use graph_runtime::{loss::Mse, nn::Linear, optim::Sgd, train::Trainer};
+    /// # use chainrule::{loss::Mse, nn::Linear, optim::Sgd, train::Trainer};
     /// let mut trainer = Trainer::new(Linear::<f64, 1, 1>::zeros(), Sgd::new(0.1), Mse);
-    /// # let _: &Trainer<f64, _, _, _, 1, graph_runtime::nalgebra::SVector<f64, 1>> = &trainer;
+    /// # let _: &Trainer<f64, _, _, _, 1, chainrule::nalgebra::SVector<f64, 1>> = &trainer;
     /// trainer.set_base_lr(0.01);
     /// assert_eq!(trainer.base_lr(), 0.01);
     /// ```
@@ -283,9 +283,9 @@ impl<T: Real, M, O: Optimizer<T>, L, const I: usize, Y> Trainer<T, M, O, L, I, Y
     /// The learning rate the schedule scales.
     ///
     /// ```
-    /// # use graph_runtime::{loss::Mse, nn::Linear, optim::Sgd, train::Trainer};
+    /// # use chainrule::{loss::Mse, nn::Linear, optim::Sgd, train::Trainer};
     /// let trainer = Trainer::new(Linear::<f64, 1, 1>::zeros(), Sgd::new(0.1), Mse);
-    /// # let _: &Trainer<f64, _, _, _, 1, graph_runtime::nalgebra::SVector<f64, 1>> = &trainer;
+    /// # let _: &Trainer<f64, _, _, _, 1, chainrule::nalgebra::SVector<f64, 1>> = &trainer;
     /// assert_eq!(trainer.base_lr(), 0.1);
     /// ```
     pub fn base_lr(&self) -> T {
@@ -295,11 +295,11 @@ impl<T: Real, M, O: Optimizer<T>, L, const I: usize, Y> Trainer<T, M, O, L, I, Y
     /// The learning rate of step [`step`](Trainer::step), the next one.
     ///
     /// ```
-    /// # use graph_runtime::{loss::Mse, nn::Linear, optim::Sgd, train::Trainer};
-    /// use graph_runtime::optim::schedule::ExponentialLR;
+    /// # use chainrule::{loss::Mse, nn::Linear, optim::Sgd, train::Trainer};
+    /// use chainrule::optim::schedule::ExponentialLR;
     /// let trainer = Trainer::new(Linear::<f64, 1, 1>::zeros(), Sgd::new(0.1), Mse)
     ///     .schedule(ExponentialLR::new(0.5));
-    /// # let _: &Trainer<f64, _, _, _, 1, graph_runtime::nalgebra::SVector<f64, 1>> = &trainer;
+    /// # let _: &Trainer<f64, _, _, _, 1, chainrule::nalgebra::SVector<f64, 1>> = &trainer;
     /// assert_eq!(trainer.lr(), 0.1);
     /// ```
     pub fn lr(&self) -> T {
@@ -317,9 +317,9 @@ impl<T: Real, M, O: Optimizer<T>, L, const I: usize, Y> Trainer<T, M, O, L, I, Y
     /// The model as trained so far.
     ///
     /// ```
-    /// # use graph_runtime::{loss::Mse, nn::Linear, optim::Sgd, train::Trainer};
+    /// # use chainrule::{loss::Mse, nn::Linear, optim::Sgd, train::Trainer};
     /// let trainer = Trainer::new(Linear::<f64, 1, 1>::zeros(), Sgd::new(0.1), Mse);
-    /// # let _: &Trainer<f64, _, _, _, 1, graph_runtime::nalgebra::SVector<f64, 1>> = &trainer;
+    /// # let _: &Trainer<f64, _, _, _, 1, chainrule::nalgebra::SVector<f64, 1>> = &trainer;
     /// assert_eq!(trainer.model().bias[0], 0.0);
     /// ```
     pub fn model(&self) -> &M {
@@ -329,9 +329,9 @@ impl<T: Real, M, O: Optimizer<T>, L, const I: usize, Y> Trainer<T, M, O, L, I, Y
     /// The model, mutably: to change parameters between `fit` calls.
     ///
     /// ```
-    /// # use graph_runtime::{loss::Mse, nn::Linear, optim::Sgd, train::Trainer};
+    /// # use chainrule::{loss::Mse, nn::Linear, optim::Sgd, train::Trainer};
     /// let mut trainer = Trainer::new(Linear::<f64, 1, 1>::zeros(), Sgd::new(0.1), Mse);
-    /// # let _: &Trainer<f64, _, _, _, 1, graph_runtime::nalgebra::SVector<f64, 1>> = &trainer;
+    /// # let _: &Trainer<f64, _, _, _, 1, chainrule::nalgebra::SVector<f64, 1>> = &trainer;
     /// trainer.model_mut().bias[0] = 1.0;
     /// assert_eq!(trainer.model().bias[0], 1.0);
     /// ```
@@ -342,9 +342,9 @@ impl<T: Real, M, O: Optimizer<T>, L, const I: usize, Y> Trainer<T, M, O, L, I, Y
     /// The model, giving up the trainer.
     ///
     /// ```
-    /// # use graph_runtime::{loss::Mse, nn::Linear, optim::Sgd, train::Trainer};
+    /// # use chainrule::{loss::Mse, nn::Linear, optim::Sgd, train::Trainer};
     /// let trainer = Trainer::new(Linear::<f64, 1, 1>::zeros(), Sgd::new(0.1), Mse);
-    /// # let _: &Trainer<f64, _, _, _, 1, graph_runtime::nalgebra::SVector<f64, 1>> = &trainer;
+    /// # let _: &Trainer<f64, _, _, _, 1, chainrule::nalgebra::SVector<f64, 1>> = &trainer;
     /// let model: Linear<f64, 1, 1> = trainer.into_model();
     /// ```
     pub fn into_model(self) -> M {
@@ -354,11 +354,11 @@ impl<T: Real, M, O: Optimizer<T>, L, const I: usize, Y> Trainer<T, M, O, L, I, Y
     /// The optimizer, with its accumulated state.
     ///
     /// ```
-    /// # use graph_runtime::{loss::Mse, nn::Linear, optim::{Optimizer, Sgd}, train::Trainer};
+    /// # use chainrule::{loss::Mse, nn::Linear, optim::{Optimizer, Sgd}, train::Trainer};
     /// let mut trainer = Trainer::new(Linear::<f64, 1, 1>::zeros(), Sgd::new(0.1), Mse);
-    /// trainer.fit::<4>(&graph_runtime::data::sine(8, 0.0, 0))?;
+    /// trainer.fit::<4>(&chainrule::data::sine(8, 0.0, 0))?;
     /// assert_eq!(trainer.optimizer().step_count(), 2);
-    /// # Ok::<(), graph_runtime::Error>(())
+    /// # Ok::<(), chainrule::Error>(())
     /// ```
     pub fn optimizer(&self) -> &O {
         &self.optimizer
@@ -367,13 +367,13 @@ impl<T: Real, M, O: Optimizer<T>, L, const I: usize, Y> Trainer<T, M, O, L, I, Y
     /// Every step's loss and every finished epoch's summary.
     ///
     /// ```
-    /// # use graph_runtime::{loss::Mse, nn::Linear, optim::Sgd, train::Trainer};
+    /// # use chainrule::{loss::Mse, nn::Linear, optim::Sgd, train::Trainer};
     /// let mut trainer = Trainer::new(Linear::<f64, 1, 1>::zeros(), Sgd::new(0.1), Mse).epochs(2);
-    /// trainer.fit::<4>(&graph_runtime::data::sine(8, 0.0, 0))?;
+    /// trainer.fit::<4>(&chainrule::data::sine(8, 0.0, 0))?;
     /// assert_eq!(trainer.history().steps.len(), 4);
     /// let first_epoch = (trainer.history().steps[0] + trainer.history().steps[1]) / 2.0;
     /// assert_eq!(trainer.history().epochs[0].loss, first_epoch);
-    /// # Ok::<(), graph_runtime::Error>(())
+    /// # Ok::<(), chainrule::Error>(())
     /// ```
     pub fn history(&self) -> &History<T> {
         &self.state.history
@@ -382,9 +382,9 @@ impl<T: Real, M, O: Optimizer<T>, L, const I: usize, Y> Trainer<T, M, O, L, I, Y
     /// The number of steps done: the index of the next step, and the schedule's position.
     ///
     /// ```
-    /// # use graph_runtime::{loss::Mse, nn::Linear, optim::Sgd, train::Trainer};
+    /// # use chainrule::{loss::Mse, nn::Linear, optim::Sgd, train::Trainer};
     /// let trainer = Trainer::new(Linear::<f64, 1, 1>::zeros(), Sgd::new(0.1), Mse);
-    /// # let _: &Trainer<f64, _, _, _, 1, graph_runtime::nalgebra::SVector<f64, 1>> = &trainer;
+    /// # let _: &Trainer<f64, _, _, _, 1, chainrule::nalgebra::SVector<f64, 1>> = &trainer;
     /// assert_eq!(trainer.step(), 0);
     /// ```
     pub fn step(&self) -> usize {
@@ -394,9 +394,9 @@ impl<T: Real, M, O: Optimizer<T>, L, const I: usize, Y> Trainer<T, M, O, L, I, Y
     /// The epoch in progress, from 0 (after a finished run, the number of epochs).
     ///
     /// ```
-    /// # use graph_runtime::{loss::Mse, nn::Linear, optim::Sgd, train::Trainer};
+    /// # use chainrule::{loss::Mse, nn::Linear, optim::Sgd, train::Trainer};
     /// let trainer = Trainer::new(Linear::<f64, 1, 1>::zeros(), Sgd::new(0.1), Mse);
-    /// # let _: &Trainer<f64, _, _, _, 1, graph_runtime::nalgebra::SVector<f64, 1>> = &trainer;
+    /// # let _: &Trainer<f64, _, _, _, 1, chainrule::nalgebra::SVector<f64, 1>> = &trainer;
     /// assert_eq!(trainer.epoch(), 0);
     /// ```
     pub fn epoch(&self) -> usize {
@@ -406,9 +406,9 @@ impl<T: Real, M, O: Optimizer<T>, L, const I: usize, Y> Trainer<T, M, O, L, I, Y
     /// The number of epochs the run trains for.
     ///
     /// ```
-    /// # use graph_runtime::{loss::Mse, nn::Linear, optim::Sgd, train::Trainer};
+    /// # use chainrule::{loss::Mse, nn::Linear, optim::Sgd, train::Trainer};
     /// let trainer = Trainer::new(Linear::<f64, 1, 1>::zeros(), Sgd::new(0.1), Mse);
-    /// # let _: &Trainer<f64, _, _, _, 1, graph_runtime::nalgebra::SVector<f64, 1>> = &trainer;
+    /// # let _: &Trainer<f64, _, _, _, 1, chainrule::nalgebra::SVector<f64, 1>> = &trainer;
     /// assert_eq!(trainer.total_epochs(), 1);
     /// ```
     pub fn total_epochs(&self) -> usize {
@@ -418,9 +418,9 @@ impl<T: Real, M, O: Optimizer<T>, L, const I: usize, Y> Trainer<T, M, O, L, I, Y
     /// The seed of the shuffle.
     ///
     /// ```
-    /// # use graph_runtime::{loss::Mse, nn::Linear, optim::Sgd, train::Trainer};
+    /// # use chainrule::{loss::Mse, nn::Linear, optim::Sgd, train::Trainer};
     /// let trainer = Trainer::new(Linear::<f64, 1, 1>::zeros(), Sgd::new(0.1), Mse);
-    /// # let _: &Trainer<f64, _, _, _, 1, graph_runtime::nalgebra::SVector<f64, 1>> = &trainer;
+    /// # let _: &Trainer<f64, _, _, _, 1, chainrule::nalgebra::SVector<f64, 1>> = &trainer;
     /// assert_eq!(trainer.shuffle_seed(), 0);
     /// ```
     pub fn shuffle_seed(&self) -> u64 {

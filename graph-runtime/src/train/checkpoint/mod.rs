@@ -58,12 +58,12 @@ where
     /// the model is named like one of the checkpoint's own (`optimizer.…`, `trainer.…`).
     ///
     /// ```
-    /// use graph_runtime::loss::Mse;
-    /// use graph_runtime::nn::Linear;
-    /// use graph_runtime::optim::Adam;
-    /// use graph_runtime::train::Trainer;
+    /// use chainrule::loss::Mse;
+    /// use chainrule::nn::Linear;
+    /// use chainrule::optim::Adam;
+    /// use chainrule::train::Trainer;
     ///
-    /// let data = graph_runtime::data::sine::<f64>(16, 0.0, 1);
+    /// let data = chainrule::data::sine::<f64>(16, 0.0, 1);
     /// let path = std::env::temp_dir().join(format!("doc-trainer-{}.safetensors", std::process::id()));
     /// let new_trainer = || Trainer::new(Linear::<f64, 1, 1>::zeros(), Adam::new(0.1), Mse).epochs(4);
     ///
@@ -80,7 +80,7 @@ where
     /// assert_eq!(resumed.model(), uninterrupted.model());
     /// assert_eq!(resumed.history(), uninterrupted.history());
     /// # std::fs::remove_file(&path).unwrap();
-    /// # Ok::<(), graph_runtime::Error>(())
+    /// # Ok::<(), chainrule::Error>(())
     /// ```
     pub fn save_checkpoint(&self, path: impl AsRef<Path>) -> Result<()> {
         let optimizer = self.optimizer.state();
@@ -127,21 +127,21 @@ where
     ///   another optimizer (the key then starts with `optimizer.`).
     ///
     /// ```
-    /// use graph_runtime::io::save_safetensors;
-    /// use graph_runtime::loss::Mse;
-    /// use graph_runtime::nn::Linear;
-    /// use graph_runtime::optim::Sgd;
-    /// use graph_runtime::train::Trainer;
-    /// use graph_runtime::Error;
+    /// use chainrule::io::save_safetensors;
+    /// use chainrule::loss::Mse;
+    /// use chainrule::nn::Linear;
+    /// use chainrule::optim::Sgd;
+    /// use chainrule::train::Trainer;
+    /// use chainrule::Error;
     ///
     /// let path = std::env::temp_dir().join(format!("doc-plain-{}.safetensors", std::process::id()));
     /// save_safetensors(&Linear::<f64, 1, 1>::zeros(), &path)?;
     /// let mut trainer = Trainer::new(Linear::<f64, 1, 1>::zeros(), Sgd::new(0.1), Mse);
-    /// # let _: &Trainer<f64, _, _, _, 1, graph_runtime::nalgebra::SVector<f64, 1>> = &trainer;
+    /// # let _: &Trainer<f64, _, _, _, 1, chainrule::nalgebra::SVector<f64, 1>> = &trainer;
     /// let error = trainer.load_checkpoint(&path).unwrap_err();
     /// assert!(matches!(&error, Error::BadCheckpoint { key, .. } if key == "chainrule.checkpoint"));
     /// # std::fs::remove_file(&path).unwrap();
-    /// # Ok::<(), graph_runtime::Error>(())
+    /// # Ok::<(), chainrule::Error>(())
     /// ```
     pub fn load_checkpoint(&mut self, path: impl AsRef<Path>) -> Result<()>
     where
