@@ -42,6 +42,11 @@ where
     ///   samples changed since, so the rest of the epoch would be another shuffle's.
     /// - [`Error::Io`] if a [`checkpoint_every`](Trainer::checkpoint_every) save fails.
     ///
+    /// [`Error::Diverged`]: crate::Error::Diverged
+    /// [`Error::TooFewSamples`]: crate::Error::TooFewSamples
+    /// [`Error::ResumeMismatch`]: crate::Error::ResumeMismatch
+    /// [`Error::Io`]: crate::Error::Io
+    ///
     /// ```
     /// use chainrule::loss::Mse;
     /// use chainrule::nn::{Linear, Sequential, Tanh};

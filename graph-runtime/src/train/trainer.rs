@@ -237,6 +237,8 @@ impl<T: Real, M, O: Optimizer<T>, L, const I: usize, Y> Trainer<T, M, O, L, I, Y
     /// `every_steps` steps. A failed save stops `fit` with its [`Error::Io`]; the trainer is
     /// then as it was after the step, and the previous checkpoint intact.
     ///
+    /// [`Error::Io`]: crate::Error::Io
+    ///
     /// ```
     /// # use chainrule::{loss::Mse, nn::Linear, optim::Sgd, train::Trainer};
     /// let path = std::env::temp_dir().join(format!("doc-every-{}.safetensors", std::process::id()));
@@ -268,6 +270,8 @@ impl<T: Real, M, O: Optimizer<T>, L, const I: usize, Y> Trainer<T, M, O, L, I, Y
     /// The learning rate the schedule scales; from now on, instead of the optimizer's
     /// original one. After [`Error::Diverged`], lower it and call `fit` again to retry the
     /// failed step and go on.
+    ///
+    /// [`Error::Diverged`]: crate::Error::Diverged
     ///
     /// ```
     /// # use chainrule::{loss::Mse, nn::Linear, optim::Sgd, train::Trainer};
