@@ -238,6 +238,37 @@ macro_rules! impl_scalar_parameters {
 }
 impl_scalar_parameters!(f32, f64);
 
+/// A box holds the same tensors, under the same names, as what it holds: a model kept on the
+/// heap saves, loads and steps as the model itself.
+///
+/// ```
+/// use chainrule::nalgebra::SVector;
+/// use chainrule::Parameters;
+///
+/// let boxed = Box::new(SVector::<f64, 3>::new(1.0, 2.0, 3.0));
+/// let mut names = Vec::new();
+/// boxed.visit_named("bias", &mut |name, tensor| names.push((name.to_string(), tensor.shape.to_vec())));
+/// assert_eq!(names, [("bias".to_string(), vec![3])]);
+/// assert_eq!(boxed.len(), 3);
+/// ```
+impl<T: Real, P: Parameters<T> + ?Sized> Parameters<T> for Box<P> {
+    fn visit(&self, f: &mut dyn FnMut(&[T])) {
+        (**self).visit(f);
+    }
+    fn visit_mut(&mut self, f: &mut dyn FnMut(&mut [T])) {
+        (**self).visit_mut(f);
+    }
+    fn zip_mut(&mut self, other: &Self, f: &mut dyn FnMut(&mut [T], &[T])) {
+        (**self).zip_mut(other, f);
+    }
+    fn visit_named(&self, prefix: &str, f: &mut dyn FnMut(&str, TensorRef<'_, T>)) {
+        (**self).visit_named(prefix, f);
+    }
+    fn visit_named_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, TensorMut<'_, T>)) {
+        (**self).visit_named_mut(prefix, f);
+    }
+}
+
 /// A matrix is one tensor, `[R, C]`; a column vector (`C == 1`) is `[R]`, as a bias is in
 /// PyTorch.
 impl<T: Real, const R: usize, const C: usize> Parameters<T> for SMatrix<T, R, C> {

@@ -40,6 +40,14 @@ pub trait Real:
 {
     const ZERO: Self;
     const ONE: Self;
+    /// How a safetensors file stores this type: `F32` or `F64`.
+    ///
+    /// ```
+    /// use chainrule::io::Dtype;
+    /// use chainrule::Real;
+    /// assert_eq!(<f32 as Real>::DTYPE, Dtype::F32);
+    /// ```
+    const DTYPE: crate::io::Dtype;
     fn exp(self) -> Self;
     fn ln(self) -> Self;
     fn ln_1p(self) -> Self;
@@ -64,10 +72,11 @@ pub trait Real:
 }
 
 macro_rules! impl_real {
-    ($($t:ty => $erf:path, $erfc:path);*) => {$(
+    ($($t:ty => $dtype:ident, $erf:path, $erfc:path);*) => {$(
         impl Real for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
+            const DTYPE: crate::io::Dtype = crate::io::Dtype::$dtype;
             fn exp(self) -> Self { <$t>::exp(self) }
             fn ln(self) -> Self { <$t>::ln(self) }
             fn ln_1p(self) -> Self { <$t>::ln_1p(self) }
@@ -89,7 +98,7 @@ macro_rules! impl_real {
         }
     )*};
 }
-impl_real!(f32 => libm::erff, libm::erfcf; f64 => libm::erf, libm::erfc);
+impl_real!(f32 => F32, libm::erff, libm::erfcf; f64 => F64, libm::erf, libm::erfc);
 
 /// The logistic function 1/(1 + e⁻ˣ), computed without overflow for any `x`.
 ///

@@ -10,8 +10,8 @@ use std::fs;
 use std::path::PathBuf;
 
 use graph_runtime::io::{
-    load_checkpoint, load_safetensors, load_safetensors_with_metadata, save_checkpoint,
-    save_safetensors, save_safetensors_with_metadata,
+    load_safetensors, load_safetensors_with_extra, load_safetensors_with_metadata,
+    save_safetensors, save_safetensors_with_extra, save_safetensors_with_metadata,
 };
 use graph_runtime::nalgebra::{SMatrix, SVector};
 use graph_runtime::params::{key, TensorMut, TensorRef};
@@ -429,7 +429,7 @@ fn a_checkpoint_restores_parameters_extra_buffers_and_metadata() {
         ("adam.exp_avg", &exp_avg[..]),
         ("adam.exp_avg_sq", &exp_avg_sq[..]),
     ];
-    save_checkpoint(&model, &extra, &metadata, &path).unwrap();
+    save_safetensors_with_extra(&model, &extra, &metadata, &path).unwrap();
 
     let bytes = fs::read(&path).unwrap();
     let file = SafeTensors::deserialize(&bytes).unwrap();
@@ -437,7 +437,7 @@ fn a_checkpoint_restores_parameters_extra_buffers_and_metadata() {
 
     let mut restored = numbered::<f64>(7.0);
     let (mut m, mut v) = (vec![0.0; n], vec![0.0; n]);
-    let restored_metadata = load_checkpoint(
+    let restored_metadata = load_safetensors_with_extra(
         &mut restored,
         &mut [
             ("adam.exp_avg", &mut m[..]),
@@ -458,7 +458,7 @@ fn a_checkpoint_checks_its_extra_buffers_and_changes_nothing_on_error() {
     let path = dir.join("checkpoint.safetensors");
     let model = numbered::<f32>(0.0);
     let state = vec![1.0_f32; model.len()];
-    save_checkpoint(
+    save_safetensors_with_extra(
         &model,
         &[("sgd.momentum", &state[..])],
         &HashMap::new(),
@@ -474,14 +474,16 @@ fn a_checkpoint_checks_its_extra_buffers_and_changes_nothing_on_error() {
 
     // A buffer of the wrong length, or under another name.
     let mut short = [0.0_f32; 3];
-    let error = load_checkpoint(&mut plain, &mut [("sgd.momentum", &mut short[..])], &path);
+    let error =
+        load_safetensors_with_extra(&mut plain, &mut [("sgd.momentum", &mut short[..])], &path);
     assert!(matches!(
         error,
         Err(Error::ShapeMismatch { key, expected, found })
             if key == "sgd.momentum" && expected == [3] && found == [65]
     ));
     let mut renamed = vec![0.0_f32; 65];
-    let error = load_checkpoint(&mut plain, &mut [("adam.exp_avg", &mut renamed[..])], &path);
+    let error =
+        load_safetensors_with_extra(&mut plain, &mut [("adam.exp_avg", &mut renamed[..])], &path);
     assert!(matches!(error, Err(Error::MissingTensor { key, .. }) if key == "adam.exp_avg"));
     assert_eq!(
         (&plain, &short[..], &renamed[..]),
@@ -489,10 +491,11 @@ fn a_checkpoint_checks_its_extra_buffers_and_changes_nothing_on_error() {
     );
 
     // A buffer named like a parameter is refused on save and on load.
-    let error = save_checkpoint(&model, &[("0.bias", &state[..])], &HashMap::new(), &path);
+    let error =
+        save_safetensors_with_extra(&model, &[("0.bias", &state[..])], &HashMap::new(), &path);
     assert!(matches!(error, Err(Error::DuplicateKey { key }) if key == "0.bias"));
     let mut clash = [0.0_f32; 16];
-    let error = load_checkpoint(&mut plain, &mut [("0.bias", &mut clash[..])], &path);
+    let error = load_safetensors_with_extra(&mut plain, &mut [("0.bias", &mut clash[..])], &path);
     assert!(matches!(error, Err(Error::DuplicateKey { key }) if key == "0.bias"));
 }
 

@@ -293,6 +293,52 @@ fn full_trainer<O: Optimizer<f64>>(
         .early_stopping(3)
 }
 
+/// Adam on the spirals, with validation: a trainer of any model of `Small`'s shape.
+fn adam_on_spirals<M>(model: M) -> Trainer<f64, M, Adam<f64>, CrossEntropy, 2, usize> {
+    Trainer::new(model, Adam::new(0.01), CrossEntropy)
+        .epochs(3)
+        .seed(2)
+        .validation(data::two_spirals::<f64>(30, 0.05, 9))
+}
+
+/// `Trainer::new(Box::new(model), ..)`, as issue 15 writes it: a boxed model trains,
+/// validates and checkpoints as the model itself, to the same bits and the same file.
+#[test]
+fn a_boxed_model_trains_and_checkpoints_as_the_model_itself() {
+    let dir = TempDir::new("boxed");
+    let data = data::two_spirals::<f64>(100, 0.05, 8);
+    let model = Small::init(&mut StdRng::seed_from_u64(4));
+
+    let mut plain = adam_on_spirals(model);
+    let mut boxed = adam_on_spirals(Box::new(model));
+    plain.fit::<16>(&data).unwrap();
+    boxed.fit::<16>(&data).unwrap();
+    assert_eq!(bits(boxed.model()), bits(plain.model()));
+    assert_eq!(boxed.history(), plain.history());
+
+    let mut plain_parallel = adam_on_spirals(model);
+    let mut boxed_parallel = adam_on_spirals(Box::new(model));
+    plain_parallel.fit_parallel::<16, 8>(&data).unwrap();
+    boxed_parallel.fit_parallel::<16, 8>(&data).unwrap();
+    assert_eq!(bits(boxed_parallel.model()), bits(plain_parallel.model()));
+
+    let (plain_path, boxed_path) = (dir.join("plain"), dir.join("boxed"));
+    plain.save_checkpoint(&plain_path).unwrap();
+    boxed.save_checkpoint(&boxed_path).unwrap();
+    // The same tensors under the same names, and the same metadata. (Not the same bytes: the
+    // metadata is a map, written in no fixed order.)
+    let contents = |path: &Path| {
+        let (mut tensors, metadata) = parts(&fs::read(path).unwrap());
+        tensors.sort();
+        (tensors, metadata)
+    };
+    assert_eq!(contents(&boxed_path), contents(&plain_path));
+    let mut unboxed = adam_on_spirals(Small::zeros());
+    unboxed.load_checkpoint(&boxed_path).unwrap();
+    assert_eq!(bits(unboxed.model()), bits(plain.model()));
+    assert_eq!(unboxed.history(), plain.history());
+}
+
 #[test]
 fn resuming_sgd_with_momentum_mid_epoch_ends_bit_identical() {
     let dir = TempDir::new("resume-sgd");

@@ -170,3 +170,65 @@ pub trait Init: Sized {
     /// Every parameter zero: an empty gradient to accumulate into.
     fn zeros() -> Self;
 }
+
+/// A boxed layer is the layer, kept on the heap: the same forward and backward pass, with its
+/// gradient boxed too. `Trainer::new(Box::new(model), ..)` trains it.
+///
+/// ```
+/// use chainrule::loss::Mse;
+/// use chainrule::nalgebra::{SMatrix, SVector};
+/// use chainrule::nn::{Linear, Module};
+///
+/// let layer = Linear::new(SMatrix::<f64, 1, 2>::new(1.0, 2.0), SVector::<f64, 1>::new(0.5));
+/// let boxed = Box::new(layer.clone());
+/// let (x, y) = (SMatrix::<f64, 2, 1>::new(1.0, 1.0), SMatrix::<f64, 1, 1>::new(3.0));
+/// assert_eq!(Module::forward(&boxed, &x), layer.forward(&x));
+/// let (loss, grads) = boxed.loss_and_grad(&x, &y, Mse);
+/// assert_eq!((loss, *grads), layer.loss_and_grad(&x, &y, Mse));
+/// ```
+impl<X, M: Module<X>> Module<X> for Box<M> {
+    type Output = M::Output;
+    type Tape = M::Tape;
+
+    fn forward(&self, x: &X) -> Self::Output {
+        (**self).forward(x)
+    }
+
+    fn forward_with_tape(&self, x: &X) -> (Self::Output, Self::Tape) {
+        (**self).forward_with_tape(x)
+    }
+
+    fn backward(&self, tape: &Self::Tape, d_output: &Self::Output) -> (X, Self) {
+        let (d_x, grads) = (**self).backward(tape, d_output);
+        (d_x, Box::new(grads))
+    }
+
+    fn backward_params(&self, tape: &Self::Tape, d_output: &Self::Output) -> Self {
+        Box::new((**self).backward_params(tape, d_output))
+    }
+
+    fn loss_and_grad<Y, L>(&self, x: &X, y: &Y, loss: L) -> (L::Value, Self)
+    where
+        L: Loss<Self::Output, Y>,
+    {
+        let (value, grads) = (**self).loss_and_grad(x, y, loss);
+        (value, Box::new(grads))
+    }
+}
+
+/// A boxed layer is made as the layer is, then boxed.
+///
+/// ```
+/// use chainrule::nn::{Init, Linear};
+/// let boxed: Box<Linear<f32, 3, 2>> = Init::zeros();
+/// assert_eq!(boxed.weight.sum(), 0.0);
+/// ```
+impl<M: Init> Init for Box<M> {
+    fn init<R: rand::Rng + ?Sized>(rng: &mut R) -> Self {
+        Box::new(M::init(rng))
+    }
+
+    fn zeros() -> Self {
+        Box::new(M::zeros())
+    }
+}

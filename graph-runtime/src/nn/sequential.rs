@@ -1,8 +1,9 @@
 //! [`Sequential`]: layers applied one after another, PyTorch's `nn.Sequential`.
 //!
-//! The layers are a tuple of one to twelve layers. Each takes the previous layer's output,
-//! which the compiler checks: `Sequential<(Linear<f32, 2, 16>, Linear<f32, 8, 1>)>` has no
-//! `forward`, as 16 outputs cannot feed 8 inputs.
+//! The layers are a tuple of one to twenty-four layers (nest `Sequential`s for more). Each
+//! takes the previous layer's output, which the compiler checks:
+//! `Sequential<(Linear<f32, 2, 16>, Linear<f32, 8, 1>)>` has no `forward`, as 16 outputs
+//! cannot feed 8 inputs.
 
 use std::path::Path;
 
@@ -16,6 +17,10 @@ use crate::{Parameters, Real};
 /// `2.bias`) in its files.
 ///
 /// `forward` and `backward` allocate nothing: the tape of a batch lives on the stack.
+///
+/// A `Sequential` takes 1 to 24 layers. For more, nest them: a `Sequential` is a layer, and
+/// its tensors are named as `nn.Sequential`'s nested in another (`0.2.weight`). Like Rust's
+/// tuples, it is `Debug` and `PartialEq` up to 12 layers only.
 ///
 /// ```
 /// use chainrule::nalgebra::SMatrix;
@@ -103,14 +108,35 @@ impl<L> Sequential<L> {
     }
 }
 
-/// The impls for one tuple length. `first` is layer 0, with its input type, output type and
-/// the name of its tape (and gradient); `rest` the others in order, with their index;
-/// `reversed` their indices and names from the last down to 1, the backward pass's order.
+/// The impls for every tuple length, from one list of layers: each layer `k` as `(Ak, k, Xk,
+/// Xk+1, tk)`, its type, its index, its input and output types, and the name of its tape (and
+/// gradient). Each length's impls are made by `@impl`, which takes `first` (layer 0), `rest`
+/// (the others in order), `reversed` (their indices and names from the last down to 1, the
+/// backward pass's order) and the `output` type; the recursion adds one layer of `next` at a
+/// time.
 macro_rules! sequential {
+    (($A0:ident, 0, $X0:ident, $Y0:ident, $t0:ident) $($next:tt)*) => {
+        sequential!(@impl first ($A0, $X0, $Y0, $t0) rest [] reversed [] output $Y0);
+        sequential!(@grow first ($A0, $X0, $Y0, $t0) rest [] reversed [] next [$($next)*]);
+    };
+    (@grow first $first:tt rest [$($rest:tt)*] reversed [$($reversed:tt)*] next []) => {};
     (
-        first ($A0:ident, $X0:ident, $Y0:ident, $t0:ident)
-        rest [$(($A:ident, $i:tt, $X:ident, $Y:ident, $t:ident)),*]
-        reversed [$(($r:tt, $g:ident)),*]
+        @grow first $first:tt rest [$($rest:tt)*] reversed [$($reversed:tt)*]
+        next [($A:ident, $i:tt, $X:ident, $Y:ident, $t:ident) $($next:tt)*]
+    ) => {
+        sequential!(
+            @impl first $first rest [$($rest)* ($A, $i, $X, $Y, $t)]
+            reversed [($i, $t) $($reversed)*] output $Y
+        );
+        sequential!(
+            @grow first $first rest [$($rest)* ($A, $i, $X, $Y, $t)]
+            reversed [($i, $t) $($reversed)*] next [$($next)*]
+        );
+    };
+    (
+        @impl first ($A0:ident, $X0:ident, $Y0:ident, $t0:ident)
+        rest [$(($A:ident, $i:tt, $X:ident, $Y:ident, $t:ident))*]
+        reversed [$(($r:tt, $g:ident))*]
         output $Out:ident
     ) => {
         impl<$X0, $A0, $($X, $A,)* $Out> Module<$X0> for Sequential<($A0, $($A,)*)>
@@ -193,15 +219,127 @@ macro_rules! sequential {
     };
 }
 
-sequential!(first (A0, X0, X1, t0) rest [] reversed [] output X1);
-sequential!(first (A0, X0, X1, t0) rest [(A1, 1, X1, X2, t1)] reversed [(1, t1)] output X2);
-sequential!(first (A0, X0, X1, t0) rest [(A1, 1, X1, X2, t1), (A2, 2, X2, X3, t2)] reversed [(2, t2), (1, t1)] output X3);
-sequential!(first (A0, X0, X1, t0) rest [(A1, 1, X1, X2, t1), (A2, 2, X2, X3, t2), (A3, 3, X3, X4, t3)] reversed [(3, t3), (2, t2), (1, t1)] output X4);
-sequential!(first (A0, X0, X1, t0) rest [(A1, 1, X1, X2, t1), (A2, 2, X2, X3, t2), (A3, 3, X3, X4, t3), (A4, 4, X4, X5, t4)] reversed [(4, t4), (3, t3), (2, t2), (1, t1)] output X5);
-sequential!(first (A0, X0, X1, t0) rest [(A1, 1, X1, X2, t1), (A2, 2, X2, X3, t2), (A3, 3, X3, X4, t3), (A4, 4, X4, X5, t4), (A5, 5, X5, X6, t5)] reversed [(5, t5), (4, t4), (3, t3), (2, t2), (1, t1)] output X6);
-sequential!(first (A0, X0, X1, t0) rest [(A1, 1, X1, X2, t1), (A2, 2, X2, X3, t2), (A3, 3, X3, X4, t3), (A4, 4, X4, X5, t4), (A5, 5, X5, X6, t5), (A6, 6, X6, X7, t6)] reversed [(6, t6), (5, t5), (4, t4), (3, t3), (2, t2), (1, t1)] output X7);
-sequential!(first (A0, X0, X1, t0) rest [(A1, 1, X1, X2, t1), (A2, 2, X2, X3, t2), (A3, 3, X3, X4, t3), (A4, 4, X4, X5, t4), (A5, 5, X5, X6, t5), (A6, 6, X6, X7, t6), (A7, 7, X7, X8, t7)] reversed [(7, t7), (6, t6), (5, t5), (4, t4), (3, t3), (2, t2), (1, t1)] output X8);
-sequential!(first (A0, X0, X1, t0) rest [(A1, 1, X1, X2, t1), (A2, 2, X2, X3, t2), (A3, 3, X3, X4, t3), (A4, 4, X4, X5, t4), (A5, 5, X5, X6, t5), (A6, 6, X6, X7, t6), (A7, 7, X7, X8, t7), (A8, 8, X8, X9, t8)] reversed [(8, t8), (7, t7), (6, t6), (5, t5), (4, t4), (3, t3), (2, t2), (1, t1)] output X9);
-sequential!(first (A0, X0, X1, t0) rest [(A1, 1, X1, X2, t1), (A2, 2, X2, X3, t2), (A3, 3, X3, X4, t3), (A4, 4, X4, X5, t4), (A5, 5, X5, X6, t5), (A6, 6, X6, X7, t6), (A7, 7, X7, X8, t7), (A8, 8, X8, X9, t8), (A9, 9, X9, X10, t9)] reversed [(9, t9), (8, t8), (7, t7), (6, t6), (5, t5), (4, t4), (3, t3), (2, t2), (1, t1)] output X10);
-sequential!(first (A0, X0, X1, t0) rest [(A1, 1, X1, X2, t1), (A2, 2, X2, X3, t2), (A3, 3, X3, X4, t3), (A4, 4, X4, X5, t4), (A5, 5, X5, X6, t5), (A6, 6, X6, X7, t6), (A7, 7, X7, X8, t7), (A8, 8, X8, X9, t8), (A9, 9, X9, X10, t9), (A10, 10, X10, X11, t10)] reversed [(10, t10), (9, t9), (8, t8), (7, t7), (6, t6), (5, t5), (4, t4), (3, t3), (2, t2), (1, t1)] output X11);
-sequential!(first (A0, X0, X1, t0) rest [(A1, 1, X1, X2, t1), (A2, 2, X2, X3, t2), (A3, 3, X3, X4, t3), (A4, 4, X4, X5, t4), (A5, 5, X5, X6, t5), (A6, 6, X6, X7, t6), (A7, 7, X7, X8, t7), (A8, 8, X8, X9, t8), (A9, 9, X9, X10, t9), (A10, 10, X10, X11, t10), (A11, 11, X11, X12, t11)] reversed [(11, t11), (10, t10), (9, t9), (8, t8), (7, t7), (6, t6), (5, t5), (4, t4), (3, t3), (2, t2), (1, t1)] output X12);
+sequential! {
+    (A0, 0, X0, X1, t0)
+    (A1, 1, X1, X2, t1)
+    (A2, 2, X2, X3, t2)
+    (A3, 3, X3, X4, t3)
+    (A4, 4, X4, X5, t4)
+    (A5, 5, X5, X6, t5)
+    (A6, 6, X6, X7, t6)
+    (A7, 7, X7, X8, t7)
+    (A8, 8, X8, X9, t8)
+    (A9, 9, X9, X10, t9)
+    (A10, 10, X10, X11, t10)
+    (A11, 11, X11, X12, t11)
+    (A12, 12, X12, X13, t12)
+    (A13, 13, X13, X14, t13)
+    (A14, 14, X14, X15, t14)
+    (A15, 15, X15, X16, t15)
+    (A16, 16, X16, X17, t16)
+    (A17, 17, X17, X18, t17)
+    (A18, 18, X18, X19, t18)
+    (A19, 19, X19, X20, t19)
+    (A20, 20, X20, X21, t20)
+    (A21, 21, X21, X22, t21)
+    (A22, 22, X22, X23, t22)
+    (A23, 23, X23, X24, t23)
+}
+
+#[cfg(test)]
+mod tests {
+    use nalgebra::{DMatrix, SMatrix};
+    use rand::{rngs::StdRng, SeedableRng};
+
+    use super::*;
+    use crate::check::check_gradient_within;
+    use crate::nn::{Linear, Tanh};
+
+    /// 24 layers, the most one `Sequential` takes: 12 `Linear`s, each followed by a `Tanh`.
+    type Deepest = Sequential<(
+        Linear<f64, 2, 3>,
+        Tanh,
+        Linear<f64, 3, 3>,
+        Tanh,
+        Linear<f64, 3, 3>,
+        Tanh,
+        Linear<f64, 3, 3>,
+        Tanh,
+        Linear<f64, 3, 3>,
+        Tanh,
+        Linear<f64, 3, 3>,
+        Tanh,
+        Linear<f64, 3, 3>,
+        Tanh,
+        Linear<f64, 3, 3>,
+        Tanh,
+        Linear<f64, 3, 3>,
+        Tanh,
+        Linear<f64, 3, 3>,
+        Tanh,
+        Linear<f64, 3, 3>,
+        Tanh,
+        Linear<f64, 3, 1>,
+        Tanh,
+    )>;
+
+    fn batch<const R: usize, const C: usize>(seed: f64) -> SMatrix<f64, R, C> {
+        SMatrix::from_fn(|r, c| ((r * 7 + c * 3) as f64 * 0.37 + seed).sin())
+    }
+
+    #[test]
+    fn twenty_four_layers_chain_under_pytorch_names_and_match_finite_differences() {
+        let model = Deepest::init(&mut StdRng::seed_from_u64(5));
+        let mut tensors = Vec::new();
+        model.visit_named("", &mut |name, tensor| {
+            tensors.push((
+                name.to_string(),
+                tensor.shape.to_vec(),
+                tensor.data.to_vec(),
+            ));
+        });
+        let names: Vec<&str> = tensors.iter().map(|(name, ..)| name.as_str()).collect();
+        let expected: Vec<String> = (0..24)
+            .step_by(2)
+            .flat_map(|k| [format!("{k}.weight"), format!("{k}.bias")])
+            .collect();
+        assert_eq!(names, expected);
+
+        // The forward pass, computed here from the tensors alone: tanh(W·x + b), layer by layer.
+        let x = batch::<2, 4>(0.3);
+        let mut reference = DMatrix::from_column_slice(2, 4, x.as_slice());
+        for pair in tensors.chunks(2) {
+            let [(_, weight_shape, weight), (_, _, bias)] = pair else {
+                unreachable!("a weight and a bias per `Linear`")
+            };
+            let weight = DMatrix::from_column_slice(weight_shape[0], weight_shape[1], weight);
+            let mut output = weight * reference;
+            for mut column in output.column_iter_mut() {
+                column
+                    .iter_mut()
+                    .zip(bias)
+                    .for_each(|(y, b)| *y = (*y + b).tanh());
+            }
+            reference = output;
+        }
+        let output: SMatrix<f64, 1, 4> = model.forward(&x);
+        for (value, expected) in output.iter().zip(reference.iter()) {
+            assert!((value - expected).abs() < 1e-14, "{value} vs {expected}");
+        }
+
+        let d = batch::<1, 4>(0.7);
+        let (_, tape) = model.forward_with_tape(&x);
+        let (d_x, grads) = model.backward(&tape, &d);
+        check_gradient_within(&model, &grads, |model| model.forward(&x).dot(&d), 1e-6)
+            .unwrap_or_else(|mismatch| panic!("a parameter: {mismatch}"));
+        check_gradient_within(&x, &d_x, |x| model.forward(x).dot(&d), 1e-6)
+            .unwrap_or_else(|mismatch| panic!("the input: {mismatch}"));
+        let mut first = Vec::new();
+        model
+            .backward_params(&tape, &d)
+            .visit(&mut |tensor| first.extend_from_slice(tensor));
+        let mut all = Vec::new();
+        grads.visit(&mut |tensor| all.extend_from_slice(tensor));
+        assert_eq!(first, all);
+    }
+}

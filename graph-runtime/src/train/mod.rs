@@ -7,14 +7,14 @@
 //! The loop by hand stays the first way to train, and what a `Trainer` step is:
 //!
 //! ```
-//! use graph_runtime::loss::Mse;
-//! use graph_runtime::nn::{Linear, Module, Sequential, Tanh};
-//! use graph_runtime::optim::{Optimizer, Sgd};
-//! use graph_runtime::rand::{rngs::StdRng, SeedableRng};
+//! use chainrule::loss::Mse;
+//! use chainrule::nn::{Linear, Module, Sequential, Tanh};
+//! use chainrule::optim::{Optimizer, Sgd};
+//! use chainrule::rand::{rngs::StdRng, SeedableRng};
 //!
 //! type Mlp = Sequential<(Linear<f64, 1, 8>, Tanh, Linear<f64, 8, 1>)>;
 //! let mut model = Mlp::init(&mut StdRng::seed_from_u64(0));
-//! let data = graph_runtime::data::sine::<f64>(32, 0.0, 1);
+//! let data = chainrule::data::sine::<f64>(32, 0.0, 1);
 //! let (x, y) = data.batch::<32>(&std::array::from_fn(|i| i));
 //! let mut sgd = Sgd::new(0.1);
 //! for _ in 0..100 {
@@ -26,15 +26,15 @@
 //! The same with a `Trainer`, in minibatches of 8, for 50 epochs:
 //!
 //! ```
-//! use graph_runtime::loss::Mse;
-//! use graph_runtime::nn::{Linear, Sequential, Tanh};
-//! use graph_runtime::optim::{schedule::CosineAnnealingLR, Adam};
-//! use graph_runtime::rand::{rngs::StdRng, SeedableRng};
-//! use graph_runtime::train::{Stop, Trainer};
+//! use chainrule::loss::Mse;
+//! use chainrule::nn::{Linear, Sequential, Tanh};
+//! use chainrule::optim::{schedule::CosineAnnealingLR, Adam};
+//! use chainrule::rand::{rngs::StdRng, SeedableRng};
+//! use chainrule::train::{Stop, Trainer};
 //!
 //! type Mlp = Sequential<(Linear<f64, 1, 8>, Tanh, Linear<f64, 8, 1>)>;
 //! let model = Mlp::init(&mut StdRng::seed_from_u64(0));
-//! let data = graph_runtime::data::sine::<f64>(64, 0.0, 1);
+//! let data = chainrule::data::sine::<f64>(64, 0.0, 1);
 //! let mut trainer = Trainer::new(model, Adam::new(0.02), Mse)
 //!     .epochs(50)
 //!     .seed(3)
@@ -43,7 +43,7 @@
 //! let history = trainer.history();
 //! assert_eq!((history.steps.len(), history.epochs.len()), (50 * 8, 50));
 //! assert!(history.epochs[49].loss < history.epochs[0].loss / 10.0);
-//! # Ok::<(), graph_runtime::Error>(())
+//! # Ok::<(), chainrule::Error>(())
 //! ```
 //!
 //! **Minibatches.** Epoch `e` visits the samples in the order [`epoch_order`]`(seed, e, n)`
@@ -73,8 +73,10 @@
 //! `state_dict` layout) and train there; chainrule has no cluster layer.
 
 mod checkpoint;
+mod fit;
 mod parallel;
 mod progress;
+mod run;
 mod shuffle;
 mod trainer;
 
@@ -100,8 +102,8 @@ use crate::Real;
 /// Implemented for every `SMatrix<T, K, B>`.
 ///
 /// ```
-/// use graph_runtime::nalgebra::SMatrix;
-/// use graph_runtime::train::Columns;
+/// use chainrule::nalgebra::SMatrix;
+/// use chainrule::train::Columns;
 ///
 /// let logits = SMatrix::<f64, 2, 3>::from_column_slice(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
 /// assert_eq!(logits.sample(1), [3.0, 4.0]);
@@ -134,7 +136,7 @@ impl<T: Real, const K: usize, const B: usize> Columns<T> for SMatrix<T, K, B> {
 /// the fraction it classifies right.
 ///
 /// ```
-/// use graph_runtime::train::Metrics;
+/// use chainrule::train::Metrics;
 /// let metrics = Metrics { loss: 0.25_f32, accuracy: Some(0.5) };
 /// assert_eq!(metrics.to_string(), "loss 0.25, accuracy 50.0%");
 /// assert_eq!(format!("{metrics:.3}"), "loss 0.250, accuracy 50.0%");
@@ -164,7 +166,7 @@ impl<T: Real> std::fmt::Display for Metrics<T> {
 /// What one finished epoch left in the [`History`].
 ///
 /// ```
-/// use graph_runtime::train::{EpochSummary, Metrics};
+/// use chainrule::train::{EpochSummary, Metrics};
 /// let epoch = EpochSummary { loss: 0.5_f64, validation: Some(Metrics { loss: 0.6, accuracy: None }) };
 /// assert!(epoch.validation.unwrap().loss > epoch.loss);
 /// ```
@@ -180,7 +182,7 @@ pub struct EpochSummary<T> {
 /// and restored with them.
 ///
 /// ```
-/// use graph_runtime::train::History;
+/// use chainrule::train::History;
 /// let history = History::<f32>::default();
 /// assert!(history.steps.is_empty() && history.epochs.is_empty());
 /// ```
@@ -195,7 +197,7 @@ pub struct History<T> {
 /// Why [`Trainer::fit`] returned without an error.
 ///
 /// ```
-/// use graph_runtime::train::Stop;
+/// use chainrule::train::Stop;
 /// assert_ne!(Stop::Finished, Stop::Callback);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -215,7 +217,7 @@ pub enum Stop {
 /// When the callback is called.
 ///
 /// ```
-/// use graph_runtime::train::Event;
+/// use chainrule::train::Event;
 /// assert_ne!(Event::Step, Event::Epoch);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -230,12 +232,12 @@ pub enum Event {
 ///
 /// ```
 /// use std::ops::ControlFlow;
-/// use graph_runtime::loss::Mse;
-/// use graph_runtime::nn::Linear;
-/// use graph_runtime::optim::Sgd;
-/// use graph_runtime::train::{Event, Stop, Trainer};
+/// use chainrule::loss::Mse;
+/// use chainrule::nn::Linear;
+/// use chainrule::optim::Sgd;
+/// use chainrule::train::{Event, Stop, Trainer};
 ///
-/// let data = graph_runtime::data::sine::<f64>(40, 0.0, 0);
+/// let data = chainrule::data::sine::<f64>(40, 0.0, 0);
 /// let mut trainer = Trainer::new(Linear::<f64, 1, 1>::zeros(), Sgd::new(0.1), Mse)
 ///     .epochs(10)
 ///     .callback(|progress| {
@@ -251,7 +253,7 @@ pub enum Event {
 ///     });
 /// assert_eq!(trainer.fit::<10>(&data)?, Stop::Callback);
 /// assert_eq!((trainer.epoch(), trainer.step()), (3, 12));
-/// # Ok::<(), graph_runtime::Error>(())
+/// # Ok::<(), chainrule::Error>(())
 /// ```
 #[derive(Debug)]
 #[non_exhaustive]

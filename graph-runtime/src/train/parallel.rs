@@ -40,21 +40,21 @@ use crate::{Parameters, Real};
 /// narrow: its products are then small and slow (128 columns beat 32 on one thread).
 ///
 /// ```
-/// use graph_runtime::data::Dataset;
-/// use graph_runtime::loss::Mse;
-/// use graph_runtime::nalgebra::SVector;
-/// use graph_runtime::nn::{Linear, Module, Sequential, Tanh};
-/// use graph_runtime::rand::{rngs::StdRng, SeedableRng};
-/// use graph_runtime::train::DataParallel;
-/// use graph_runtime::Parameters;
+/// use chainrule::data::Dataset;
+/// use chainrule::loss::Mse;
+/// use chainrule::nalgebra::SVector;
+/// use chainrule::nn::{Linear, Module, Sequential, Tanh};
+/// use chainrule::rand::{rngs::StdRng, SeedableRng};
+/// use chainrule::train::DataParallel;
+/// use chainrule::Parameters;
 ///
 /// type Mlp = Sequential<(Linear<f64, 1, 8>, Tanh, Linear<f64, 8, 1>)>;
 /// let model = Mlp::init(&mut StdRng::seed_from_u64(0));
-/// let data = graph_runtime::data::sine::<f64>(64, 0.0, 1);
+/// let data = chainrule::data::sine::<f64>(64, 0.0, 1);
 /// let batch: [usize; 16] = std::array::from_fn(|i| 4 * i);
 ///
-/// let one_thread = graph_runtime::train::rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
-/// let two_threads = graph_runtime::train::rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+/// let one_thread = chainrule::train::rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+/// let two_threads = chainrule::train::rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
 /// let (loss_1, grad_1) = one_thread.install(|| DataParallel::<4>::loss_and_grad(&model, &Mse, &data, &batch));
 /// let (loss_2, grad_2) = two_threads.install(|| DataParallel::<4>::loss_and_grad(&model, &Mse, &data, &batch));
 /// assert_eq!(loss_1.to_bits(), loss_2.to_bits());

@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 /// second, epoch, loss, learning rate) on stderr.
 ///
 /// ```
-/// use graph_runtime::train::ShowProgress;
+/// use chainrule::train::ShowProgress;
 /// assert_eq!(ShowProgress::default(), ShowProgress::Auto);
 /// assert!(!ShowProgress::Never.resolves_to_visible());
 /// // Off the main thread, as every `cargo test` test runs, `Auto` draws nothing.
@@ -34,7 +34,7 @@ impl ShowProgress {
     /// Whether a bar would be drawn now, on this thread.
     ///
     /// ```
-    /// use graph_runtime::train::ShowProgress;
+    /// use chainrule::train::ShowProgress;
     /// assert!(!ShowProgress::Never.resolves_to_visible());
     /// ```
     pub fn resolves_to_visible(self) -> bool {

@@ -31,7 +31,7 @@ impl SplitMix64 {
 /// `epoch_order(seed, e, n)`, and drops the last `n mod B` positions.
 ///
 /// ```
-/// use graph_runtime::train::epoch_order;
+/// use chainrule::train::epoch_order;
 ///
 /// let order = epoch_order(7, 0, 10);
 /// let mut sorted = order.clone();

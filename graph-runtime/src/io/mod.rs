@@ -15,27 +15,40 @@
 //! There is no dtype conversion: an `f32` file does not load into an `f64` model.
 //!
 //! **Saving is atomic.** The bytes go to a uniquely named temporary file in the target's
-//! directory, which is flushed to disk (`sync_all`) and then renamed over the target; on unix
-//! the directory is then synced too, as a best effort. A crash or an error mid-save leaves the
-//! previous file whole, and an error removes the temporary file. (Replacing the file also
-//! replaces its permissions with the defaults, and a symbolic link with a file.)
+//! directory (`tempfile`'s `NamedTempFile`), which is flushed to disk (`sync_all`) and then
+//! renamed over the target (`persist`); on unix the directory is then synced too, as a best
+//! effort. A crash or an error mid-save leaves the previous file whole, and an error removes
+//! the temporary file. (Replacing the file also replaces its permissions with the defaults
+//! `File::create` gives, and a symbolic link with a file.)
 //!
-//! **Checkpoints.** [`save_checkpoint`] stores, beside the parameters, extra flat tensors (an
-//! optimizer's state buffers) and a string map in the header's `__metadata__` (the step, the
-//! learning rate, …); [`load_checkpoint`] reads all three back with the same checks.
+//! **Extra tensors.** [`save_safetensors_with_extra`] stores, beside the parameters, extra
+//! flat tensors (an optimizer's state buffers) and a string map in the header's
+//! `__metadata__` (the step, the learning rate, …); [`load_safetensors_with_extra`] reads all
+//! three back with the same checks. A `Trainer`'s checkpoint is built on them.
+
+mod atomic;
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
-use std::fs::{self, File, OpenOptions};
+use std::fs;
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::Path;
 
-use safetensors::tensor::TensorInfo;
-use safetensors::{Dtype, SafeTensorError, SafeTensors, View};
+use safetensors::tensor::{Metadata, TensorInfo};
+use safetensors::{SafeTensorError, SafeTensors, View};
 
-use crate::params::Parameters;
+use self::atomic::write_atomically;
+use crate::params::{Parameters, TensorRef};
 use crate::{Error, Real, Result};
+
+/// How a file stores a tensor's elements; a [`Real`]'s is its [`Real::DTYPE`]. safetensors'
+/// own type, re-exported.
+///
+/// ```
+/// use chainrule::io::Dtype;
+/// assert_eq!(Dtype::F64.to_string(), "F64");
+/// ```
+pub use safetensors::Dtype;
 
 /// The name safetensors reserves in the header for the metadata map.
 const METADATA_KEY: &str = "__metadata__";
@@ -51,8 +64,8 @@ const METADATA_KEY: &str = "__metadata__";
 /// [`Error::DuplicateKey`] if two tensors share a name.
 ///
 /// ```
-/// use graph_runtime::io::{load_safetensors, save_safetensors};
-/// use graph_runtime::nalgebra::SMatrix;
+/// use chainrule::io::{load_safetensors, save_safetensors};
+/// use chainrule::nalgebra::SMatrix;
 ///
 /// let path = std::env::temp_dir().join(format!("doc-save-{}.safetensors", std::process::id()));
 /// let weight = SMatrix::<f32, 2, 3>::from_row_slice(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
@@ -62,14 +75,14 @@ const METADATA_KEY: &str = "__metadata__";
 /// load_safetensors(&mut loaded, &path)?;
 /// assert_eq!(loaded, weight);
 /// # std::fs::remove_file(&path).unwrap();
-/// # Ok::<(), graph_runtime::Error>(())
+/// # Ok::<(), chainrule::Error>(())
 /// ```
 pub fn save_safetensors<T, P>(params: &P, path: impl AsRef<Path>) -> Result<()>
 where
     T: Real,
     P: Parameters<T> + ?Sized,
 {
-    save_checkpoint(params, &[], &HashMap::new(), path)
+    save_safetensors_with_extra(params, &[], &HashMap::new(), path)
 }
 
 /// As [`save_safetensors`], with `metadata` in the header's `__metadata__` (an empty map
@@ -81,8 +94,8 @@ where
 ///
 /// ```
 /// use std::collections::HashMap;
-/// use graph_runtime::io::{load_safetensors_with_metadata, save_safetensors_with_metadata};
-/// use graph_runtime::nalgebra::SVector;
+/// use chainrule::io::{load_safetensors_with_metadata, save_safetensors_with_metadata};
+/// use chainrule::nalgebra::SVector;
 ///
 /// let path = std::env::temp_dir().join(format!("doc-meta-{}.safetensors", std::process::id()));
 /// let metadata = HashMap::from([("format".to_string(), "pt".to_string())]);
@@ -91,7 +104,7 @@ where
 /// let mut bias = SVector::<f64, 3>::zeros();
 /// assert_eq!(load_safetensors_with_metadata(&mut bias, &path)?, metadata);
 /// # std::fs::remove_file(&path).unwrap();
-/// # Ok::<(), graph_runtime::Error>(())
+/// # Ok::<(), chainrule::Error>(())
 /// ```
 pub fn save_safetensors_with_metadata<T, P>(
     params: &P,
@@ -102,7 +115,7 @@ where
     T: Real,
     P: Parameters<T> + ?Sized,
 {
-    save_checkpoint(params, &[], metadata, path)
+    save_safetensors_with_extra(params, &[], metadata, path)
 }
 
 /// Loads every tensor of `params` from the safetensors file at `path`, checked.
@@ -119,9 +132,9 @@ where
 /// error `params` is unchanged.
 ///
 /// ```
-/// use graph_runtime::io::{load_safetensors, save_safetensors};
-/// use graph_runtime::nalgebra::{SMatrix, SVector};
-/// use graph_runtime::Error;
+/// use chainrule::io::{load_safetensors, save_safetensors};
+/// use chainrule::nalgebra::{SMatrix, SVector};
+/// use chainrule::Error;
 ///
 /// let path = std::env::temp_dir().join(format!("doc-load-{}.safetensors", std::process::id()));
 /// save_safetensors(&SVector::<f32, 4>::repeat(1.0), &path)?;
@@ -131,14 +144,14 @@ where
 /// assert!(matches!(error, Error::ShapeMismatch { .. }));
 /// assert_eq!(wrong, SMatrix::<f32, 2, 2>::zeros()); // untouched
 /// # std::fs::remove_file(&path).unwrap();
-/// # Ok::<(), graph_runtime::Error>(())
+/// # Ok::<(), chainrule::Error>(())
 /// ```
 pub fn load_safetensors<T, P>(params: &mut P, path: impl AsRef<Path>) -> Result<()>
 where
     T: Real,
     P: Parameters<T> + ?Sized,
 {
-    load_checkpoint(params, &mut [], path).map(drop)
+    load_safetensors_with_extra(params, &mut [], path).map(drop)
 }
 
 /// As [`load_safetensors`], returning the header's `__metadata__` (empty if it has none).
@@ -149,7 +162,7 @@ where
 ///
 /// ```
 /// use std::collections::HashMap;
-/// use graph_runtime::io::{load_safetensors_with_metadata, save_safetensors};
+/// use chainrule::io::{load_safetensors_with_metadata, save_safetensors};
 ///
 /// let path = std::env::temp_dir().join(format!("doc-nometa-{}.safetensors", std::process::id()));
 /// save_safetensors(&2.0_f64, &path)?;
@@ -157,7 +170,7 @@ where
 /// assert_eq!(load_safetensors_with_metadata(&mut scalar, &path)?, HashMap::new());
 /// assert_eq!(scalar, 2.0);
 /// # std::fs::remove_file(&path).unwrap();
-/// # Ok::<(), graph_runtime::Error>(())
+/// # Ok::<(), chainrule::Error>(())
 /// ```
 pub fn load_safetensors_with_metadata<T, P>(
     params: &mut P,
@@ -167,15 +180,16 @@ where
     T: Real,
     P: Parameters<T> + ?Sized,
 {
-    load_checkpoint(params, &mut [], path)
+    load_safetensors_with_extra(params, &mut [], path)
 }
 
 /// Saves `params`, the flat tensors `extra` (each `(name, elements)`, stored with shape
 /// `[len]`) and `metadata` to one safetensors file at `path`, replacing it atomically.
 ///
-/// This is a training checkpoint: `extra` holds an optimizer's state buffers, `metadata`
-/// its step count and hyperparameters as strings. The names of `extra` share one namespace
-/// with the parameters' names, so pick ones no layer uses (`optim.exp_avg`, say).
+/// What a training checkpoint is made of: `extra` holds an optimizer's state buffers,
+/// `metadata` its step count and hyperparameters as strings. (`Trainer::save_checkpoint`
+/// writes a whole training run this way.) The names of `extra` share one namespace with the
+/// parameters' names, so pick ones no layer uses (`optim.exp_avg`, say).
 ///
 /// # Errors
 ///
@@ -184,18 +198,18 @@ where
 ///
 /// ```
 /// use std::collections::HashMap;
-/// use graph_runtime::io::{load_checkpoint, save_checkpoint};
-/// use graph_runtime::nalgebra::SMatrix;
+/// use chainrule::io::{load_safetensors_with_extra, save_safetensors_with_extra};
+/// use chainrule::nalgebra::SMatrix;
 ///
 /// let path = std::env::temp_dir().join(format!("doc-ckpt-{}.safetensors", std::process::id()));
 /// let weight = SMatrix::<f64, 2, 2>::new(1.0, 2.0, 3.0, 4.0);
 /// let momentum = vec![0.1, 0.2, 0.3, 0.4];
 /// let metadata = HashMap::from([("step".to_string(), "100".to_string())]);
-/// save_checkpoint(&weight, &[("optim.momentum", &momentum[..])], &metadata, &path)?;
+/// save_safetensors_with_extra(&weight, &[("optim.momentum", &momentum[..])], &metadata, &path)?;
 ///
 /// let mut restored_weight = SMatrix::<f64, 2, 2>::zeros();
 /// let mut restored_momentum = vec![0.0; 4];
-/// let restored_metadata = load_checkpoint(
+/// let restored_metadata = load_safetensors_with_extra(
 ///     &mut restored_weight,
 ///     &mut [("optim.momentum", &mut restored_momentum[..])],
 ///     &path,
@@ -203,9 +217,9 @@ where
 /// assert_eq!((restored_weight, restored_momentum), (weight, momentum));
 /// assert_eq!(restored_metadata["step"], "100");
 /// # std::fs::remove_file(&path).unwrap();
-/// # Ok::<(), graph_runtime::Error>(())
+/// # Ok::<(), chainrule::Error>(())
 /// ```
-pub fn save_checkpoint<T, P>(
+pub fn save_safetensors_with_extra<T, P>(
     params: &P,
     extra: &[(&str, &[T])],
     metadata: &HashMap<String, String>,
@@ -216,37 +230,13 @@ where
     P: Parameters<T> + ?Sized,
 {
     let path = path.as_ref();
-    let mut entries = Vec::new();
-    let mut inconsistent = None;
-    params.visit_named("", &mut |key, tensor| {
-        if tensor.data.len() != element_count(tensor.shape) {
-            inconsistent.get_or_insert_with(|| Error::InconsistentTensor {
-                key: key.to_string(),
-                shape: tensor.shape.to_vec(),
-                len: tensor.data.len(),
-            });
-            return;
-        }
-        entries.push(Entry {
-            key: key.to_string(),
-            shape: tensor.shape.to_vec(),
-            bytes: to_row_major_bytes(tensor.shape, tensor.data),
-            dtype: dtype_of::<T>(),
-        });
-    });
-    if let Some(error) = inconsistent {
-        return Err(error);
-    }
-    for &(key, data) in extra {
-        entries.push(Entry {
-            key: key.to_string(),
-            shape: vec![data.len()],
-            bytes: to_row_major_bytes(&[data.len()], data),
-            dtype: dtype_of::<T>(),
-        });
-    }
+    let mut entries = parameter_entries(params)?;
+    entries.extend(
+        extra
+            .iter()
+            .map(|&(key, data)| Entry::new(key, &[data.len()], data)),
+    );
     check_unique(entries.iter().map(|entry| entry.key.as_str()))?;
-
     let metadata = (!metadata.is_empty()).then(|| metadata.clone());
     let named = entries.into_iter().map(|entry| (entry.key.clone(), entry));
     let bytes = safetensors::serialize(named, metadata).map_err(|error| Error::Io {
@@ -254,16 +244,16 @@ where
         path: path.to_path_buf(),
         source: io::Error::new(io::ErrorKind::InvalidData, error.to_string()),
     })?;
-    write_atomically(path, &bytes)
+    write_atomically(path, |file| file.write_all(&bytes))
 }
 
 /// Loads `params`, the flat tensors `extra` (each `(name, destination)`, expected with shape
-/// `[destination.len()]`) and the metadata from a file [`save_checkpoint`] wrote.
+/// `[destination.len()]`) and the metadata from a file [`save_safetensors_with_extra`] wrote.
 ///
-/// The file must hold exactly these tensors, as [`load_safetensors`] requires; so a checkpoint
-/// does not load with [`load_safetensors`] (its extra tensors are unexpected), and a plain
-/// parameters file does not load as a checkpoint that expects extras. Allocate the
-/// destinations first: an optimizer knows their length from `params.len()`.
+/// The file must hold exactly these tensors, as [`load_safetensors`] requires; so a file with
+/// extra tensors does not load with [`load_safetensors`] (they are unexpected), and a plain
+/// parameters file does not load here when `extra` is not empty. Allocate the destinations
+/// first: an optimizer knows their length from `params.len()`.
 ///
 /// # Errors
 ///
@@ -272,21 +262,21 @@ where
 ///
 /// ```
 /// use std::collections::HashMap;
-/// use graph_runtime::io::{load_checkpoint, save_checkpoint};
-/// use graph_runtime::Error;
+/// use chainrule::io::{load_safetensors_with_extra, save_safetensors_with_extra};
+/// use chainrule::Error;
 ///
 /// let path = std::env::temp_dir().join(format!("doc-ckpt2-{}.safetensors", std::process::id()));
-/// save_checkpoint(&1.0_f32, &[("optim.velocity", &[0.5_f32][..])], &HashMap::new(), &path)?;
+/// save_safetensors_with_extra(&1.0_f32, &[("optim.velocity", &[0.5_f32][..])], &HashMap::new(), &path)?;
 ///
 /// let mut scalar = 0.0_f32;
 /// let mut too_long = vec![0.0_f32; 2];
-/// let error = load_checkpoint(&mut scalar, &mut [("optim.velocity", &mut too_long[..])], &path);
+/// let error = load_safetensors_with_extra(&mut scalar, &mut [("optim.velocity", &mut too_long[..])], &path);
 /// assert!(matches!(error, Err(Error::ShapeMismatch { key, .. }) if key == "optim.velocity"));
 /// assert_eq!((scalar, too_long), (0.0, vec![0.0, 0.0]));
 /// # std::fs::remove_file(&path).unwrap();
-/// # Ok::<(), graph_runtime::Error>(())
+/// # Ok::<(), chainrule::Error>(())
 /// ```
-pub fn load_checkpoint<T, P>(
+pub fn load_safetensors_with_extra<T, P>(
     params: &mut P,
     extra: &mut [(&str, &mut [T])],
     path: impl AsRef<Path>,
@@ -295,90 +285,146 @@ where
     T: Real,
     P: Parameters<T> + ?Sized,
 {
-    let path = path.as_ref();
-    let bytes = fs::read(path).map_err(|source| Error::Io {
-        action: "reading",
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let corrupt = |reason: String| Error::Corrupt {
-        path: path.to_path_buf(),
-        reason,
-    };
-    let (header_len, header) = SafeTensors::read_metadata(&bytes)
-        .map_err(|error| corrupt(corruption_reason(&error, bytes.len())))?;
-    // `read_metadata` has checked that the header fits in the file and the data exactly fills
-    // the rest, so this slice and every tensor's offsets within it are in bounds.
-    let data = bytes
-        .get(8 + header_len..)
-        .ok_or_else(|| corrupt("the header runs past the end of the file".into()))?;
-
-    // What the model expects, in visit order.
-    let mut expected: Vec<(String, Vec<usize>)> = Vec::new();
-    let mut inconsistent = None;
-    params.visit_named("", &mut |key, tensor| {
-        if tensor.data.len() != element_count(tensor.shape) {
-            inconsistent.get_or_insert_with(|| Error::InconsistentTensor {
-                key: key.to_string(),
-                shape: tensor.shape.to_vec(),
-                len: tensor.data.len(),
-            });
-        }
-        expected.push((key.to_string(), tensor.shape.to_vec()));
-    });
-    if let Some(error) = inconsistent {
-        return Err(error);
-    }
+    let file = SafetensorsFile::read(path.as_ref())?;
+    let mut expected = parameter_shapes(params)?;
     expected.extend(
         extra
             .iter()
             .map(|(key, data)| (key.to_string(), vec![data.len()])),
     );
     check_unique(expected.iter().map(|(key, _)| key.as_str()))?;
-
     // Check everything and decode into scratch buffers before touching `params`.
-    let mut decoded: Vec<Vec<T>> = Vec::with_capacity(expected.len());
-    for (key, shape) in &expected {
-        let info = header.info(key).ok_or_else(|| Error::MissingTensor {
-            key: key.clone(),
-            expected: shape.clone(),
-        })?;
-        decoded.push(decode(key, shape, info, data, &corrupt)?);
-    }
-    let expected_keys: HashSet<&str> = expected.iter().map(|(key, _)| key.as_str()).collect();
-    if let Some(key) = header
-        .offset_keys()
-        .into_iter()
-        .find(|key| !expected_keys.contains(key.as_str()))
-    {
-        let found = header
-            .info(&key)
-            .map_or_else(Vec::new, |info| info.shape.clone());
-        return Err(Error::UnexpectedTensor { key, found });
-    }
+    let mut decoded = file.decode_exactly(&expected)?;
 
     // Nothing can fail from here on. Match by name, not position, so a `Parameters` impl whose
     // two visits disagree cannot put a tensor in the wrong place.
-    let mut by_key: HashMap<String, Vec<T>> = expected
-        .into_iter()
-        .map(|(key, _)| key)
-        .zip(decoded)
-        .collect();
     for (key, destination) in extra.iter_mut() {
-        if let Some(values) = by_key.remove(*key) {
-            if values.len() == destination.len() {
-                destination.copy_from_slice(&values);
-            }
-        }
+        copy_if_same_len(decoded.remove(*key), destination);
     }
     params.visit_named_mut("", &mut |key, tensor| {
-        if let Some(values) = by_key.remove(key) {
-            if values.len() == tensor.data.len() {
-                tensor.data.copy_from_slice(&values);
-            }
-        }
+        copy_if_same_len(decoded.remove(key), tensor.data);
     });
-    Ok(header.metadata().clone().unwrap_or_default())
+    Ok(file.header.metadata().clone().unwrap_or_default())
+}
+
+/// Copies `values` into `destination` if there are values of its length (which a checked load
+/// guarantees).
+fn copy_if_same_len<T: Real>(values: Option<Vec<T>>, destination: &mut [T]) {
+    if let Some(values) = values.filter(|values| values.len() == destination.len()) {
+        destination.copy_from_slice(&values);
+    }
+}
+
+/// A safetensors file read whole, its header parsed and its structure checked.
+struct SafetensorsFile<'a> {
+    path: &'a Path,
+    header: Metadata,
+    /// The bytes after the header: every tensor's data.
+    bytes: Vec<u8>,
+    /// Where the data starts in `bytes`.
+    data_start: usize,
+}
+
+impl<'a> SafetensorsFile<'a> {
+    fn read(path: &'a Path) -> Result<Self> {
+        let bytes = fs::read(path).map_err(|source| Error::Io {
+            action: "reading",
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let corrupt = |reason| Error::Corrupt {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let (header_len, header) = SafeTensors::read_metadata(&bytes)
+            .map_err(|error| corrupt(corruption_reason(&error, bytes.len())))?;
+        // `read_metadata` has checked that the header fits in the file and the data exactly
+        // fills the rest, so the data and every tensor's offsets within it are in bounds.
+        let data_start = 8 + header_len;
+        if data_start > bytes.len() {
+            return Err(corrupt("the header runs past the end of the file".into()));
+        }
+        Ok(SafetensorsFile {
+            path,
+            header,
+            bytes,
+            data_start,
+        })
+    }
+
+    fn corrupt(&self, reason: String) -> Error {
+        Error::Corrupt {
+            path: self.path.to_path_buf(),
+            reason,
+        }
+    }
+
+    /// Every `expected` tensor, checked and decoded into column-major order, by name; an
+    /// error if one is missing or different, or if the file holds any other tensor.
+    fn decode_exactly<T: Real>(
+        &self,
+        expected: &[(String, Vec<usize>)],
+    ) -> Result<HashMap<String, Vec<T>>> {
+        let mut decoded = HashMap::with_capacity(expected.len());
+        for (key, shape) in expected {
+            let info = self.header.info(key).ok_or_else(|| Error::MissingTensor {
+                key: key.clone(),
+                expected: shape.clone(),
+            })?;
+            decoded.insert(key.clone(), self.decode(key, shape, info)?);
+        }
+        if let Some(key) = self
+            .header
+            .offset_keys()
+            .into_iter()
+            .find(|key| !decoded.contains_key(key))
+        {
+            let found = self
+                .header
+                .info(&key)
+                .map_or_else(Vec::new, |info| info.shape.clone());
+            return Err(Error::UnexpectedTensor { key, found });
+        }
+        Ok(decoded)
+    }
+
+    /// Checks one file tensor against the model's expectation and decodes it into
+    /// column-major order.
+    fn decode<T: Real>(&self, key: &str, shape: &[usize], info: &TensorInfo) -> Result<Vec<T>> {
+        if info.dtype != T::DTYPE {
+            return Err(Error::DtypeMismatch {
+                key: key.to_string(),
+                expected: T::DTYPE.to_string(),
+                found: info.dtype.to_string(),
+            });
+        }
+        if info.shape != shape {
+            return Err(Error::ShapeMismatch {
+                key: key.to_string(),
+                expected: shape.to_vec(),
+                found: info.shape.clone(),
+            });
+        }
+        let (start, end) = info.data_offsets;
+        let bytes = self.bytes[self.data_start..]
+            .get(start..end)
+            .ok_or_else(|| self.corrupt(format!("tensor `{key}` lies outside the file")))?;
+        let values: Vec<T> = from_le_bytes(bytes);
+        if values.len() != element_count(shape) {
+            return Err(self.corrupt(format!(
+                "tensor `{key}` has {} bytes of data for shape {shape:?}",
+                bytes.len()
+            )));
+        }
+        let mut column_major = vec![T::ZERO; values.len()];
+        for (value, position) in values
+            .into_iter()
+            .zip(column_major_index_of_each_row_major_element(shape))
+        {
+            column_major[position] = value;
+        }
+        Ok(column_major)
+    }
 }
 
 /// Why safetensors rejected a file of `file_len` bytes, in words a user can act on.
@@ -397,12 +443,67 @@ fn corruption_reason(error: &SafeTensorError, file_len: usize) -> String {
     }
 }
 
+/// `Err(InconsistentTensor)` if the view holds another number of elements than its shape
+/// says: a broken `Parameters` impl, which no file can store.
+fn check_consistent<T>(key: &str, tensor: &TensorRef<'_, T>) -> Result<()> {
+    if tensor.data.len() == element_count(tensor.shape) {
+        return Ok(());
+    }
+    Err(Error::InconsistentTensor {
+        key: key.to_string(),
+        shape: tensor.shape.to_vec(),
+        len: tensor.data.len(),
+    })
+}
+
+/// Every tensor of `params`, ready to serialize, in visit order.
+fn parameter_entries<T: Real, P: Parameters<T> + ?Sized>(params: &P) -> Result<Vec<Entry>> {
+    let mut entries = Vec::new();
+    let mut first_error = None;
+    params.visit_named("", &mut |key, tensor| {
+        if let Err(error) = check_consistent(key, &tensor) {
+            first_error.get_or_insert(error);
+        } else {
+            entries.push(Entry::new(key, tensor.shape, tensor.data));
+        }
+    });
+    first_error.map_or(Ok(entries), Err)
+}
+
+/// The name and shape of every tensor of `params`, in visit order: what a file must hold.
+fn parameter_shapes<T: Real, P: Parameters<T> + ?Sized>(
+    params: &P,
+) -> Result<Vec<(String, Vec<usize>)>> {
+    let mut shapes = Vec::new();
+    let mut first_error = None;
+    params.visit_named("", &mut |key, tensor| {
+        if let Err(error) = check_consistent(key, &tensor) {
+            first_error.get_or_insert(error);
+        }
+        shapes.push((key.to_string(), tensor.shape.to_vec()));
+    });
+    first_error.map_or(Ok(shapes), Err)
+}
+
 /// One tensor ready to serialize: row-major little-endian bytes.
 struct Entry {
     key: String,
     shape: Vec<usize>,
     bytes: Vec<u8>,
     dtype: Dtype,
+}
+
+impl Entry {
+    /// The tensor `key` of this shape, from its column-major elements (as many as the shape
+    /// says; checked by the caller).
+    fn new<T: Real>(key: &str, shape: &[usize], data: &[T]) -> Self {
+        Entry {
+            key: key.to_string(),
+            shape: shape.to_vec(),
+            bytes: to_row_major_bytes(shape, data),
+            dtype: T::DTYPE,
+        }
+    }
 }
 
 impl View for Entry {
@@ -417,15 +518,6 @@ impl View for Entry {
     }
     fn data_len(&self) -> usize {
         self.bytes.len()
-    }
-}
-
-/// The safetensors dtype of `T`: `F32` or `F64`, the only two `Real`s.
-fn dtype_of<T: Real>() -> Dtype {
-    if std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>() {
-        Dtype::F32
-    } else {
-        Dtype::F64
     }
 }
 
@@ -480,49 +572,20 @@ fn column_major_index_of_each_row_major_element(shape: &[usize]) -> Vec<usize> {
 /// The elements of a column-major tensor, reordered row-major, as little-endian bytes of `T`.
 /// `data.len()` is the shape's element count (checked by the caller).
 fn to_row_major_bytes<T: Real>(shape: &[usize], data: &[T]) -> Vec<u8> {
-    let f32s = dtype_of::<T>() == Dtype::F32;
-    let mut bytes = Vec::with_capacity(data.len() * if f32s { 4 } else { 8 });
-    for position in column_major_index_of_each_row_major_element(shape) {
-        let value = data.get(position).map_or(0.0, |x| x.to_f64());
-        if f32s {
-            // Exact: the value came from an f32.
-            bytes.extend_from_slice(&(value as f32).to_le_bytes());
-        } else {
-            bytes.extend_from_slice(&value.to_le_bytes());
-        }
+    let row_major = column_major_index_of_each_row_major_element(shape)
+        .into_iter()
+        .map(|position| data.get(position).map_or(0.0, |x| x.to_f64()));
+    match T::DTYPE {
+        // Exact: the value came from an f32.
+        Dtype::F32 => row_major.flat_map(|x| (x as f32).to_le_bytes()).collect(),
+        _ => row_major.flat_map(f64::to_le_bytes).collect(),
     }
-    bytes
 }
 
-/// Checks one file tensor against the model's expectation and decodes it into column-major
-/// order.
-fn decode<T: Real>(
-    key: &str,
-    shape: &[usize],
-    info: &TensorInfo,
-    data: &[u8],
-    corrupt: &dyn Fn(String) -> Error,
-) -> Result<Vec<T>> {
-    let dtype = dtype_of::<T>();
-    if info.dtype != dtype {
-        return Err(Error::DtypeMismatch {
-            key: key.to_string(),
-            expected: dtype.to_string(),
-            found: info.dtype.to_string(),
-        });
-    }
-    if info.shape != shape {
-        return Err(Error::ShapeMismatch {
-            key: key.to_string(),
-            expected: shape.to_vec(),
-            found: info.shape.clone(),
-        });
-    }
-    let (start, end) = info.data_offsets;
-    let bytes = data
-        .get(start..end)
-        .ok_or_else(|| corrupt(format!("tensor `{key}` lies outside the file")))?;
-    let values: Vec<T> = match dtype {
+/// The values of `T` whose little-endian bytes `bytes` holds, in order (a partial value at
+/// the end is dropped; the caller checks the count).
+fn from_le_bytes<T: Real>(bytes: &[u8]) -> Vec<T> {
+    match T::DTYPE {
         Dtype::F32 => bytes
             .chunks_exact(4)
             .map(|b| T::from_f64(f32::from_le_bytes([b[0], b[1], b[2], b[3]]).into()))
@@ -535,99 +598,7 @@ fn decode<T: Real>(
                 ]))
             })
             .collect(),
-    };
-    if values.len() != element_count(shape) {
-        return Err(corrupt(format!(
-            "tensor `{key}` has {} bytes of data for shape {shape:?}",
-            bytes.len()
-        )));
     }
-    let mut column_major = vec![T::ZERO; values.len()];
-    for (value, position) in values
-        .into_iter()
-        .zip(column_major_index_of_each_row_major_element(shape))
-    {
-        column_major[position] = value;
-    }
-    Ok(column_major)
-}
-
-/// Distinguishes temporary files made by one process at the same instant.
-static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
-
-/// Writes `bytes` to `path` through a synced temporary file renamed into place.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let io_error = |action: &'static str| {
-        move |source: io::Error| Error::Io {
-            action,
-            path: path.to_path_buf(),
-            source,
-        }
-    };
-    let file_name = path.file_name().ok_or_else(|| {
-        io_error("writing")(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "the path does not name a file",
-        ))
-    })?;
-    let directory = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    let (temp_path, mut file) = create_temp_file(directory, file_name)
-        .map_err(io_error("creating a temporary file to write"))?;
-
-    let mut result = file.write_all(bytes).map_err(io_error("writing"));
-    if result.is_ok() {
-        result = file.sync_all().map_err(io_error("syncing"));
-    }
-    // Close before renaming: Windows cannot rename an open file.
-    drop(file);
-    if result.is_ok() {
-        result = fs::rename(&temp_path, path).map_err(io_error("renaming into place"));
-    }
-    if result.is_err() {
-        // The error that matters is the one above; a leftover temp file is all this can leave.
-        let _ = fs::remove_file(&temp_path);
-        return result;
-    }
-    sync_directory(directory);
-    Ok(())
-}
-
-/// Creates a new, empty file beside the target, named `.<file name>.<pid>.<n>.tmp`.
-fn create_temp_file(directory: &Path, file_name: &std::ffi::OsStr) -> io::Result<(PathBuf, File)> {
-    let mut attempts = 0;
-    loop {
-        let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-        let mut name = std::ffi::OsString::from(".");
-        name.push(file_name);
-        name.push(format!(".{}.{n}.tmp", std::process::id()));
-        let temp_path = directory.join(name);
-        match OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temp_path)
-        {
-            Ok(file) => return Ok((temp_path, file)),
-            // A leftover from a crashed process with our pid: try the next name.
-            Err(error) if error.kind() == io::ErrorKind::AlreadyExists && attempts < 100 => {
-                attempts += 1;
-            }
-            Err(error) => return Err(error),
-        }
-    }
-}
-
-/// Makes the rename durable on unix. Best effort: the rename has happened either way, and some
-/// file systems refuse to sync a directory.
-fn sync_directory(directory: &Path) {
-    #[cfg(unix)]
-    if let Ok(handle) = File::open(directory) {
-        let _ = handle.sync_all();
-    }
-    #[cfg(not(unix))]
-    let _ = directory;
 }
 
 #[cfg(test)]
