@@ -120,10 +120,10 @@ impl<const H: usize, const B: usize> Products<H, B> {
         let filled =
             |salt: f32| move |r: usize, c: usize| ((r * 31 + c * 17) as f32 * 0.013 + salt).sin();
         Box::new(Products {
-            w1: model.layers.0.weight,
+            w1: *model.layers.0.weight,
             x: batch.x,
             d_z1: SMatrix::from_fn(filled(0.1)),
-            w2: model.layers.2.weight,
+            w2: *model.layers.2.weight,
             h: SMatrix::from_fn(filled(0.2)),
             d_z2: SMatrix::from_fn(filled(0.3)),
             z1: SMatrix::zeros(),
@@ -318,9 +318,9 @@ fn bench_size<const H: usize, const B: usize>(
     let graph_step = |model: &Classifier<H>, batch: &Batch<B>| {
         let (first, _, second) = &model.layers;
         classifier_loss::value_and_grad(
-            first.weight,
+            *first.weight,
             first.bias,
-            second.weight,
+            *second.weight,
             second.bias,
             batch.x,
             batch.y,
@@ -371,9 +371,9 @@ fn mnist_benches(c: &mut Criterion) {
     let graph_step = |model: &Classifier<128>, batch: &Batch<32>| {
         let (first, _, second) = &model.layers;
         mnist_loss::value_and_grad(
-            first.weight,
+            *first.weight,
             first.bias,
-            second.weight,
+            *second.weight,
             second.bias,
             batch.x,
             batch.y,

@@ -66,9 +66,9 @@ fn inputs() -> (Model, MlpData) {
 fn as_graph_params(model: &Model) -> mlp_step::Grad {
     let (first, _, second) = &model.layers;
     mlp_step::Grad {
-        w1: first.weight,
+        w1: *first.weight,
         b1: first.bias,
-        w2: second.weight,
+        w2: *second.weight,
         b2: second.bias,
     }
 }
@@ -76,9 +76,9 @@ fn as_graph_params(model: &Model) -> mlp_step::Grad {
 fn as_hand_params(model: &Model) -> Mlp {
     let (first, _, second) = &model.layers;
     Mlp {
-        w1: first.weight,
+        w1: *first.weight,
         b1: first.bias,
-        w2: second.weight,
+        w2: *second.weight,
         b2: second.bias,
     }
 }
@@ -87,9 +87,17 @@ fn as_hand_params(model: &Model) -> Mlp {
 
 #[inline]
 fn sequential_step<O: Optimizer<f32>>(model: &mut Model, data: &MlpData, optimizer: &mut O) -> f32 {
-    let (loss, grads) = model.loss_and_grad(&data.x, &data.y, Mse);
-    optimizer.step(model, &grads);
-    loss
+    GRADS.with_borrow_mut(|grads| {
+        let loss = model.loss_and_grad_into(&data.x, &data.y, Mse, grads);
+        optimizer.step(model, grads);
+        loss
+    })
+}
+
+thread_local! {
+    /// The step's gradient, allocated once as a training loop does (a `Linear`'s weight lives
+    /// on the heap); every step writes into it.
+    static GRADS: std::cell::RefCell<Model> = std::cell::RefCell::new(Model::zeros());
 }
 
 #[inline]
@@ -254,7 +262,7 @@ fn check_contenders(model: &Model, data: &MlpData) {
     let mut hand_params = hand;
     by_hand_sgd_step(&mut hand_params, data, LR);
     let expected = all_by_hand(&hand_params);
-    let mut sequential = *model;
+    let mut sequential = model.clone();
     sequential_step(&mut sequential, data, &mut Sgd::new(LR));
     assert_close(
         "sequential, SGD",
@@ -276,7 +284,7 @@ fn check_contenders(model: &Model, data: &MlpData) {
     // the bias corrections; later steps check that the moments carry over.
     let mut hand_params = hand;
     let mut hand_adam = HandAdam::new(LR);
-    let (mut sequential, mut sequential_adam) = (*model, Adam::new(LR));
+    let (mut sequential, mut sequential_adam) = (model.clone(), Adam::new(LR));
     let (mut graph, mut graph_adam) = (as_graph_params(model), Adam::new(LR));
     for step in 1..=ADAM_STEPS {
         let hand_loss = by_hand_adam_step(&mut hand_params, data, &mut hand_adam);
@@ -309,10 +317,12 @@ fn training_benches(c: &mut Criterion) {
     let mut group = c.benchmark_group("train_sgd");
     group.bench_function("sequential", |b| {
         let mut sgd = Sgd::new(LR);
+        // Restarting from the initial model copies it in place, as `*` copies the others.
+        let mut current = model.clone();
         b.iter(|| {
-            let mut model = *black_box(&model);
-            let loss = sequential_step(&mut model, black_box(data), &mut sgd);
-            black_box(&model);
+            current.copy_from(black_box(&model));
+            let loss = sequential_step(&mut current, black_box(data), &mut sgd);
+            black_box(&current);
             loss
         })
     });
@@ -338,10 +348,11 @@ fn training_benches(c: &mut Criterion) {
     let mut group = c.benchmark_group("train_adam");
     group.bench_function("sequential", |b| {
         let mut adam = Adam::new(LR);
+        let mut current = model.clone();
         b.iter(|| {
-            let mut model = *black_box(&model);
-            let loss = sequential_step(&mut model, black_box(data), &mut adam);
-            black_box(&model);
+            current.copy_from(black_box(&model));
+            let loss = sequential_step(&mut current, black_box(data), &mut adam);
+            black_box(&current);
             loss
         })
     });

@@ -28,6 +28,8 @@ pub trait Real:
     + num_traits::One
     + Copy
     + Default
+    // All-zero bits are 0.0: large matrices are allocated zeroed on the heap in place.
+    + bytemuck::Pod
     + std::fmt::Display
     + Send
     + Sync

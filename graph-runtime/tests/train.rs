@@ -309,14 +309,14 @@ fn a_boxed_model_trains_and_checkpoints_as_the_model_itself() {
     let data = data::two_spirals::<f64>(100, 0.05, 8);
     let model = Small::init(&mut StdRng::seed_from_u64(4));
 
-    let mut plain = adam_on_spirals(model);
-    let mut boxed = adam_on_spirals(Box::new(model));
+    let mut plain = adam_on_spirals(model.clone());
+    let mut boxed = adam_on_spirals(Box::new(model.clone()));
     plain.fit::<16>(&data).unwrap();
     boxed.fit::<16>(&data).unwrap();
     assert_eq!(bits(boxed.model()), bits(plain.model()));
     assert_eq!(boxed.history(), plain.history());
 
-    let mut plain_parallel = adam_on_spirals(model);
+    let mut plain_parallel = adam_on_spirals(model.clone());
     let mut boxed_parallel = adam_on_spirals(Box::new(model));
     plain_parallel.fit_parallel::<16, 8>(&data).unwrap();
     boxed_parallel.fit_parallel::<16, 8>(&data).unwrap();

@@ -76,7 +76,7 @@ fn a_sequential_model_has_the_gradient_of_one_graph_of_it() {
     let (loss, grads) = model.loss_and_grad(&x, &y, Mse);
     let (first, _, second) = &model.layers;
     let (expected, graph) =
-        mlp::value_and_grad(first.weight, first.bias, second.weight, second.bias, x, y);
+        mlp::value_and_grad(*first.weight, first.bias, *second.weight, second.bias, x, y);
     assert!((loss - expected).abs() < 1e-14);
     let close = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(a, b)| (a - b).abs() < 1e-13);
     assert!(close(grads.layers.0.weight.as_slice(), graph.w1.as_slice()));

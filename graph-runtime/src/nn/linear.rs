@@ -3,6 +3,7 @@
 use nalgebra::{SMatrix, SVector};
 
 use super::{Init, Module};
+use crate::heap::Heap;
 use crate::params::{key, visit_matrix, visit_matrix_mut, TensorMut, TensorRef};
 use crate::{Parameters, Real};
 
@@ -19,10 +20,13 @@ use crate::{Parameters, Real};
 /// let y: SMatrix<f32, 2, 2> = layer.forward(&x);
 /// assert_eq!(y, SMatrix::<f32, 2, 2>::from_column_slice(&[1.5, 4.5, 4.5, 10.5]));
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq)]
+///
+/// The weight lives on the heap (a 784×1024 `f32` one is 3.2 MB, more than a spawned thread's
+/// stack), allocated once by `init`, `zeros` or a load; `layer.weight` reads as the matrix.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Linear<T: Real, const I: usize, const O: usize> {
     /// `O×I`, as PyTorch stores it: row `o` holds the weights into output `o`.
-    pub weight: SMatrix<T, O, I>,
+    pub weight: Heap<SMatrix<T, O, I>>,
     pub bias: SVector<T, O>,
 }
 
@@ -53,7 +57,10 @@ impl<T: Real, const I: usize, const O: usize> Parameters<T> for Linear<T, I, O> 
 impl<T: Real, const I: usize, const O: usize> Linear<T, I, O> {
     /// A layer with these parameters.
     pub fn new(weight: SMatrix<T, O, I>, bias: SVector<T, O>) -> Self {
-        Linear { weight, bias }
+        Linear {
+            weight: Heap::new(weight),
+            bias,
+        }
     }
 
     /// PyTorch's default initialisation of `nn.Linear`: weight and bias uniform in
@@ -74,7 +81,7 @@ impl<T: Real, const I: usize, const O: usize> Linear<T, I, O> {
     /// Every weight and bias zero.
     pub fn zeros() -> Self {
         Linear {
-            weight: SMatrix::from_element(T::ZERO),
+            weight: Heap::zeros(),
             bias: SVector::from_element(T::ZERO),
         }
     }
@@ -144,28 +151,64 @@ macro_rules! linear_for {
                 x: &Self::Tape,
                 d_output: &Self::Output,
             ) -> (SMatrix<$real, I, B>, Self) {
-                let tape = $graphs::linear::Tape {};
-                let grad = $graphs::linear::backward_with_tape(
-                    tape,
-                    &self.weight,
-                    &self.bias,
-                    x,
-                    d_output,
-                );
-                (grad.x, Linear::new(grad.weight, grad.bias))
+                let mut grads = Linear::zeros();
+                let d_x = self.backward_into(x, d_output, &mut grads);
+                (d_x, grads)
             }
 
             #[inline]
             fn backward_params(&self, x: &Self::Tape, d_output: &Self::Output) -> Self {
-                let tape = $graphs::first_linear::Tape {};
-                let grad = $graphs::first_linear::backward_with_tape(
+                let mut grads = Linear::zeros();
+                self.backward_params_into(x, d_output, &mut grads);
+                grads
+            }
+
+            /// The weight's gradient straight into `grads.weight`, on the heap.
+            #[inline]
+            fn backward_into(
+                &self,
+                x: &Self::Tape,
+                d_output: &Self::Output,
+                grads: &mut Self,
+            ) -> SMatrix<$real, I, B> {
+                let mut d_x = SMatrix::zeros();
+                let grad = $graphs::linear::GradMut {
+                    weight: &mut grads.weight,
+                    bias: &mut grads.bias,
+                    x: &mut d_x,
+                };
+                let tape = $graphs::linear::Tape {};
+                $graphs::linear::backward_with_tape_into(
                     tape,
                     &self.weight,
                     &self.bias,
                     x,
                     d_output,
+                    grad,
                 );
-                Linear::new(grad.weight, grad.bias)
+                d_x
+            }
+
+            #[inline]
+            fn backward_params_into(
+                &self,
+                x: &Self::Tape,
+                d_output: &Self::Output,
+                grads: &mut Self,
+            ) {
+                let grad = $graphs::first_linear::GradMut {
+                    weight: &mut grads.weight,
+                    bias: &mut grads.bias,
+                };
+                let tape = $graphs::first_linear::Tape {};
+                $graphs::first_linear::backward_with_tape_into(
+                    tape,
+                    &self.weight,
+                    &self.bias,
+                    x,
+                    d_output,
+                    grad,
+                );
             }
         }
     };

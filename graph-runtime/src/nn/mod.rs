@@ -136,6 +136,51 @@ pub trait Module<X> {
         self.backward(tape, d_output).1
     }
 
+    /// As [`backward`](Module::backward), writing the parameters' gradient into `grads`, whose
+    /// memory is reused: a model whose weights live on the heap allocates nothing here, where
+    /// `backward` allocates a fresh gradient. Returns the input's gradient.
+    fn backward_into(&self, tape: &Self::Tape, d_output: &Self::Output, grads: &mut Self) -> X
+    where
+        Self: Sized,
+    {
+        let (d_x, fresh) = self.backward(tape, d_output);
+        *grads = fresh;
+        d_x
+    }
+
+    /// As [`backward_params`](Module::backward_params), into `grads`.
+    fn backward_params_into(&self, tape: &Self::Tape, d_output: &Self::Output, grads: &mut Self)
+    where
+        Self: Sized,
+    {
+        *grads = self.backward_params(tape, d_output);
+    }
+
+    /// As [`loss_and_grad`](Module::loss_and_grad), writing the gradient into `grads`: the
+    /// training step's path, which reuses one gradient's memory from step to step.
+    ///
+    /// ```
+    /// use chainrule::loss::Mse;
+    /// use chainrule::nalgebra::{SMatrix, SVector};
+    /// use chainrule::nn::{Init, Linear, Module};
+    ///
+    /// let layer = Linear::new(SMatrix::<f64, 1, 2>::new(1.0, 2.0), SVector::<f64, 1>::new(0.5));
+    /// let (x, y) = (SMatrix::<f64, 2, 1>::new(1.0, 1.0), SMatrix::<f64, 1, 1>::new(3.0));
+    /// let mut grads = Linear::zeros(); // once, before the first step
+    /// let loss = layer.loss_and_grad_into(&x, &y, Mse, &mut grads);
+    /// assert_eq!((loss, grads.bias[0]), (0.25, 1.0));
+    /// ```
+    fn loss_and_grad_into<Y, L>(&self, x: &X, y: &Y, loss: L, grads: &mut Self) -> L::Value
+    where
+        L: Loss<Self::Output, Y>,
+        Self: Sized,
+    {
+        let (output, tape) = self.forward_with_tape(x);
+        let (value, d_output) = loss.loss_and_grad(&output, y);
+        self.backward_params_into(&tape, &d_output, grads);
+        value
+    }
+
     /// The loss of the prediction for `x` against `y`, and its gradient with respect to every
     /// parameter: forward, loss, backward.
     ///
@@ -205,6 +250,21 @@ impl<X, M: Module<X>> Module<X> for Box<M> {
 
     fn backward_params(&self, tape: &Self::Tape, d_output: &Self::Output) -> Self {
         Box::new((**self).backward_params(tape, d_output))
+    }
+
+    fn backward_into(&self, tape: &Self::Tape, d_output: &Self::Output, grads: &mut Self) -> X {
+        (**self).backward_into(tape, d_output, grads)
+    }
+
+    fn backward_params_into(&self, tape: &Self::Tape, d_output: &Self::Output, grads: &mut Self) {
+        (**self).backward_params_into(tape, d_output, grads)
+    }
+
+    fn loss_and_grad_into<Y, L>(&self, x: &X, y: &Y, loss: L, grads: &mut Self) -> L::Value
+    where
+        L: Loss<Self::Output, Y>,
+    {
+        (**self).loss_and_grad_into(x, y, loss, grads)
     }
 
     fn loss_and_grad<Y, L>(&self, x: &X, y: &Y, loss: L) -> (L::Value, Self)

@@ -176,6 +176,20 @@ macro_rules! sequential {
                 let $t0 = self.layers.0.backward_params(&tape.0, d);
                 Sequential { layers: ($t0, $($t,)*) }
             }
+
+            #[inline]
+            fn backward_into(&self, tape: &Self::Tape, d_output: &$Out, grads: &mut Self) -> $X0 {
+                let d = d_output;
+                $(let d = self.layers.$r.backward_into(&tape.$r, d, &mut grads.layers.$r); let d = &d;)*
+                self.layers.0.backward_into(&tape.0, d, &mut grads.layers.0)
+            }
+
+            #[inline]
+            fn backward_params_into(&self, tape: &Self::Tape, d_output: &$Out, grads: &mut Self) {
+                let d = d_output;
+                $(let d = self.layers.$r.backward_into(&tape.$r, d, &mut grads.layers.$r); let d = &d;)*
+                self.layers.0.backward_params_into(&tape.0, d, &mut grads.layers.0)
+            }
         }
 
         impl<$A0: Init, $($A: Init,)*> Init for Sequential<($A0, $($A,)*)> {

@@ -24,7 +24,8 @@ where
     /// callback's stop, continuing from where the trainer is (a fresh one starts at step 0;
     /// one that stopped, or loaded a checkpoint, goes on from there).
     ///
-    /// Each step is `loss_and_grad` of one batch, then [`Optimizer::step`]. Validation, when
+    /// Each step is `loss_and_grad_into` of one batch (into one gradient for the whole run),
+    /// then [`Optimizer::step`]. Validation, when
     /// set, runs after every epoch in batches of `B` too, over every sample (the last batch
     /// padded, the padding not counted).
     ///
@@ -72,9 +73,9 @@ where
     {
         self.run::<B>(
             train,
-            |model, loss, data, indices| {
+            |model, loss, data, indices, grads| {
                 let (x, y) = data.batch(indices);
-                model.loss_and_grad(&x, &y, loss.clone())
+                model.loss_and_grad_into(&x, &y, loss.clone(), grads)
             },
             |model, loss, data| metrics::<B, T, M, L, I, Y>(model, loss, data),
         )
@@ -119,8 +120,10 @@ where
     {
         self.run::<B>(
             train,
-            |model, loss, data, indices| {
-                DataParallel::<C>::loss_and_grad(model, loss, data, indices)
+            |model, loss, data, indices, grads| {
+                let (value, sum) = DataParallel::<C>::loss_and_grad(model, loss, data, indices);
+                *grads = sum;
+                value
             },
             |model, loss, data| metrics::<C, T, M, L, I, Y>(model, loss, data),
         )

@@ -42,17 +42,19 @@ where
     pub(super) fn run<const B: usize>(
         &mut self,
         train: &Dataset<T, I, Y>,
-        gradient: impl Fn(&M, &L, &Dataset<T, I, Y>, &[usize; B]) -> (T, M),
+        gradient: impl Fn(&M, &L, &Dataset<T, I, Y>, &[usize; B], &mut M) -> T,
         evaluate: impl Fn(&M, &L, &Dataset<T, I, Y>) -> Metrics<T>,
     ) -> Result<Stop> {
         let run = self.start::<B>(train.len())?;
+        // One gradient for the whole run: each step writes into it.
+        let mut grads = M::zeros();
         while self.state.epoch < self.config.epochs {
             let order = epoch_order(self.config.seed, self.state.epoch, train.len());
             while self.state.batch_in_epoch < run.steps_per_epoch {
                 let start = self.state.batch_in_epoch * B;
                 let indices: [usize; B] = std::array::from_fn(|i| order[start + i]);
                 if self
-                    .train_step(&run, train, &indices, &gradient)?
+                    .train_step(&run, train, &indices, &gradient, &mut grads)?
                     .is_break()
                 {
                     return Ok(Stop::Callback);
@@ -120,13 +122,14 @@ where
         run: &Run,
         train: &Dataset<T, I, Y>,
         indices: &[usize; B],
-        gradient: impl Fn(&M, &L, &Dataset<T, I, Y>, &[usize; B]) -> (T, M),
+        gradient: impl Fn(&M, &L, &Dataset<T, I, Y>, &[usize; B], &mut M) -> T,
+        grads: &mut M,
     ) -> Result<ControlFlow<()>> {
         let epoch = self.state.epoch;
         let lr = self.lr_at(self.state.step);
         self.optimizer.set_lr(lr);
-        let (loss, grads) = gradient(&self.model, &self.loss, train, indices);
-        if let Err(error) = self.apply(loss, &grads, lr) {
+        let loss = gradient(&self.model, &self.loss, train, indices, grads);
+        if let Err(error) = self.apply(loss, grads, lr) {
             if let Some(bar) = &run.bar {
                 bar.abandon_with_message(format!("diverged at step {}", self.state.step));
             }

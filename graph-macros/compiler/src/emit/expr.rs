@@ -91,7 +91,11 @@ pub fn literal(value: f64, real: Real) -> Fragment {
                 Literal::f32_unsuffixed(value.abs() as f32).into_token_stream()
             }
             Real::F32 => {
-                let infinity = if value > 0.0 { quote!(INFINITY) } else { quote!(NEG_INFINITY) };
+                let infinity = if value > 0.0 {
+                    quote!(INFINITY)
+                } else {
+                    quote!(NEG_INFINITY)
+                };
                 return Fragment::atom(quote!(::core::primitive::f32::#infinity));
             }
         },
