@@ -23,7 +23,15 @@ use crate::scalar::Real;
 pub fn spread_column<T: Real, const R: usize, const C: usize>(
     column: &SVector<T, R>,
 ) -> SMatrix<T, R, C> {
-    SMatrix::from_fn(|row, _| column[row])
+    // Filled column by column in place: nalgebra's `from_fn` keeps several copies of a
+    // 1024×32 batch in an unoptimised build's stack frame.
+    let mut spread: SMatrix<T, R, C> = bytemuck::Zeroable::zeroed();
+    if R > 0 {
+        for each in spread.as_mut_slice().chunks_exact_mut(R) {
+            each.copy_from_slice(column.as_slice());
+        }
+    }
+    spread
 }
 
 /// The `1×C` `row` repeated over `R` rows: a per-column value (a column's maximum or sum)
@@ -39,7 +47,13 @@ pub fn spread_column<T: Real, const R: usize, const C: usize>(
 pub fn spread_row<T: Real, const R: usize, const C: usize>(
     row: &RowSVector<T, C>,
 ) -> SMatrix<T, R, C> {
-    SMatrix::from_fn(|_, column| row[column])
+    let mut spread: SMatrix<T, R, C> = bytemuck::Zeroable::zeroed();
+    if R > 0 {
+        for (each, value) in spread.as_mut_slice().chunks_exact_mut(R).zip(row.iter()) {
+            each.fill(*value);
+        }
+    }
+    spread
 }
 
 /// The largest element of each column, as nalgebra's `max()` finds it over a whole matrix: a

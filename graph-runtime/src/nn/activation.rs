@@ -18,6 +18,7 @@
 use nalgebra::SMatrix;
 
 use super::{Init, Module};
+use crate::heap::Recycled;
 use crate::Real;
 
 macro_rules! activation {
@@ -94,7 +95,8 @@ macro_rules! activation {
 
         impl<const R: usize, const C: usize> Module<SMatrix<$real, R, C>> for $layer {
             type Output = SMatrix<$real, R, C>;
-            type Tape = $graph::graph::Tape<R, C>;
+            /// What the derivative needs, on the heap (see `heap::Recycled`).
+            type Tape = Recycled<$graph::graph::Tape<R, C>>;
 
             #[inline]
             fn forward(&self, x: &SMatrix<$real, R, C>) -> Self::Output {
@@ -107,11 +109,12 @@ macro_rules! activation {
 
             #[inline]
             fn forward_with_tape(&self, x: &SMatrix<$real, R, C>) -> (Self::Output, Self::Tape) {
-                $graph::graph::forward_with_tape(
+                let (output, tape) = $graph::graph::forward_with_tape(
                     $( <$real as Real>::from_f64(self.$field), )*
                     $( $value, )*
                     *x,
-                )
+                );
+                (output, Recycled::new(tape))
             }
 
             #[inline]
@@ -123,7 +126,7 @@ macro_rules! activation {
                 // The tape holds what the derivative needs, so `x` is not read again (the tests
                 // check every activation's gradient against finite differences).
                 let grad = $graph::graph::backward_with_tape(
-                    *tape,
+                    **tape,
                     $( <$real as Real>::from_f64(self.$field), )*
                     $( $value, )*
                     SMatrix::zeros(),

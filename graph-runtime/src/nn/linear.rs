@@ -3,7 +3,7 @@
 use nalgebra::{SMatrix, SVector};
 
 use super::{Init, Module};
-use crate::heap::Heap;
+use crate::heap::{Heap, Recycled};
 use crate::params::{key, visit_matrix, visit_matrix_mut, TensorMut, TensorRef};
 use crate::{Parameters, Real};
 
@@ -132,8 +132,9 @@ macro_rules! linear_for {
             for Linear<$real, I, O>
         {
             type Output = SMatrix<$real, O, B>;
-            /// The input, which the weight's gradient needs.
-            type Tape = SMatrix<$real, I, B>;
+            /// The input, which the weight's gradient needs, on the heap (see
+            /// `heap::Recycled`).
+            type Tape = Recycled<SMatrix<$real, I, B>>;
 
             #[inline]
             fn forward(&self, x: &SMatrix<$real, I, B>) -> Self::Output {
@@ -142,7 +143,7 @@ macro_rules! linear_for {
 
             #[inline]
             fn forward_with_tape(&self, x: &SMatrix<$real, I, B>) -> (Self::Output, Self::Tape) {
-                (self.forward(x), *x)
+                (self.forward(x), Recycled::new(*x))
             }
 
             #[inline]
