@@ -28,8 +28,8 @@ use crate::Real;
 /// `Scalar`, which rustc's messages would otherwise spell with their whole paths.)
 ///
 /// ```
-/// use graph_runtime::check::{check_gradient, Element};
-/// use graph_runtime::nalgebra::Matrix2;
+/// use chainrule::check::{check_gradient, Element};
+/// use chainrule::nalgebra::Matrix2;
 /// // f(m) = m₀₁², whose gradient is 2·m₀₁ at (0, 1) and 0 elsewhere; claim 0 everywhere.
 /// let point = Matrix2::new(1.0, 3.0, 0.0, 0.0);
 /// let mismatch = check_gradient(&point, &Matrix2::zeros(), |m| m[(0, 1)] * m[(0, 1)]).unwrap_err();
@@ -50,7 +50,7 @@ pub enum Element {
 /// Its `Display` reads like a failed assertion:
 ///
 /// ```
-/// use graph_runtime::check::{Element, GradientMismatch};
+/// use chainrule::check::{Element, GradientMismatch};
 /// let mismatch = GradientMismatch {
 ///     parameter: "w".into(),
 ///     element: Element::Entry { row: 1, column: 0 },
@@ -108,7 +108,7 @@ impl std::error::Error for GradientMismatch {}
 /// `1e-6` for `f64`, `1e-2` for `f32`: what [`check_gradient`] allows (see the module docs).
 ///
 /// ```
-/// use graph_runtime::check::default_tolerance;
+/// use chainrule::check::default_tolerance;
 /// assert_eq!(default_tolerance::<f64>(), 1e-6);
 /// assert_eq!(default_tolerance::<f32>(), 1e-2);
 /// ```
@@ -140,8 +140,8 @@ fn epsilon<T: Real>() -> f64 {
 /// parameters' values (which is what `NAME::check_gradient` passes).
 ///
 /// ```
-/// use graph_runtime::check::check_gradient;
-/// use graph_runtime::nalgebra::Vector2;
+/// use chainrule::check::check_gradient;
+/// use chainrule::nalgebra::Vector2;
 ///
 /// let f = |v: &Vector2<f64>| v.x * v.x * v.y; // ∇f = (2xy, x²)
 /// let point = Vector2::new(3.0, 2.0);
@@ -162,7 +162,7 @@ pub fn check_gradient<T: Real, G: Parameters<T> + Clone>(
 /// [`check_gradient`] with a tolerance of your own.
 ///
 /// ```
-/// use graph_runtime::check::check_gradient_within;
+/// use chainrule::check::check_gradient_within;
 /// let f = |x: &f64| x.exp();
 /// assert!(check_gradient_within(&1.0, &2.7183, f, 1e-4).is_ok());
 /// assert!(check_gradient_within(&1.0, &2.7183, f, 1e-6).is_err());
@@ -220,8 +220,8 @@ fn relative_error(a: f64, b: f64) -> f64 {
 /// of the module docs.
 ///
 /// ```
-/// use graph_runtime::check::central_differences;
-/// use graph_runtime::nalgebra::Vector2;
+/// use chainrule::check::central_differences;
+/// use chainrule::nalgebra::Vector2;
 /// let gradient = central_differences(&Vector2::new(3.0, 2.0), |v| v.x * v.x * v.y);
 /// assert!((gradient - Vector2::new(12.0, 9.0)).norm() < 1e-8);
 /// ```
@@ -299,8 +299,8 @@ fn locate<T: Real, G: Parameters<T>>(params: &G, index: usize) -> (String, Eleme
 /// so swapped elements show.
 ///
 /// ```
-/// use graph_runtime::check::vjp_seed;
-/// use graph_runtime::nalgebra::Matrix2;
+/// use chainrule::check::vjp_seed;
+/// use chainrule::nalgebra::Matrix2;
 /// assert_eq!(vjp_seed::<f64, 2, 2>(), Matrix2::new(1.0, 1.5, 1.25, 1.75));
 /// ```
 pub fn vjp_seed<T: Real, const R: usize, const C: usize>() -> SMatrix<T, R, C> {

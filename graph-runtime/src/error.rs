@@ -7,7 +7,7 @@ use std::path::PathBuf;
 /// Every message names what it is about, so a user can act on it without a debugger:
 ///
 /// ```
-/// use graph_runtime::Error;
+/// use chainrule::Error;
 /// let error = Error::ShapeMismatch {
 ///     key: "0.weight".into(),
 ///     expected: vec![16, 2],
@@ -84,7 +84,7 @@ pub enum Error {
     /// keeps the parameters from before the step, the last finite ones.
     ///
     /// ```
-    /// use graph_runtime::Error;
+    /// use chainrule::Error;
     /// let error = Error::Diverged { step: 41, epoch: 2, lr: 10.0, what: "the loss is NaN".into() };
     /// assert_eq!(
     ///     error.to_string(),
@@ -109,7 +109,7 @@ pub enum Error {
     /// A checkpoint's metadata is missing, malformed or inconsistent.
     ///
     /// ```
-    /// use graph_runtime::Error;
+    /// use chainrule::Error;
     /// let error = Error::BadCheckpoint {
     ///     path: "run.safetensors".into(),
     ///     key: "trainer.step".into(),
@@ -127,7 +127,7 @@ pub enum Error {
     /// of the epoch would not be the same shuffle's.
     ///
     /// ```
-    /// use graph_runtime::Error;
+    /// use chainrule::Error;
     /// let error = Error::ResumeMismatch { what: "batch size", expected: 32, found: 16 };
     /// assert!(error.to_string().starts_with("the run stopped mid-epoch with batch size 32"));
     /// ```
@@ -144,7 +144,7 @@ pub enum Error {
     /// A dataset is too small to train or validate on.
     ///
     /// ```
-    /// use graph_runtime::Error;
+    /// use chainrule::Error;
     /// let error = Error::TooFewSamples { what: "training set", samples: 10, needed: 32 };
     /// assert_eq!(error.to_string(), "the training set has 10 samples, but training needs at least 32");
     /// ```

@@ -30,7 +30,7 @@ use crate::{Error, Real, Result};
 /// Which fan Kaiming initialisation divides by (PyTorch's `mode`).
 ///
 /// ```
-/// use graph_runtime::init::FanMode;
+/// use chainrule::init::FanMode;
 /// assert_eq!(FanMode::default(), FanMode::FanIn); // PyTorch's default
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -48,7 +48,7 @@ pub enum FanMode {
 /// The default is PyTorch's Kaiming default, `leaky_relu` with `a = 0`, whose gain is √2.
 ///
 /// ```
-/// use graph_runtime::init::Nonlinearity;
+/// use chainrule::init::Nonlinearity;
 /// assert_eq!(Nonlinearity::default(), Nonlinearity::LeakyRelu(0.0));
 /// assert_eq!(Nonlinearity::default().gain(), 2f64.sqrt());
 /// assert_eq!(Nonlinearity::Tanh.gain(), 5.0 / 3.0);
@@ -79,7 +79,7 @@ impl Nonlinearity {
     /// The recommended gain, as PyTorch's `torch.nn.init.calculate_gain` gives it.
     ///
     /// ```
-    /// use graph_runtime::init::Nonlinearity;
+    /// use chainrule::init::Nonlinearity;
     /// assert_eq!(Nonlinearity::Relu.gain(), 2f64.sqrt());
     /// assert_eq!(Nonlinearity::LeakyRelu(1.0).gain(), 1.0);
     /// ```
@@ -100,7 +100,7 @@ impl Nonlinearity {
 /// For `[out, in, k…]`, fan-in is `in · Πk` and fan-out is `out · Πk`.
 ///
 /// ```
-/// use graph_runtime::init::fan_in_and_fan_out;
+/// use chainrule::init::fan_in_and_fan_out;
 /// assert_eq!(fan_in_and_fan_out(&[16, 2]), Some((2, 16))); // a Linear(2, 16) weight
 /// assert_eq!(fan_in_and_fan_out(&[8, 3, 5, 5]), Some((75, 200))); // a conv kernel
 /// assert_eq!(fan_in_and_fan_out(&[16]), None); // a bias
@@ -118,8 +118,8 @@ pub fn fan_in_and_fan_out(shape: &[usize]) -> Option<(usize, usize)> {
 /// Sets every element to zero (`torch.nn.init.zeros_`).
 ///
 /// ```
-/// use graph_runtime::init;
-/// use graph_runtime::nalgebra::SVector;
+/// use chainrule::init;
+/// use chainrule::nalgebra::SVector;
 /// let mut bias = SVector::<f32, 3>::repeat(7.0);
 /// init::zeros(&mut bias);
 /// assert_eq!(bias, SVector::<f32, 3>::zeros());
@@ -131,8 +131,8 @@ pub fn zeros<T: Real, P: Parameters<T> + ?Sized>(params: &mut P) {
 /// Sets every element to `value`, rounded to `T` (`torch.nn.init.constant_`).
 ///
 /// ```
-/// use graph_runtime::init;
-/// use graph_runtime::nalgebra::SMatrix;
+/// use chainrule::init;
+/// use chainrule::nalgebra::SMatrix;
 /// let mut weight = SMatrix::<f64, 2, 3>::zeros();
 /// init::constant(&mut weight, 0.25);
 /// assert_eq!(weight, SMatrix::<f64, 2, 3>::repeat(0.25));
@@ -149,9 +149,9 @@ pub fn constant<T: Real, P: Parameters<T> + ?Sized>(params: &mut P, value: f64) 
 /// [`high`, `low`]; never a panic.
 ///
 /// ```
-/// use graph_runtime::init;
-/// use graph_runtime::nalgebra::SMatrix;
-/// use graph_runtime::rand::{rngs::StdRng, SeedableRng};
+/// use chainrule::init;
+/// use chainrule::nalgebra::SMatrix;
+/// use chainrule::rand::{rngs::StdRng, SeedableRng};
 ///
 /// let mut rng = StdRng::seed_from_u64(42);
 /// let mut weight = SMatrix::<f64, 4, 3>::zeros();
@@ -177,9 +177,9 @@ where
 /// A negative `std` gives the same distribution as `|std|`.
 ///
 /// ```
-/// use graph_runtime::init;
-/// use graph_runtime::nalgebra::SMatrix;
-/// use graph_runtime::rand::{rngs::StdRng, SeedableRng};
+/// use chainrule::init;
+/// use chainrule::nalgebra::SMatrix;
+/// use chainrule::rand::{rngs::StdRng, SeedableRng};
 ///
 /// let mut weight = SMatrix::<f32, 4, 3>::zeros();
 /// init::normal(&mut weight, 0.0, 0.01, &mut StdRng::seed_from_u64(42));
@@ -209,15 +209,15 @@ where
 /// is written then.
 ///
 /// ```
-/// use graph_runtime::init;
-/// use graph_runtime::nalgebra::SMatrix;
-/// use graph_runtime::rand::{rngs::StdRng, SeedableRng};
+/// use chainrule::init;
+/// use chainrule::nalgebra::SMatrix;
+/// use chainrule::rand::{rngs::StdRng, SeedableRng};
 ///
 /// let mut weight = SMatrix::<f64, 16, 2>::zeros(); // PyTorch shape [16, 2]
 /// init::xavier_uniform(&mut weight, 1.0, &mut StdRng::seed_from_u64(0))?;
 /// let bound = (6.0_f64 / (2.0 + 16.0)).sqrt();
 /// assert!(weight.iter().all(|w| w.abs() <= bound));
-/// # Ok::<(), graph_runtime::Error>(())
+/// # Ok::<(), chainrule::Error>(())
 /// ```
 pub fn xavier_uniform<T, P, R>(params: &mut P, gain: f64, rng: &mut R) -> Result<()>
 where
@@ -240,15 +240,15 @@ where
 /// is written then.
 ///
 /// ```
-/// use graph_runtime::init::{self, Nonlinearity};
-/// use graph_runtime::nalgebra::SMatrix;
-/// use graph_runtime::rand::{rngs::StdRng, SeedableRng};
+/// use chainrule::init::{self, Nonlinearity};
+/// use chainrule::nalgebra::SMatrix;
+/// use chainrule::rand::{rngs::StdRng, SeedableRng};
 ///
 /// let mut weight = SMatrix::<f32, 8, 4>::zeros();
 /// let gain = Nonlinearity::Tanh.gain();
 /// init::xavier_normal(&mut weight, gain, &mut StdRng::seed_from_u64(0))?;
 /// assert!(weight.iter().any(|&w| w != 0.0));
-/// # Ok::<(), graph_runtime::Error>(())
+/// # Ok::<(), chainrule::Error>(())
 /// ```
 pub fn xavier_normal<T, P, R>(params: &mut P, gain: f64, rng: &mut R) -> Result<()>
 where
@@ -273,15 +273,15 @@ where
 /// is written then.
 ///
 /// ```
-/// use graph_runtime::init::{self, FanMode, Nonlinearity};
-/// use graph_runtime::nalgebra::SMatrix;
-/// use graph_runtime::rand::{rngs::StdRng, SeedableRng};
+/// use chainrule::init::{self, FanMode, Nonlinearity};
+/// use chainrule::nalgebra::SMatrix;
+/// use chainrule::rand::{rngs::StdRng, SeedableRng};
 ///
 /// let mut rng = StdRng::seed_from_u64(7);
 /// let mut weight = SMatrix::<f64, 16, 4>::zeros(); // fan_in = 4
 /// init::kaiming_uniform(&mut weight, FanMode::default(), Nonlinearity::default(), &mut rng)?;
 /// assert!(weight.iter().all(|w| w.abs() <= (6.0_f64 / 4.0).sqrt()));
-/// # Ok::<(), graph_runtime::Error>(())
+/// # Ok::<(), chainrule::Error>(())
 /// ```
 pub fn kaiming_uniform<T, P, R>(
     params: &mut P,
@@ -311,10 +311,10 @@ where
 /// is written then:
 ///
 /// ```
-/// use graph_runtime::init::{self, FanMode, Nonlinearity};
-/// use graph_runtime::nalgebra::{SMatrix, SVector};
-/// use graph_runtime::rand::{rngs::StdRng, SeedableRng};
-/// use graph_runtime::Error;
+/// use chainrule::init::{self, FanMode, Nonlinearity};
+/// use chainrule::nalgebra::{SMatrix, SVector};
+/// use chainrule::rand::{rngs::StdRng, SeedableRng};
+/// use chainrule::Error;
 ///
 /// let mut rng = StdRng::seed_from_u64(7);
 /// let mut weight = SMatrix::<f64, 16, 4>::zeros();
@@ -324,7 +324,7 @@ where
 /// let error = init::kaiming_normal(&mut bias, FanMode::FanIn, Nonlinearity::Relu, &mut rng);
 /// assert!(matches!(error, Err(Error::FanUndefined { .. })));
 /// assert_eq!(bias, SVector::<f64, 16>::zeros());
-/// # Ok::<(), graph_runtime::Error>(())
+/// # Ok::<(), chainrule::Error>(())
 /// ```
 pub fn kaiming_normal<T, P, R>(
     params: &mut P,
@@ -350,9 +350,9 @@ where
 /// The fan-in comes from the type, so this works for every `I`, including `I == 1`.
 ///
 /// ```
-/// use graph_runtime::init;
-/// use graph_runtime::nalgebra::{SMatrix, SVector};
-/// use graph_runtime::rand::{rngs::StdRng, SeedableRng};
+/// use chainrule::init;
+/// use chainrule::nalgebra::{SMatrix, SVector};
+/// use chainrule::rand::{rngs::StdRng, SeedableRng};
 ///
 /// let mut weight = SMatrix::<f32, 16, 4>::zeros(); // Linear(4, 16)
 /// let mut bias = SVector::<f32, 16>::zeros();

@@ -98,8 +98,8 @@ unsafe fn product_at<T: Real>(
 /// `a·b`.
 ///
 /// ```
-/// use graph_runtime::kernels::matmul;
-/// use graph_runtime::nalgebra::SMatrix;
+/// use chainrule::runtime::kernels::matmul;
+/// use chainrule::nalgebra::SMatrix;
 /// let a = SMatrix::<f32, 64, 48>::from_fn(|r, c| (r + 2 * c) as f32 * 0.01);
 /// let b = SMatrix::<f32, 48, 40>::from_fn(|r, c| (r as f32 - c as f32) * 0.02);
 /// assert!((matmul(&a, &b) - a * b).abs().max() < 1e-3);
@@ -125,8 +125,8 @@ pub fn matmul<T: Real, const R: usize, const K: usize, const C: usize>(
 /// `aᵀ·b`, reading `a` (`K×R`) transposed in place.
 ///
 /// ```
-/// use graph_runtime::kernels::matmul_tn;
-/// use graph_runtime::nalgebra::SMatrix;
+/// use chainrule::runtime::kernels::matmul_tn;
+/// use chainrule::nalgebra::SMatrix;
 /// let a = SMatrix::<f64, 48, 64>::from_fn(|r, c| (r + 2 * c) as f64 * 0.01);
 /// let b = SMatrix::<f64, 48, 40>::from_fn(|r, c| (r as f64 - c as f64) * 0.02);
 /// assert!((matmul_tn(&a, &b) - a.transpose() * b).abs().max() < 1e-9);
@@ -152,8 +152,8 @@ pub fn matmul_tn<T: Real, const K: usize, const R: usize, const C: usize>(
 /// `a·bᵀ`, reading `b` (`C×K`) transposed in place.
 ///
 /// ```
-/// use graph_runtime::kernels::matmul_nt;
-/// use graph_runtime::nalgebra::SMatrix;
+/// use chainrule::runtime::kernels::matmul_nt;
+/// use chainrule::nalgebra::SMatrix;
 /// let a = SMatrix::<f64, 64, 48>::from_fn(|r, c| (r + 2 * c) as f64 * 0.01);
 /// let b = SMatrix::<f64, 40, 48>::from_fn(|r, c| (r as f64 - c as f64) * 0.02);
 /// assert!((matmul_nt(&a, &b) - a * b.transpose()).abs().max() < 1e-9);

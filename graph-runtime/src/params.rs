@@ -36,7 +36,7 @@ pub struct TensorMut<'a, T> {
 /// The full name of `field` inside `prefix`: `"weight"` at the top, `"0.weight"` inside layer 0.
 ///
 /// ```
-/// use graph_runtime::params::key;
+/// use chainrule::params::key;
 /// assert_eq!(key("", "weight"), "weight");
 /// assert_eq!(key("2", "bias"), "2.bias");
 /// assert_eq!(key("2", ""), "2");
@@ -58,8 +58,8 @@ pub fn key(prefix: &str, field: &str) -> String {
 /// order (see the module docs for the order):
 ///
 /// ```
-/// use graph_runtime::nalgebra::SVector;
-/// use graph_runtime::params::{key, Parameters, TensorMut, TensorRef};
+/// use chainrule::nalgebra::SVector;
+/// use chainrule::params::{key, Parameters, TensorMut, TensorRef};
 ///
 /// struct Affine { scale: f64, shift: SVector<f64, 3> }
 ///
@@ -161,8 +161,8 @@ pub trait Parameters<T: Real> {
 /// after its field. Generated `Grad` structs and the runtime's layers use it.
 ///
 /// ```
-/// use graph_runtime::nalgebra::SMatrix;
-/// use graph_runtime::{impl_parameters, Parameters, Real};
+/// use chainrule::nalgebra::SMatrix;
+/// use chainrule::{impl_parameters, Parameters, Real};
 ///
 /// struct Bilinear<T: Real, const N: usize> { left: SMatrix<T, N, N>, right: SMatrix<T, N, N> }
 /// impl_parameters!([T: Real, const N: usize] Bilinear<T, N>, T, [left, right]);

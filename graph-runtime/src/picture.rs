@@ -8,7 +8,7 @@ use std::fmt::Write;
 /// for DOT; numbers need no escaping.
 ///
 /// ```
-/// use graph_runtime::__private::render_dot;
+/// use chainrule::__private::render_dot;
 /// let text = render_dot(&["a [label=\"", "\"]; b [label=\"", "\"]"], &[2.0 / 3.0, 1e-9]);
 /// assert_eq!(text, "a [label=\"0.666667\"]; b [label=\"1e-9\"]");
 /// ```

@@ -14,8 +14,8 @@ use crate::scalar::Real;
 /// column.
 ///
 /// ```
-/// use graph_runtime::__private::spread_column;
-/// use graph_runtime::nalgebra::{Matrix2x3, Vector2};
+/// use chainrule::__private::spread_column;
+/// use chainrule::nalgebra::{Matrix2x3, Vector2};
 /// let bias = Vector2::new(1.0, 2.0);
 /// assert_eq!(spread_column::<f64, 2, 3>(&bias), Matrix2x3::new(1.0, 1.0, 1.0, 2.0, 2.0, 2.0));
 /// ```
@@ -38,8 +38,8 @@ pub fn spread_column<T: Real, const R: usize, const C: usize>(
 /// applied to every element of its column.
 ///
 /// ```
-/// use graph_runtime::__private::spread_row;
-/// use graph_runtime::nalgebra::{Matrix2x3, RowVector3};
+/// use chainrule::__private::spread_row;
+/// use chainrule::nalgebra::{Matrix2x3, RowVector3};
 /// let maxima = RowVector3::new(1.0, 2.0, 3.0);
 /// assert_eq!(spread_row::<f64, 2, 3>(&maxima), Matrix2x3::new(1.0, 2.0, 3.0, 1.0, 2.0, 3.0));
 /// ```
@@ -60,8 +60,8 @@ pub fn spread_row<T: Real, const R: usize, const C: usize>(
 /// NaN loses to any number, and an empty column's maximum is 0.
 ///
 /// ```
-/// use graph_runtime::__private::column_maxes;
-/// use graph_runtime::nalgebra::{Matrix2x3, RowVector3};
+/// use chainrule::__private::column_maxes;
+/// use chainrule::nalgebra::{Matrix2x3, RowVector3};
 /// let logits = Matrix2x3::new(1.0, -5.0, 1000.0, 3.0, -7.0, -1000.0);
 /// assert_eq!(column_maxes(&logits), RowVector3::new(3.0, -5.0, 1000.0));
 /// ```

@@ -14,7 +14,7 @@ mod sealed {
 /// The scalar types a graph computes in: `f32` and `f64`.
 ///
 /// ```
-/// use graph_runtime::Real;
+/// use chainrule::Real;
 /// assert_eq!(<f64 as Real>::ONE + <f64 as Real>::ZERO, 1.0);
 /// ```
 pub trait Real:
@@ -105,7 +105,7 @@ impl_real!(f32 => F32, libm::erff, libm::erfcf; f64 => F64, libm::erf, libm::erf
 /// The logistic function 1/(1 + e⁻ˣ), computed without overflow for any `x`.
 ///
 /// ```
-/// use graph_runtime::sigmoid;
+/// use chainrule::runtime::sigmoid;
 /// assert_eq!(sigmoid(0.0_f64), 0.5);
 /// assert_eq!(sigmoid(-1000.0_f64), 0.0); // not NaN
 /// ```
@@ -123,7 +123,7 @@ pub fn sigmoid<T: Real>(x: T) -> T {
 /// ln(1 + eˣ), computed as max(x, 0) + ln(1 + e^−|x|) so it never overflows.
 ///
 /// ```
-/// use graph_runtime::softplus;
+/// use chainrule::runtime::softplus;
 /// assert_eq!(softplus(1000.0_f64), 1000.0); // not inf
 /// assert!((softplus(0.0_f64) - 2f64.ln()).abs() < 1e-15);
 /// ```
@@ -135,7 +135,7 @@ pub fn softplus<T: Real>(x: T) -> T {
 /// max(x, 0).
 ///
 /// ```
-/// assert_eq!(graph_runtime::relu(-2.0_f32), 0.0);
+/// assert_eq!(chainrule::runtime::relu(-2.0_f32), 0.0);
 /// ```
 #[inline]
 pub fn relu<T: Real>(x: T) -> T {
@@ -146,7 +146,7 @@ pub fn relu<T: Real>(x: T) -> T {
 /// which is 0 where the base is 0 (0^b is 0) and where a real power is undefined.
 ///
 /// ```
-/// use graph_runtime::ln_or_zero;
+/// use chainrule::runtime::ln_or_zero;
 /// assert_eq!(ln_or_zero(1.0_f64), 0.0);
 /// assert_eq!(ln_or_zero(0.0_f64), 0.0); // not -inf
 /// assert_eq!(ln_or_zero(-2.0_f32), 0.0); // not NaN
@@ -163,7 +163,7 @@ pub fn ln_or_zero<T: Real>(x: T) -> T {
 /// −1, 0 or 1: the derivative of |x|, with the subgradient 0 at 0 (as PyTorch uses).
 ///
 /// ```
-/// use graph_runtime::sign;
+/// use chainrule::runtime::sign;
 /// assert_eq!((sign(-3.0_f64), sign(0.0_f64), sign(2.0_f64)), (-1.0, 0.0, 1.0));
 /// ```
 #[inline]
@@ -180,7 +180,7 @@ pub fn sign<T: Real>(x: T) -> T {
 /// 1/x for x > 0, else 0: the derivative of [`ln_or_zero`], in second derivatives of `a^b`.
 ///
 /// ```
-/// use graph_runtime::scalar::recip_or_zero;
+/// use chainrule::runtime::scalar::recip_or_zero;
 /// assert_eq!(recip_or_zero(4.0_f64), 0.25);
 /// assert_eq!(recip_or_zero(0.0_f64), 0.0); // not inf
 /// ```
@@ -197,7 +197,7 @@ pub fn recip_or_zero<T: Real>(x: T) -> T {
 /// W. J. Cody's rational approximations refined by Sun: error below 1 ulp).
 ///
 /// ```
-/// use graph_runtime::erf;
+/// use chainrule::runtime::erf;
 /// assert_eq!(erf(0.0_f64), 0.0);
 /// assert!((erf(1.0_f64) - 0.8427007929497149).abs() < 1e-16);
 /// assert_eq!(erf(10.0_f32), 1.0);
@@ -211,7 +211,7 @@ pub fn erf<T: Real>(x: T) -> T {
 /// far left tail keeps its relative precision where 1 + erf(x/√2) would cancel.
 ///
 /// ```
-/// use graph_runtime::scalar::normal_cdf;
+/// use chainrule::runtime::scalar::normal_cdf;
 /// assert_eq!(normal_cdf(0.0_f64), 0.5);
 /// // Φ(−10) ≈ 7.62e−24, with no cancellation.
 /// assert!((normal_cdf(-10.0_f64) / 7.619853024160527e-24 - 1.0).abs() < 1e-14);
@@ -227,7 +227,7 @@ pub fn normal_cdf<T: Real>(x: T) -> T {
 /// (not cancelled, not NaN) value and a large positive one gives `x`.
 ///
 /// ```
-/// use graph_runtime::gelu;
+/// use chainrule::runtime::gelu;
 /// assert_eq!(gelu(0.0_f64), 0.0);
 /// assert!((gelu(1.0_f64) - 0.8413447460685429).abs() < 1e-15);
 /// assert_eq!(gelu(100.0_f64), 100.0);
@@ -241,7 +241,7 @@ pub fn gelu<T: Real>(x: T) -> T {
 /// SiLU (swish): x·sigmoid(x), with the stable [`sigmoid`], so no `x` overflows.
 ///
 /// ```
-/// use graph_runtime::silu;
+/// use chainrule::runtime::silu;
 /// assert_eq!(silu(0.0_f64), 0.0);
 /// assert_eq!(silu(1000.0_f64), 1000.0);
 /// assert_eq!(silu(-1000.0_f64), 0.0);
