@@ -10,7 +10,7 @@ use quote::quote;
 
 use super::expr::{expression, write_into, Context, Fragment, Prec};
 use super::target::Target;
-use crate::ir::{mint, Graph, NodeId, Op};
+use crate::ir::{mint, Graph, Node, NodeId, Op};
 
 /// The statements computing a graph, and an expression for each requested output (empty for
 /// an output written into its place).
@@ -30,15 +30,7 @@ pub fn body(
     target: &Target,
 ) -> Body {
     let uses = uses(graph, outputs);
-    let mut place_of: Vec<Option<&TokenStream>> = vec![None; graph.len()];
-    let mut written = vec![false; outputs.len()];
-    for (k, (output, place)) in outputs.iter().zip(places).enumerate() {
-        let leaf = matches!(graph.node(*output).op, Op::Input(_) | Op::Const(_));
-        if let (Some(place), false, None) = (place, leaf, place_of[output.index()]) {
-            place_of[output.index()] = Some(place);
-            written[k] = true;
-        }
-    }
+    let (place_of, written) = places_of(graph, outputs, places);
     let mut fragments: Vec<Fragment> = Vec::with_capacity(graph.len());
     let mut bound: Vec<bool> = Vec::with_capacity(graph.len());
     let mut statements = Vec::new();
@@ -66,15 +58,7 @@ pub fn body(
             quote!(#[doc = #text])
         });
         let placed = place_of[id.index()].is_some();
-        let binding = match (&node.name, node.op) {
-            (_, Op::Input(_) | Op::Const(_)) => None,
-            (Some(name), _) => Some(name.clone()),
-            (None, _) if uses[id.index()] > 1 || placed => {
-                temporaries += 1;
-                Some(mint(&format!("t{temporaries}")))
-            }
-            (None, _) => None,
-        };
+        let binding = binding(node, uses[id.index()] > 1 || placed, &mut temporaries);
         if let (Some(place), Some(name)) = (place_of[id.index()], &binding) {
             // The name is the place, borrowed: `let d_w = &mut *grad.w;`, then written.
             let name = unique(name.clone(), &mut taken);
@@ -105,18 +89,50 @@ pub fn body(
     for (k, (id, place)) in outputs.iter().zip(places).enumerate() {
         let value = fragments[id.index()].at_least(Prec::Conditional);
         match (place, written[k]) {
-            (Some(place), false) => statements.push(quote!(*#place = #value;)),
-            (None, _) => {
-                expressions.push(value);
-                continue;
+            (None, _) => expressions.push(value),
+            (Some(place), false) => {
+                statements.push(quote!(*#place = #value;));
+                expressions.push(TokenStream::new());
             }
-            (Some(_), true) => {}
+            (Some(_), true) => expressions.push(TokenStream::new()),
         }
-        expressions.push(TokenStream::new());
     }
     Body {
         statements,
         outputs: expressions,
+    }
+}
+
+/// The place each node is computed into (the first output with a place that is neither an
+/// input nor a constant), and, per output, whether its node is computed into its place.
+fn places_of<'a>(
+    graph: &Graph,
+    outputs: &[NodeId],
+    places: &'a [Option<TokenStream>],
+) -> (Vec<Option<&'a TokenStream>>, Vec<bool>) {
+    let mut place_of: Vec<Option<&TokenStream>> = vec![None; graph.len()];
+    let mut written = vec![false; outputs.len()];
+    for (k, (output, place)) in outputs.iter().zip(places).enumerate() {
+        let leaf = matches!(graph.node(*output).op, Op::Input(_) | Op::Const(_));
+        if let (Some(place), false, None) = (place, leaf, place_of[output.index()]) {
+            place_of[output.index()] = Some(place);
+            written[k] = true;
+        }
+    }
+    (place_of, written)
+}
+
+/// The name a node's `let` binds: the node's own, a new `t<k>` for an unnamed node that must
+/// be bound (`bind`), or none (an input, a constant, or a temporary written inline).
+fn binding(node: &Node, bind: bool, temporaries: &mut usize) -> Option<Ident> {
+    match (&node.name, node.op) {
+        (_, Op::Input(_) | Op::Const(_)) => None,
+        (Some(name), _) => Some(name.clone()),
+        (None, _) if bind => {
+            *temporaries += 1;
+            Some(mint(&format!("t{temporaries}")))
+        }
+        (None, _) => None,
     }
 }
 
