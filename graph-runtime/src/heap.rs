@@ -116,24 +116,35 @@ thread_local! {
         std::cell::RefCell::new(std::collections::HashMap::new());
 }
 
+/// A box of `T` from this thread's pool, if it has one.
+fn pooled<T: 'static>() -> Option<Box<T>> {
+    POOL.try_with(|pool| {
+        let mut pool = pool.borrow_mut();
+        let boxed = pool.get_mut(&std::any::TypeId::of::<T>())?.pop()?;
+        boxed.downcast::<T>().ok()
+    })
+    .ok()
+    .flatten()
+}
+
 impl<T: 'static> Recycled<T> {
     /// `value` in a box from this thread's pool, or in a new one.
     pub fn new(value: T) -> Self {
-        let reused = POOL
-            .try_with(|pool| {
-                let mut pool = pool.borrow_mut();
-                let boxed = pool.get_mut(&std::any::TypeId::of::<T>())?.pop()?;
-                boxed.downcast::<T>().ok()
-            })
-            .ok()
-            .flatten();
-        match reused {
+        match pooled::<T>() {
             Some(mut boxed) => {
                 *boxed = value;
                 Recycled(Some(boxed))
             }
             None => Recycled(Some(Box::new(value))),
         }
+    }
+}
+
+impl<T: bytemuck::Zeroable + 'static> Recycled<T> {
+    /// A box from this thread's pool as it was left (every element to be overwritten), or a
+    /// new one of zeros: scratch memory for a value written whole, such as a gradient.
+    pub fn scratch() -> Self {
+        Recycled(Some(pooled::<T>().unwrap_or_else(zeros)))
     }
 }
 

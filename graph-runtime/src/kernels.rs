@@ -231,6 +231,16 @@ pub fn matmul_tn_into<T: Real, const K: usize, const R: usize, const C: usize>(
     }
 }
 
+/// `a·bᵀ` by nalgebra, in a function of its own: an unoptimised build gives every temporary
+/// of a function a stack slot, taken or not, and `a * b.transpose()` is `c`'s size.
+fn small_product_nt<T: Real, const R: usize, const K: usize, const C: usize>(
+    c: &mut SMatrix<T, R, C>,
+    a: &SMatrix<T, R, K>,
+    b: &SMatrix<T, C, K>,
+) {
+    *c = a * b.transpose();
+}
+
 /// [`matmul_nt`] into `c`, which it overwrites.
 #[inline]
 pub fn matmul_nt_into<T: Real, const R: usize, const K: usize, const C: usize>(
@@ -239,7 +249,7 @@ pub fn matmul_nt_into<T: Real, const R: usize, const K: usize, const C: usize>(
     b: &SMatrix<T, C, K>,
 ) {
     if R * K * C < GEMM_THRESHOLD {
-        *c = a * b.transpose();
+        small_product_nt(c, a, b);
         return;
     }
     // SAFETY: as in `matmul_nt`.

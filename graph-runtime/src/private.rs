@@ -74,3 +74,61 @@ pub fn column_maxes<T: Real, const R: usize, const C: usize>(
         column.iter().copied().reduce(T::max).unwrap_or(T::ZERO)
     })
 }
+
+/// `f` of each element of `a`, filled into one result in place: what generated code writes
+/// for an element-wise operation on a large matrix (nalgebra's `map` keeps several copies of
+/// it in an unoptimised build's stack frame).
+///
+/// ```
+/// use chainrule::__private::map;
+/// use chainrule::nalgebra::Matrix2x3;
+/// let a = Matrix2x3::new(1.0, 2.0, 3.0, 4.0, 5.0, 6.0);
+/// assert_eq!(map(&a, |e: f64| e * 2.0), a * 2.0);
+/// ```
+#[inline]
+pub fn map<T: Real, const R: usize, const C: usize>(
+    a: &SMatrix<T, R, C>,
+    f: impl Fn(T) -> T,
+) -> SMatrix<T, R, C> {
+    let mut out: SMatrix<T, R, C> = bytemuck::Zeroable::zeroed();
+    for (out, a) in out.as_mut_slice().iter_mut().zip(a.as_slice()) {
+        *out = f(*a);
+    }
+    out
+}
+
+/// `f` of the elements of `a` and `b` at each place, filled into one result in place.
+///
+/// ```
+/// use chainrule::__private::zip_map;
+/// use chainrule::nalgebra::Matrix2x3;
+/// let (a, b) = (Matrix2x3::repeat(2.0), Matrix2x3::new(1.0, 2.0, 3.0, 4.0, 5.0, 6.0));
+/// assert_eq!(zip_map(&a, &b, |l: f64, r| l * r), a.component_mul(&b));
+/// ```
+#[inline]
+pub fn zip_map<T: Real, const R: usize, const C: usize>(
+    a: &SMatrix<T, R, C>,
+    b: &SMatrix<T, R, C>,
+    f: impl Fn(T, T) -> T,
+) -> SMatrix<T, R, C> {
+    let mut out: SMatrix<T, R, C> = bytemuck::Zeroable::zeroed();
+    let pairs = a.as_slice().iter().zip(b.as_slice());
+    for (out, (a, b)) in out.as_mut_slice().iter_mut().zip(pairs) {
+        *out = f(*a, *b);
+    }
+    out
+}
+
+/// `value` in every element, filled in place.
+///
+/// ```
+/// use chainrule::__private::filled;
+/// use chainrule::nalgebra::Matrix2x3;
+/// assert_eq!(filled::<f64, 2, 3>(1.5), Matrix2x3::repeat(1.5));
+/// ```
+#[inline]
+pub fn filled<T: Real, const R: usize, const C: usize>(value: T) -> SMatrix<T, R, C> {
+    let mut out: SMatrix<T, R, C> = bytemuck::Zeroable::zeroed();
+    out.as_mut_slice().fill(value);
+    out
+}

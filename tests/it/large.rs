@@ -117,3 +117,80 @@ fn backward_into_writes_every_field_and_leaves_nothing_from_before() {
     backward_into(&p, &mut stale);
     assert_eq!(*stale, *fresh);
 }
+
+mod sequential {
+    //! Issue 15's contract: a 784-1024-10 `Sequential` (3.2 MB of weights, as much again of
+    //! gradient, and Adam's two moments) initialised, trained, saved and loaded with default
+    //! stacks: in a spawned thread, in a rayon task, and in a test's own thread.
+
+    use chainrule::loss::CrossEntropy;
+    use chainrule::nalgebra::SMatrix;
+    use chainrule::nn::{Linear, Module, ReLU, Sequential};
+    use chainrule::optim::{Adam, Optimizer};
+    use chainrule::rand::{rngs::StdRng, SeedableRng};
+    use chainrule::runtime::heap;
+    use chainrule::Parameters;
+
+    type Big = Sequential<(Linear<f32, 784, 1024>, ReLU, Linear<f32, 1024, 10>)>;
+
+    /// Five Adam steps on one batch, a save and a load; returns the losses.
+    fn train_save_and_load() -> Vec<f32> {
+        static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut x = heap::zeros::<SMatrix<f32, 784, 32>>();
+        for (i, pixel) in x.iter_mut().enumerate() {
+            *pixel = ((i * 37 % 101) as f32 / 101.0).powi(2);
+        }
+        let y: [usize; 32] = std::array::from_fn(|sample| sample % 10);
+        let mut model = Big::init(&mut StdRng::seed_from_u64(0));
+        let mut opt = Adam::new(1e-3);
+        let mut losses = Vec::new();
+        for _ in 0..5 {
+            let (loss, grads) = model.loss_and_grad(&*x, &y, CrossEntropy);
+            opt.step(&mut model, &grads);
+            losses.push(loss);
+        }
+        let out: SMatrix<f32, 10, 32> = model.forward(&*x);
+        let path = std::env::temp_dir().join(format!(
+            "chainrule-it-{}-big-{run}.safetensors",
+            std::process::id()
+        ));
+        model.save_safetensors(&path).expect("saves");
+        let loaded = Big::load_safetensors(&path).expect("loads");
+        std::fs::remove_file(&path).expect("removes");
+        let (mut saved, mut read) = (Vec::new(), Vec::new());
+        model.visit(&mut |tensor| saved.extend_from_slice(tensor));
+        loaded.visit(&mut |tensor| read.extend_from_slice(tensor));
+        assert!(saved == read, "the loaded model is the saved one");
+        assert_eq!(loaded.forward(&*x), out);
+        losses
+    }
+
+    fn check(losses: &[f32]) {
+        assert!(losses.iter().all(|loss| loss.is_finite()), "{losses:?}");
+        assert!(
+            losses[4] < losses[0],
+            "Adam lowers the loss on one batch: {losses:?}"
+        );
+    }
+
+    #[test]
+    fn trains_in_a_spawned_thread_with_the_default_stack() {
+        let losses = std::thread::spawn(train_save_and_load)
+            .join()
+            .expect("no stack overflow");
+        check(&losses);
+    }
+
+    #[test]
+    fn trains_in_a_rayon_task() {
+        let mut losses = Vec::new();
+        rayon::scope(|scope| scope.spawn(|_| losses = train_save_and_load()));
+        check(&losses);
+    }
+
+    #[test]
+    fn trains_in_a_test_thread() {
+        check(&train_save_and_load());
+    }
+}

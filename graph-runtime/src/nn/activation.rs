@@ -129,10 +129,29 @@ macro_rules! activation {
                     **tape,
                     $( <$real as Real>::from_f64(self.$field), )*
                     $( $value, )*
-                    SMatrix::zeros(),
+                    bytemuck::Zeroable::zeroed(),
                     *d_output,
                 );
                 (grad.x, *self)
+            }
+
+            /// The input's gradient straight into `d_x`.
+            #[inline]
+            fn backward_into(
+                &self,
+                tape: &Self::Tape,
+                d_output: &Self::Output,
+                _: &mut Self,
+                d_x: &mut SMatrix<$real, R, C>,
+            ) {
+                $graph::graph::backward_with_tape_into(
+                    **tape,
+                    $( <$real as Real>::from_f64(self.$field), )*
+                    $( $value, )*
+                    bytemuck::Zeroable::zeroed(),
+                    *d_output,
+                    $graph::graph::GradMut { x: d_x },
+                );
             }
         }
     };

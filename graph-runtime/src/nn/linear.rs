@@ -152,8 +152,8 @@ macro_rules! linear_for {
                 x: &Self::Tape,
                 d_output: &Self::Output,
             ) -> (SMatrix<$real, I, B>, Self) {
-                let mut grads = Linear::zeros();
-                let d_x = self.backward_into(x, d_output, &mut grads);
+                let (mut grads, mut d_x) = (Linear::zeros(), bytemuck::Zeroable::zeroed());
+                self.backward_into(x, d_output, &mut grads, &mut d_x);
                 (d_x, grads)
             }
 
@@ -164,6 +164,16 @@ macro_rules! linear_for {
                 grads
             }
 
+            #[inline]
+            fn forward_with_tape_into(
+                &self,
+                x: &SMatrix<$real, I, B>,
+                out: &mut Self::Output,
+            ) -> Self::Tape {
+                $graphs::linear::forward_into(&self.weight, &self.bias, x, out);
+                Recycled::new(*x)
+            }
+
             /// The weight's gradient straight into `grads.weight`, on the heap.
             #[inline]
             fn backward_into(
@@ -171,12 +181,12 @@ macro_rules! linear_for {
                 x: &Self::Tape,
                 d_output: &Self::Output,
                 grads: &mut Self,
-            ) -> SMatrix<$real, I, B> {
-                let mut d_x = SMatrix::zeros();
+                d_x: &mut SMatrix<$real, I, B>,
+            ) {
                 let grad = $graphs::linear::GradMut {
                     weight: &mut grads.weight,
                     bias: &mut grads.bias,
-                    x: &mut d_x,
+                    x: d_x,
                 };
                 let tape = $graphs::linear::Tape {};
                 $graphs::linear::backward_with_tape_into(
@@ -187,7 +197,6 @@ macro_rules! linear_for {
                     d_output,
                     grad,
                 );
-                d_x
             }
 
             #[inline]

@@ -136,16 +136,29 @@ pub trait Module<X> {
         self.backward(tape, d_output).1
     }
 
-    /// As [`backward`](Module::backward), writing the parameters' gradient into `grads`, whose
-    /// memory is reused: a model whose weights live on the heap allocates nothing here, where
-    /// `backward` allocates a fresh gradient. Returns the input's gradient.
-    fn backward_into(&self, tape: &Self::Tape, d_output: &Self::Output, grads: &mut Self) -> X
-    where
+    /// As [`forward_with_tape`](Module::forward_with_tape), writing the output into `out`
+    /// (which a `Sequential` keeps on the heap) rather than returning it.
+    fn forward_with_tape_into(&self, x: &X, out: &mut Self::Output) -> Self::Tape {
+        let (output, tape) = self.forward_with_tape(x);
+        *out = output;
+        tape
+    }
+
+    /// As [`backward`](Module::backward), writing the parameters' gradient into `grads` and
+    /// the input's into `d_x`, whose memory is reused: a model whose weights live on the heap
+    /// allocates nothing here, where `backward` allocates a fresh gradient.
+    fn backward_into(
+        &self,
+        tape: &Self::Tape,
+        d_output: &Self::Output,
+        grads: &mut Self,
+        d_x: &mut X,
+    ) where
         Self: Sized,
     {
-        let (d_x, fresh) = self.backward(tape, d_output);
+        let (d, fresh) = self.backward(tape, d_output);
         *grads = fresh;
-        d_x
+        *d_x = d;
     }
 
     /// As [`backward_params`](Module::backward_params), into `grads`.
@@ -252,8 +265,18 @@ impl<X, M: Module<X>> Module<X> for Box<M> {
         Box::new((**self).backward_params(tape, d_output))
     }
 
-    fn backward_into(&self, tape: &Self::Tape, d_output: &Self::Output, grads: &mut Self) -> X {
-        (**self).backward_into(tape, d_output, grads)
+    fn forward_with_tape_into(&self, x: &X, out: &mut Self::Output) -> Self::Tape {
+        (**self).forward_with_tape_into(x, out)
+    }
+
+    fn backward_into(
+        &self,
+        tape: &Self::Tape,
+        d_output: &Self::Output,
+        grads: &mut Self,
+        d_x: &mut X,
+    ) {
+        (**self).backward_into(tape, d_output, grads, d_x)
     }
 
     fn backward_params_into(&self, tape: &Self::Tape, d_output: &Self::Output, grads: &mut Self) {

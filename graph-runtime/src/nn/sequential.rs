@@ -8,6 +8,7 @@
 use std::path::Path;
 
 use super::{Init, Module};
+use crate::heap::Recycled;
 use crate::params::{key, TensorMut, TensorRef};
 use crate::{Parameters, Real};
 
@@ -120,6 +121,20 @@ macro_rules! sequential {
         sequential!(@grow first ($A0, $X0, $Y0, $t0) rest [] reversed [] next [$($next)*]);
     };
     (@grow first $first:tt rest [$($rest:tt)*] reversed [$($reversed:tt)*] next []) => {};
+    // The forward pass into `out`: layer `i0` writes into a new box, then the next layer reads
+    // it; the last layer writes into `out`. The tapes, in order.
+    (@forward $self:ident, $x:expr, $out:ident, [$($done:ident)*] ($i0:tt, $t0:ident) []) => {{
+        let $t0 = $self.layers.$i0.forward_with_tape_into($x, $out);
+        ($($done,)* $t0,)
+    }};
+    (
+        @forward $self:ident, $x:expr, $out:ident, [$($done:ident)*] ($i0:tt, $t0:ident)
+        [($i1:tt, $t1:ident) $($rest:tt)*]
+    ) => {{
+        let mut y = Recycled::scratch();
+        let $t0 = $self.layers.$i0.forward_with_tape_into($x, &mut *y);
+        sequential!(@forward $self, &*y, $out, [$($done)* $t0] ($i1, $t1) [$($rest)*])
+    }};
     (
         @grow first $first:tt rest [$($rest:tt)*] reversed [$($reversed:tt)*]
         next [($A:ident, $i:tt, $X:ident, $Y:ident, $t:ident) $($next:tt)*]
@@ -143,6 +158,9 @@ macro_rules! sequential {
         where
             $A0: Module<$X0, Output = $Y0>,
             $($A: Module<$X, Output = $Y>,)*
+            // What passes between layers is kept in boxes from `heap::Recycled`.
+            $($X: bytemuck::Zeroable + 'static,)*
+            $Out: bytemuck::Zeroable + Clone + 'static,
         {
             type Output = $Out;
             type Tape = ($A0::Tape, $($A::Tape,)*);
@@ -154,11 +172,20 @@ macro_rules! sequential {
                 x
             }
 
+            /// Through [`forward_with_tape_into`](Module::forward_with_tape_into): what passes
+            /// between layers stays on the heap.
             #[inline]
             fn forward_with_tape(&self, x: &$X0) -> ($Out, Self::Tape) {
-                let (x, $t0) = self.layers.0.forward_with_tape(x);
-                $(let (x, $t) = self.layers.$i.forward_with_tape(&x);)*
-                (x, ($t0, $($t,)*))
+                let mut out = Recycled::<$Out>::scratch();
+                let tape = self.forward_with_tape_into(x, &mut *out);
+                ((*out).clone(), tape)
+            }
+
+            /// Each layer's output into a box reused from step to step (`heap::Recycled`), the
+            /// last layer's into `out`.
+            #[inline]
+            fn forward_with_tape_into(&self, x: &$X0, out: &mut $Out) -> Self::Tape {
+                sequential!(@forward self, x, out, [] (0, $t0) [$(($i, $t))*])
             }
 
             #[inline]
@@ -177,17 +204,33 @@ macro_rules! sequential {
                 Sequential { layers: ($t0, $($t,)*) }
             }
 
+            /// Each layer's gradient into its own in `grads`; the gradients between layers in
+            /// boxes reused from step to step (`heap::Recycled`), off the stack.
             #[inline]
-            fn backward_into(&self, tape: &Self::Tape, d_output: &$Out, grads: &mut Self) -> $X0 {
+            fn backward_into(
+                &self,
+                tape: &Self::Tape,
+                d_output: &$Out,
+                grads: &mut Self,
+                d_x: &mut $X0,
+            ) {
                 let d = d_output;
-                $(let d = self.layers.$r.backward_into(&tape.$r, d, &mut grads.layers.$r); let d = &d;)*
-                self.layers.0.backward_into(&tape.0, d, &mut grads.layers.0)
+                $(
+                    let mut $g = Recycled::scratch();
+                    self.layers.$r.backward_into(&tape.$r, d, &mut grads.layers.$r, &mut *$g);
+                    let d = &*$g;
+                )*
+                self.layers.0.backward_into(&tape.0, d, &mut grads.layers.0, d_x)
             }
 
             #[inline]
             fn backward_params_into(&self, tape: &Self::Tape, d_output: &$Out, grads: &mut Self) {
                 let d = d_output;
-                $(let d = self.layers.$r.backward_into(&tape.$r, d, &mut grads.layers.$r); let d = &d;)*
+                $(
+                    let mut $g = Recycled::scratch();
+                    self.layers.$r.backward_into(&tape.$r, d, &mut grads.layers.$r, &mut *$g);
+                    let d = &*$g;
+                )*
                 self.layers.0.backward_params_into(&tape.0, d, &mut grads.layers.0)
             }
         }

@@ -459,26 +459,15 @@ impl Declared<'_> {
     }
 }
 
-/// A matrix of at least this many elements (16 KiB of `f32`) is large: a graph with one, or
-/// with a matrix whose size only rustc knows, also gets forms that write their results into
-/// places the caller owns (on the heap), so that it runs on a small stack.
-pub const LARGE_ELEMENTS: usize = 4096;
-
-fn is_large(shape: &Shape) -> bool {
-    match shape {
-        Shape::Scalar => false,
-        Shape::Matrix {
-            rows: Dim::Fixed(rows),
-            cols: Dim::Fixed(cols),
-        } => rows.saturating_mul(*cols) >= LARGE_ELEMENTS,
-        Shape::Matrix { .. } => true,
-    }
-}
-
 impl Declared<'_> {
-    /// Whether a value of the graph may be too large for the stack (see [`LARGE_ELEMENTS`]).
+    /// Whether a value of the graph may be too large for the stack (see
+    /// [`Shape::may_be_large`]): it then also gets forms that write their results into
+    /// places the caller owns (on the heap), so that it runs on a small stack.
     pub fn may_be_large(&self) -> bool {
-        self.shapes.iter().chain([&self.output]).any(is_large)
+        self.shapes
+            .iter()
+            .chain([&self.output])
+            .any(Shape::may_be_large)
     }
 
     /// The forms that write into places the caller owns: `forward_into` for a matrix output,

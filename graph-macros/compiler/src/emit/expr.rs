@@ -296,6 +296,7 @@ pub fn expression(context: &Context, id: NodeId) -> Fragment {
             );
             Fragment::atom(quote!((#count as #ty)))
         }
+        Op::Broadcast(a) if node.shape.may_be_large() => filled(context, a, &node.shape, span),
         Op::Broadcast(a) => broadcast(context, a, &node.shape),
         Op::SpreadColumn(a) => spread(context, "spread_column", a, &node.shape, span),
         Op::SpreadRow(a) => spread(context, "spread_row", a, &node.shape, span),
@@ -309,6 +310,7 @@ pub fn expression(context: &Context, id: NodeId) -> Fragment {
             Fragment::atom(quote!(#private::#helper(#operand)))
         }
         // Element-wise on matrices.
+        op if node.shape.may_be_large() => in_place(context, op, span),
         op => elementwise(context, op, span),
     }
 }
@@ -558,6 +560,35 @@ fn elementwise(context: &Context, op: Op, span: Span) -> Fragment {
     }
 }
 
+/// An element-wise operation on a large matrix: the runtime's `map` or `zip_map`, which fill
+/// the result in place (see `Shape::may_be_large`).
+fn in_place(context: &Context, op: Op, span: Span) -> Fragment {
+    let private = &context.target.private;
+    let operands: Vec<NodeId> = op.operands().collect();
+    if operands.len() == 2 && operands.iter().all(|operand| context.is_matrix(*operand)) {
+        let (x, y) = (element("l"), element("r"));
+        let formula = scalar_formula(op, context.target, &[x.clone(), y.clone()], span).tokens;
+        let (a, b) = (context.by_ref(operands[0]), context.by_ref(operands[1]));
+        let (x, y) = (x.tokens, y.tokens);
+        return Fragment::atom(quote!(#private::zip_map(#a, #b, |#x, #y| #formula)));
+    }
+    let (matrix, formula) = map_formula(context, op, span);
+    let (matrix, x) = (context.by_ref(matrix), element("e").tokens);
+    Fragment::atom(quote!(#private::map(#matrix, |#x| #formula)))
+}
+
+/// A scalar repeated into a large `shape`, filled in place.
+fn filled(context: &Context, a: NodeId, shape: &Shape, span: Span) -> Fragment {
+    let Shape::Matrix { rows, cols } = shape else {
+        unreachable!("a broadcast's shape is a matrix's")
+    };
+    let (private, helper) = (&context.target.private, Ident::new("filled", span));
+    let scalar = format_ident!("{}", context.target.real.name());
+    let (rows, cols) = (dim(rows), dim(cols));
+    let value = context.operand(a).at_least(Prec::Conditional);
+    Fragment::atom(quote!(#private::#helper::<#scalar, #rows, #cols>(#value)))
+}
+
 /// `a.zip_map(&b, |l, r| formula)`.
 fn zip_map(context: &Context, op: Op, span: Span) -> Fragment {
     let operands: Vec<NodeId> = op.operands().collect();
@@ -572,6 +603,13 @@ fn zip_map(context: &Context, op: Op, span: Span) -> Fragment {
 
 /// `a.map(|e| formula)`: one matrix operand, the other operand (if any) captured.
 fn map(context: &Context, op: Op, span: Span) -> Fragment {
+    let (matrix, formula) = map_formula(context, op, span);
+    let x = element("e").tokens;
+    context.method(matrix, "map", quote!(|#x| #formula))
+}
+
+/// The matrix operand of `op` and the scalar formula of one of its elements, `e`.
+fn map_formula(context: &Context, op: Op, span: Span) -> (NodeId, TokenStream) {
     let x = element("e");
     let matrix = op
         .operands()
@@ -587,9 +625,10 @@ fn map(context: &Context, op: Op, span: Span) -> Fragment {
             false => context.operand(operand).clone(),
         })
         .collect();
-    let formula = scalar_formula(op, context.target, &fragments, span).tokens;
-    let x = x.tokens;
-    context.method(matrix, "map", quote!(|#x| #formula))
+    (
+        matrix,
+        scalar_formula(op, context.target, &fragments, span).tokens,
+    )
 }
 
 /// Whether the scalar formula of `op` is a method call on its first operand.

@@ -11,7 +11,7 @@ mod op;
 mod shape;
 
 pub use op::{result_shape, Binding, Const, Func, Kind, Notation, Op, Symbol};
-pub use shape::{Dim, Shape};
+pub use shape::{Dim, Shape, LARGE_ELEMENTS};
 
 /// Index of a node in its [`Graph`]. Operands always have smaller ids than their users.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]

@@ -43,7 +43,26 @@ pub enum Shape {
     Matrix { rows: Dim, cols: Dim },
 }
 
+/// A matrix of at least this many elements (16 KiB of `f32`) is large.
+pub const LARGE_ELEMENTS: usize = 4096;
+
 impl Shape {
+    /// Whether a value of this shape may be too large for an unoptimised build's stack: a
+    /// matrix of [`LARGE_ELEMENTS`] or more, or one whose size only rustc knows. Such a graph
+    /// also gets `_into` forms, and its element-wise operations are written as the runtime's
+    /// `map` and `zip_map`, which fill one result in place (nalgebra's operators keep several
+    /// copies of it in an unoptimised build's stack frames).
+    pub fn may_be_large(&self) -> bool {
+        match self {
+            Shape::Scalar => false,
+            Shape::Matrix {
+                rows: Dim::Fixed(rows),
+                cols: Dim::Fixed(cols),
+            } => rows.saturating_mul(*cols) >= LARGE_ELEMENTS,
+            Shape::Matrix { .. } => true,
+        }
+    }
+
     pub fn matrix(rows: Dim, cols: Dim) -> Shape {
         Shape::Matrix { rows, cols }
     }
