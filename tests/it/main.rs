@@ -8,6 +8,7 @@ mod files;
 mod functions;
 mod hessian;
 mod inspection;
+mod layers;
 mod lecture;
 mod mnist;
 mod nesting;

@@ -3,7 +3,8 @@
 //! A layer maps a batch `SMatrix<T, I, B>` (one column per sample) to a batch
 //! `SMatrix<T, O, B>`. [`Linear`] is `weight * x + bias`; [`Tanh`], [`ReLU`], [`Sigmoid`] and
 //! [`Identity`] apply a function to every element; [`Sequential`] chains layers, as
-//! `nn.Sequential` does, checking at compile time that their sizes chain.
+//! `nn.Sequential` does, checking at compile time that their sizes chain. [`Dropout`] behaves
+//! differently in training and evaluation: [`Mode`] gives every model `train()` and `eval()`.
 //!
 //! The lecture's training step, by hand:
 //!
@@ -34,7 +35,8 @@
 //! A layer is a struct of parameters and a `graph!` for its computation: write the graph
 //! with `#[tape]`, so its backward pass reuses the forward pass's values, and implement
 //! [`Module`] by calling the generated functions; [`Parameters`](crate::Parameters) by
-//! [`impl_parameters!`](crate::impl_parameters); [`Init`] for `init` and `zeros`.
+//! [`impl_parameters!`](crate::impl_parameters); [`Init`] for `init` and `zeros`; [`Mode`],
+//! empty for a layer that is the same in training and evaluation.
 //!
 //! ```
 //! use chainrule::nalgebra::SMatrix;
@@ -88,13 +90,17 @@
 //! assert_eq!(layer.forward(&x)[1], 2.0 * 1f64.tanh());
 //! ```
 pub mod activation;
+pub mod dropout;
 pub mod linear;
+mod mode;
 pub mod sequential;
 
 pub use activation::{
     Identity, LeakyReLU, LogSoftmax, ReLU, SiLU, Sigmoid, Softmax, Softplus, Tanh, ELU, GELU,
 };
+pub use dropout::Dropout;
 pub use linear::Linear;
+pub use mode::Mode;
 pub use sequential::Sequential;
 
 use crate::loss::Loss;

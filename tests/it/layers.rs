@@ -1,0 +1,111 @@
+//! Dropout, LayerNorm, BatchNorm1d and Embedding against PyTorch's documented formulas,
+//! computed here independently, and their gradients against finite differences; training and
+//! evaluation modes through `Sequential`.
+
+use chainrule::check::check_gradient;
+use chainrule::nalgebra::SMatrix;
+use chainrule::nn::{Dropout, Init, Linear, Mode, Module, Sequential, Tanh};
+use chainrule::rand::{rngs::StdRng, SeedableRng};
+
+/// An irregular matrix, so every element differs.
+fn irregular<const R: usize, const C: usize>(phase: f64) -> SMatrix<f64, R, C> {
+    SMatrix::from_fn(|r, c| ((r * 5 + c * 3) as f64 * 0.61 + phase).sin())
+}
+
+#[test]
+fn dropout_keeps_a_fraction_of_one_minus_p_scaled_by_its_inverse() {
+    for p in [0.1, 0.5, 0.9] {
+        let x = irregular::<64, 64>(0.3).add_scalar(2.0); // no zeros of its own
+        let y = Dropout::new(p).with_seed(7).forward(&x);
+        let kept = y.iter().filter(|v| **v != 0.0).count() as f64 / x.len() as f64;
+        // Four standard deviations of a binomial fraction over 4096 elements.
+        let tolerance = 4.0 * (p * (1.0 - p) / x.len() as f64).sqrt();
+        assert!((kept - (1.0 - p)).abs() < tolerance, "p = {p}: kept {kept}");
+        for (out, input) in y.iter().zip(x.iter()) {
+            // PyTorch multiplies by the scale 1/(1 − p).
+            assert!(
+                *out == 0.0 || *out == input * (1.0 / (1.0 - p)),
+                "p = {p}: {out} from {input}"
+            );
+        }
+    }
+}
+
+#[test]
+fn dropout_masks_differ_between_seeds_and_inputs_and_repeat_for_the_same_ones() {
+    let x = irregular::<16, 16>(0.0);
+    let mask = |dropout: Dropout, x: &SMatrix<f64, 16, 16>| dropout.forward(x).map(|v| v != 0.0);
+    let dropout = Dropout::init(&mut StdRng::seed_from_u64(3));
+    assert_eq!(
+        mask(dropout, &x),
+        mask(Dropout::init(&mut StdRng::seed_from_u64(3)), &x)
+    );
+    assert_ne!(
+        mask(dropout, &x),
+        mask(Dropout::init(&mut StdRng::seed_from_u64(4)), &x)
+    );
+    assert_ne!(mask(dropout, &x), mask(dropout, &irregular::<16, 16>(0.5)));
+    // Neighbouring elements are not correlated: about a quarter of pairs are both kept.
+    let x = irregular::<64, 64>(1.0);
+    let m = Dropout::new(0.5).with_seed(9).forward(&x).map(|v| v != 0.0);
+    let both = m
+        .iter()
+        .zip(m.iter().skip(1))
+        .filter(|(a, b)| **a && **b)
+        .count() as f64;
+    assert!((both / (m.len() - 1) as f64 - 0.25).abs() < 0.03);
+}
+
+#[test]
+fn dropout_at_the_ends_of_p_and_in_f32() {
+    let x = irregular::<8, 8>(0.2);
+    assert_eq!(Dropout::new(0.0).forward(&x), x);
+    assert_eq!(Dropout::new(1.0).forward(&x), SMatrix::<f64, 8, 8>::zeros());
+    let x32 = x.map(|v| v as f32 + 2.0);
+    let y32 = Dropout::new(0.25).forward(&x32);
+    assert!(y32
+        .iter()
+        .zip(x32.iter())
+        .all(|(y, x)| *y == 0.0 || *y == x * (1.0 / 0.75) as f32));
+    assert!(y32.iter().any(|y| *y == 0.0) && y32.iter().any(|y| *y != 0.0));
+}
+
+#[test]
+fn dropout_is_the_identity_in_eval_mode_also_inside_nested_sequentials() {
+    let x = irregular::<4, 8>(0.1);
+    let mut dropout = Dropout::new(0.5);
+    dropout.eval();
+    assert_eq!(dropout.forward(&x), x);
+    let (output, tape) = dropout.forward_with_tape(&x);
+    assert_eq!(output, x);
+    let (d_x, _): (SMatrix<f64, 4, 8>, _) = dropout.backward(&tape, &x.map(|v| 2.0 * v));
+    assert_eq!(d_x, x.map(|v| 2.0 * v));
+
+    type Inner = Sequential<(Linear<f64, 4, 4>, Dropout)>;
+    let mut model = Sequential::<(Inner, Tanh, Dropout)>::init(&mut StdRng::seed_from_u64(5));
+    let without_dropout =
+        |x: &SMatrix<f64, 4, 8>| model.layers.0.layers.0.forward(x).map(f64::tanh);
+    let expected = without_dropout(&x);
+    assert_ne!(model.forward(&x), expected);
+    model.eval();
+    assert!(!model.layers.0.layers.1.training && !model.layers.2.training);
+    assert_eq!(model.forward(&x), expected);
+    model.train();
+    assert!(model.layers.0.layers.1.training && model.layers.2.training);
+    assert_ne!(model.forward(&x), expected);
+}
+
+#[test]
+fn dropout_gradient_for_its_mask_matches_finite_differences() {
+    let dropout = Dropout::new(0.4).with_seed(11);
+    let x = irregular::<5, 7>(0.4);
+    let d_output = irregular::<5, 7>(2.0);
+    let (output, tape) = dropout.forward_with_tape(&x);
+    assert_eq!(output, dropout.forward(&x));
+    let mask = tape.0;
+    assert!(mask.iter().all(|m| *m == 0.0 || *m == 1.0 / 0.6));
+    let (d_x, _): (SMatrix<f64, 5, 7>, _) = dropout.backward(&tape, &d_output);
+    // The mask is fixed while `x` moves: it is the layer's function for this draw.
+    check_gradient(&x, &d_x, |x| mask.component_mul(x).dot(&d_output))
+        .unwrap_or_else(|mismatch| panic!("{mismatch}"));
+}
