@@ -4,7 +4,7 @@
 
 use chainrule::check::check_gradient;
 use chainrule::nalgebra::SMatrix;
-use chainrule::nn::{Dropout, Init, Linear, Mode, Module, Sequential, Tanh};
+use chainrule::nn::{Dropout, Init, LayerNorm, Linear, Mode, Module, Sequential, Tanh};
 use chainrule::rand::{rngs::StdRng, SeedableRng};
 
 /// An irregular matrix, so every element differs.
@@ -108,4 +108,105 @@ fn dropout_gradient_for_its_mask_matches_finite_differences() {
     // The mask is fixed while `x` moves: it is the layer's function for this draw.
     check_gradient(&x, &d_x, |x| mask.component_mul(x).dot(&d_output))
         .unwrap_or_else(|mismatch| panic!("{mismatch}"));
+}
+
+/// `layer`'s gradients, for its input and its parameters, against central differences of
+/// `⟨d_output, forward⟩`, with the tape's forward pass equal to the plain one.
+#[track_caller]
+fn check_layer_gradients<M, const R: usize, const O: usize, const B: usize>(
+    layer: &M,
+    x: SMatrix<f64, R, B>,
+) where
+    M: Module<SMatrix<f64, R, B>, Output = SMatrix<f64, O, B>> + chainrule::Parameters<f64> + Clone,
+{
+    let d_output = irregular::<O, B>(1.7);
+    let (output, tape) = layer.forward_with_tape(&x);
+    assert_eq!(output, layer.forward(&x));
+    let (d_x, d_layer) = layer.backward(&tape, &d_output);
+    check_gradient(&x, &d_x, |x| layer.forward(x).dot(&d_output))
+        .unwrap_or_else(|mismatch| panic!("input: {mismatch}"));
+    check_gradient(layer, &d_layer, |layer| layer.forward(&x).dot(&d_output))
+        .unwrap_or_else(|mismatch| panic!("parameters: {mismatch}"));
+}
+
+/// PyTorch's `LayerNorm` of one sample, by its documented formula with the biased variance.
+fn layer_norm_reference(sample: &[f64], weight: &[f64], bias: &[f64], eps: f64) -> Vec<f64> {
+    let n = sample.len() as f64;
+    let mean = sample.iter().sum::<f64>() / n;
+    let variance = sample.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
+    let std = (variance + eps).sqrt();
+    (0..sample.len())
+        .map(|i| (sample[i] - mean) / std * weight[i] + bias[i])
+        .collect()
+}
+
+fn affine_layer_norm() -> LayerNorm<f64, 5> {
+    let mut norm = LayerNorm::<f64, 5>::init(&mut StdRng::seed_from_u64(0));
+    norm.weight = irregular::<5, 1>(0.9).add_scalar(1.5);
+    norm.bias = irregular::<5, 1>(2.3);
+    norm
+}
+
+#[test]
+fn layer_norm_normalises_each_column_as_pytorch() {
+    let fresh = LayerNorm::<f64, 5>::init(&mut StdRng::seed_from_u64(0));
+    assert_eq!(
+        (fresh.weight, fresh.bias, fresh.eps),
+        (SMatrix::repeat(1.0), SMatrix::zeros(), 1e-5)
+    );
+    let mut keys = Vec::new();
+    chainrule::Parameters::<f64>::visit_named(&fresh, "3", &mut |key, _| {
+        keys.push(key.to_string())
+    });
+    assert_eq!(keys, ["3.weight", "3.bias"]);
+
+    let norm = affine_layer_norm();
+    // Wide columns, one constant (where eps matters), one far from 0.
+    let mut x = irregular::<5, 4>(0.2).map(|v| 3.0 * v);
+    x.set_column(1, &SMatrix::<f64, 5, 1>::repeat(0.7));
+    x.set_column(3, &x.column(3).add_scalar(1e3));
+    let y = norm.forward(&x);
+    for c in 0..4 {
+        let column: Vec<f64> = x.column(c).iter().copied().collect();
+        let expected =
+            layer_norm_reference(&column, norm.weight.as_slice(), norm.bias.as_slice(), 1e-5);
+        for (r, e) in expected.iter().enumerate() {
+            assert!(
+                (y[(r, c)] - e).abs() < 1e-12,
+                "({r}, {c}): {} vs {e}",
+                y[(r, c)]
+            );
+        }
+    }
+    let y32 = LayerNorm::<f32, 5>::new(1e-5).forward(&x.map(|v| v as f32));
+    assert!(
+        (y32[(0, 0)] as f64
+            - layer_norm_reference(
+                &x.column(0).iter().copied().collect::<Vec<_>>(),
+                &[1.0; 5],
+                &[0.0; 5],
+                1e-5
+            )[0])
+            .abs()
+            < 1e-5
+    );
+}
+
+#[test]
+fn layer_norm_gradients_match_finite_differences() {
+    check_layer_gradients(
+        &affine_layer_norm(),
+        irregular::<5, 3>(0.4).map(|v| 2.0 * v),
+    );
+    // The generated graph's own check, at a point of its own.
+    let norm = affine_layer_norm();
+    chainrule::nn::layer_norm::layer_norm_f64::graph::check_gradient(
+        norm.weight,
+        norm.bias,
+        1e-5,
+        SMatrix::repeat(1.0),
+        SMatrix::<f64, 1, 2>::repeat(1.0),
+        irregular::<5, 2>(1.1),
+    )
+    .unwrap_or_else(|mismatch| panic!("{mismatch}"));
 }

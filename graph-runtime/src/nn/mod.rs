@@ -91,6 +91,7 @@
 //! ```
 pub mod activation;
 pub mod dropout;
+pub mod layer_norm;
 pub mod linear;
 mod mode;
 pub mod sequential;
@@ -99,6 +100,7 @@ pub use activation::{
     Identity, LeakyReLU, LogSoftmax, ReLU, SiLU, Sigmoid, Softmax, Softplus, Tanh, ELU, GELU,
 };
 pub use dropout::Dropout;
+pub use layer_norm::LayerNorm;
 pub use linear::Linear;
 pub use mode::Mode;
 pub use sequential::Sequential;
