@@ -4,8 +4,11 @@
 
 use chainrule::check::check_gradient;
 use chainrule::nalgebra::SMatrix;
-use chainrule::nn::{Dropout, Init, LayerNorm, Linear, Mode, Module, Sequential, Tanh};
+use chainrule::nn::{
+    BatchNorm1d, Dropout, Init, LayerNorm, Linear, Mode, Module, Sequential, Tanh,
+};
 use chainrule::rand::{rngs::StdRng, SeedableRng};
+use chainrule::Parameters;
 
 /// An irregular matrix, so every element differs.
 fn irregular<const R: usize, const C: usize>(phase: f64) -> SMatrix<f64, R, C> {
@@ -117,7 +120,7 @@ fn check_layer_gradients<M, const R: usize, const O: usize, const B: usize>(
     layer: &M,
     x: SMatrix<f64, R, B>,
 ) where
-    M: Module<SMatrix<f64, R, B>, Output = SMatrix<f64, O, B>> + chainrule::Parameters<f64> + Clone,
+    M: Module<SMatrix<f64, R, B>, Output = SMatrix<f64, O, B>> + Parameters<f64> + Clone,
 {
     let d_output = irregular::<O, B>(1.7);
     let (output, tape) = layer.forward_with_tape(&x);
@@ -155,9 +158,7 @@ fn layer_norm_normalises_each_column_as_pytorch() {
         (SMatrix::repeat(1.0), SMatrix::zeros(), 1e-5)
     );
     let mut keys = Vec::new();
-    chainrule::Parameters::<f64>::visit_named(&fresh, "3", &mut |key, _| {
-        keys.push(key.to_string())
-    });
+    Parameters::<f64>::visit_named(&fresh, "3", &mut |key, _| keys.push(key.to_string()));
     assert_eq!(keys, ["3.weight", "3.bias"]);
 
     let norm = affine_layer_norm();
@@ -209,4 +210,150 @@ fn layer_norm_gradients_match_finite_differences() {
         irregular::<5, 2>(1.1),
     )
     .unwrap_or_else(|mismatch| panic!("{mismatch}"));
+}
+
+/// Each row's mean and biased variance over the columns, as `torch.var(unbiased=False)`.
+fn row_statistics<const N: usize, const B: usize>(x: &SMatrix<f64, N, B>) -> Vec<(f64, f64)> {
+    (0..N)
+        .map(|r| {
+            let mean = x.row(r).iter().sum::<f64>() / B as f64;
+            let variance = x.row(r).iter().map(|v| (v - mean).powi(2)).sum::<f64>() / B as f64;
+            (mean, variance)
+        })
+        .collect()
+}
+
+/// PyTorch's `BatchNorm1d` output for `x` normalised by these per-feature statistics.
+#[track_caller]
+fn assert_batch_norm<const N: usize, const B: usize>(
+    norm: &BatchNorm1d<f64, N>,
+    x: &SMatrix<f64, N, B>,
+    y: &SMatrix<f64, N, B>,
+    statistics: &[(f64, f64)],
+) {
+    for (r, (mean, variance)) in statistics.iter().enumerate() {
+        for c in 0..B {
+            let expected =
+                (x[(r, c)] - mean) / (variance + 1e-5).sqrt() * norm.weight[r] + norm.bias[r];
+            assert!(
+                (y[(r, c)] - expected).abs() < 1e-12,
+                "({r}, {c}): {} vs {expected}",
+                y[(r, c)]
+            );
+        }
+    }
+}
+
+fn affine_batch_norm() -> BatchNorm1d<f64, 3> {
+    let mut norm = BatchNorm1d::<f64, 3>::init(&mut StdRng::seed_from_u64(0));
+    norm.weight = irregular::<3, 1>(0.9).add_scalar(1.5);
+    norm.bias = irregular::<3, 1>(2.3);
+    norm
+}
+
+#[test]
+fn batch_norm_trains_on_the_batch_and_tracks_running_statistics_as_pytorch() {
+    let norm = affine_batch_norm();
+    let (mut mean, mut var) = (vec![0.0; 3], vec![1.0; 3]);
+    for step in 0..6 {
+        let x = irregular::<3, 5>(step as f64).map(|v| 4.0 * v + step as f64);
+        let statistics = row_statistics(&x);
+        assert_batch_norm(&norm, &x, &norm.forward(&x), &statistics);
+        for (r, (batch_mean, batch_var)) in statistics.iter().enumerate() {
+            mean[r] = 0.9 * mean[r] + 0.1 * batch_mean;
+            var[r] = 0.9 * var[r] + 0.1 * batch_var * 5.0 / 4.0; // the unbiased variance
+        }
+        let stats = norm.running_stats();
+        assert_eq!(stats.num_batches_tracked, step + 1);
+        for r in 0..3 {
+            assert!(
+                (stats.mean[r] - mean[r]).abs() < 1e-12 && (stats.var[r] - var[r]).abs() < 1e-12
+            );
+        }
+    }
+}
+
+#[test]
+fn batch_norm_without_momentum_averages_all_batches_equally() {
+    let norm = BatchNorm1d::<f64, 2>::new(1e-5, None);
+    let batches: Vec<SMatrix<f64, 2, 4>> = (0..4).map(|k| irregular(k as f64 * 0.7)).collect();
+    for x in &batches {
+        norm.forward_with_tape(x);
+    }
+    let stats = norm.running_stats();
+    for r in 0..2 {
+        let means: f64 = batches.iter().map(|x| row_statistics(x)[r].0).sum::<f64>() / 4.0;
+        assert!((stats.mean[r] - means).abs() < 1e-12);
+    }
+}
+
+#[test]
+fn batch_norm_in_eval_mode_uses_the_running_statistics_and_leaves_them() {
+    let mut norm = affine_batch_norm();
+    let x = irregular::<3, 4>(0.5).map(|v| 3.0 * v);
+    norm.forward(&x.add_scalar(2.0));
+    norm.forward(&x);
+    norm.eval();
+    let stats = norm.running_stats();
+    let running: Vec<(f64, f64)> = (0..3).map(|r| (stats.mean[r], stats.var[r])).collect();
+    assert_batch_norm(&norm, &x, &norm.forward(&x), &running);
+    assert_eq!(norm.running_stats(), stats);
+    norm.train();
+    norm.forward(&x);
+    assert_eq!(norm.running_stats().num_batches_tracked, 3);
+}
+
+#[test]
+fn batch_norm_gradients_match_finite_differences_in_both_modes() {
+    let x = irregular::<3, 4>(0.3).map(|v| 2.0 * v);
+    let mut norm = affine_batch_norm();
+    check_layer_gradients(&norm, x);
+    norm.eval();
+    check_layer_gradients(&norm, x);
+}
+
+#[test]
+fn batch_norm_state_dict_keys_and_round_trip_with_only_weight_and_bias_trained() {
+    type Net = Sequential<(
+        Linear<f64, 2, 3>,
+        BatchNorm1d<f64, 3>,
+        Tanh,
+        Linear<f64, 3, 1>,
+    )>;
+    let mut model = Net::init(&mut StdRng::seed_from_u64(2));
+    model.forward(&irregular::<2, 8>(0.1));
+    let mut keys = Vec::new();
+    model.visit_named("", &mut |key, tensor| {
+        keys.push((key.to_string(), tensor.shape.to_vec()))
+    });
+    let expected = [
+        ("0.weight", vec![3, 2]),
+        ("0.bias", vec![3]),
+        ("1.weight", vec![3]),
+        ("1.bias", vec![3]),
+        ("1.running_mean", vec![3]),
+        ("1.running_var", vec![3]),
+        ("1.num_batches_tracked", vec![]),
+        ("3.weight", vec![1, 3]),
+        ("3.bias", vec![1]),
+    ];
+    assert_eq!(keys, expected.map(|(key, shape)| (key.to_string(), shape)));
+    // An optimizer sees `weight` and `bias` only, as PyTorch's `parameters()`.
+    assert_eq!(Parameters::<f64>::len(&model), 9 + 6 + 4);
+
+    let path = std::env::temp_dir().join(format!(
+        "chainrule-it-{}-batch-norm.safetensors",
+        std::process::id()
+    ));
+    model.save_safetensors(&path).unwrap();
+    let mut loaded = Net::load_safetensors(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(
+        loaded.layers.1.running_stats(),
+        model.layers.1.running_stats()
+    );
+    model.eval();
+    loaded.eval();
+    let x = irregular::<2, 5>(0.8);
+    assert_eq!(loaded.forward(&x), model.forward(&x));
 }

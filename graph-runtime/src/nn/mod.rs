@@ -90,6 +90,7 @@
 //! assert_eq!(layer.forward(&x)[1], 2.0 * 1f64.tanh());
 //! ```
 pub mod activation;
+pub mod batch_norm;
 pub mod dropout;
 pub mod layer_norm;
 pub mod linear;
@@ -99,6 +100,7 @@ pub mod sequential;
 pub use activation::{
     Identity, LeakyReLU, LogSoftmax, ReLU, SiLU, Sigmoid, Softmax, Softplus, Tanh, ELU, GELU,
 };
+pub use batch_norm::BatchNorm1d;
 pub use dropout::Dropout;
 pub use layer_norm::LayerNorm;
 pub use linear::Linear;
