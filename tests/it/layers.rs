@@ -5,7 +5,7 @@
 use chainrule::check::check_gradient;
 use chainrule::nalgebra::SMatrix;
 use chainrule::nn::{
-    BatchNorm1d, Dropout, Init, LayerNorm, Linear, Mode, Module, Sequential, Tanh,
+    BatchNorm1d, Dropout, Embedding, Init, LayerNorm, Linear, Mode, Module, Sequential, Tanh,
 };
 use chainrule::rand::{rngs::StdRng, SeedableRng};
 use chainrule::Parameters;
@@ -356,4 +356,78 @@ fn batch_norm_state_dict_keys_and_round_trip_with_only_weight_and_bias_trained()
     loaded.eval();
     let x = irregular::<2, 5>(0.8);
     assert_eq!(loaded.forward(&x), model.forward(&x));
+}
+
+#[test]
+fn embedding_looks_up_rows_and_starts_from_a_standard_normal() {
+    let embedding = Embedding::<f64, 50, 40>::init(&mut StdRng::seed_from_u64(6));
+    let indices = [3, 49, 0, 3];
+    let y = embedding.forward(&indices);
+    for (column, index) in indices.iter().enumerate() {
+        for feature in 0..40 {
+            assert_eq!(y[(feature, column)], embedding.weight[(*index, feature)]);
+        }
+    }
+    // N(0, 1) over 2000 weights: the mean within 4σ/√n, the variance within 4·√(2/n).
+    let n = embedding.weight.len() as f64;
+    let mean = embedding.weight.mean();
+    let variance = embedding
+        .weight
+        .iter()
+        .map(|w| (w - mean).powi(2))
+        .sum::<f64>()
+        / n;
+    assert!(mean.abs() < 4.0 / n.sqrt() && (variance - 1.0).abs() < 4.0 * (2.0 / n).sqrt());
+    let mut keys = Vec::new();
+    embedding.visit_named("0", &mut |key, tensor| {
+        keys.push((key.to_string(), tensor.shape.to_vec()))
+    });
+    assert_eq!(keys, [("0.weight".to_string(), vec![50, 40])]);
+}
+
+#[test]
+fn embedding_gradient_scatters_each_column_into_its_row() {
+    let embedding = Embedding::new(irregular::<6, 3>(0.2));
+    let indices = [4, 1, 4, 0, 5]; // 4 twice: its rows add up
+    let d_output = irregular::<3, 5>(1.3);
+    let (output, tape) = embedding.forward_with_tape(&indices);
+    assert_eq!(output, embedding.forward(&indices));
+    let (_, grad) = embedding.backward(&tape, &d_output);
+    let mut expected = SMatrix::<f64, 6, 3>::zeros();
+    for (column, index) in indices.iter().enumerate() {
+        for feature in 0..3 {
+            expected[(*index, feature)] += d_output[(feature, column)];
+        }
+    }
+    assert_eq!(grad.weight, expected);
+    check_gradient(&embedding, &grad, |layer| {
+        layer.forward(&indices).dot(&d_output)
+    })
+    .unwrap_or_else(|mismatch| panic!("{mismatch}"));
+}
+
+#[test]
+fn embedding_feeds_a_sequential_and_names_a_bad_index() {
+    type Net = Sequential<(Embedding<f64, 8, 4>, Tanh, Linear<f64, 4, 1>)>;
+    let model = Net::init(&mut StdRng::seed_from_u64(1));
+    let indices = [1, 7, 2];
+    let targets = SMatrix::<f64, 1, 3>::new(0.5, -0.5, 1.0);
+    let (_, grads) = model.loss_and_grad(&indices, &targets, chainrule::loss::Mse);
+    check_gradient(&model, &grads, |model| {
+        chainrule::loss::Loss::loss_and_grad(
+            &chainrule::loss::Mse,
+            &model.forward(&indices),
+            &targets,
+        )
+        .0
+    })
+    .unwrap_or_else(|mismatch| panic!("{mismatch}"));
+
+    let embedding = model.layers.0;
+    assert!(embedding.check_indices(&[0, 7]).is_ok());
+    let panic = std::panic::catch_unwind(|| embedding.forward(&[2, 8])).unwrap_err();
+    assert_eq!(
+        panic.downcast_ref::<String>().map(String::as_str),
+        Some("index 8 at position 1 is out of range for an `Embedding` of 8 vectors")
+    );
 }

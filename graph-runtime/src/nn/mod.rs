@@ -92,6 +92,7 @@
 pub mod activation;
 pub mod batch_norm;
 pub mod dropout;
+pub mod embedding;
 pub mod layer_norm;
 pub mod linear;
 mod mode;
@@ -102,6 +103,7 @@ pub use activation::{
 };
 pub use batch_norm::BatchNorm1d;
 pub use dropout::Dropout;
+pub use embedding::Embedding;
 pub use layer_norm::LayerNorm;
 pub use linear::Linear;
 pub use mode::Mode;
