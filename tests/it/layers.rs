@@ -9,6 +9,8 @@ use chainrule::nn::{
 };
 use chainrule::rand::{rngs::StdRng, SeedableRng};
 use chainrule::Parameters;
+use safetensors::tensor::TensorView;
+use safetensors::Dtype;
 
 /// An irregular matrix, so every element differs.
 fn irregular<const R: usize, const C: usize>(phase: f64) -> SMatrix<f64, R, C> {
@@ -356,6 +358,64 @@ fn batch_norm_state_dict_keys_and_round_trip_with_only_weight_and_bias_trained()
     loaded.eval();
     let x = irregular::<2, 5>(0.8);
     assert_eq!(loaded.forward(&x), model.forward(&x));
+}
+
+/// A `BatchNorm1d(2)` state_dict as PyTorch writes it: F32 tensors and an I64 count.
+fn pytorch_batch_norm_file(count_dtype: Dtype, count: &[u8]) -> Vec<u8> {
+    let floats = |values: &[f32]| {
+        values
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect::<Vec<u8>>()
+    };
+    let tensors = [
+        ("weight", floats(&[1.5, 0.5]), vec![2], Dtype::F32),
+        ("bias", floats(&[0.25, -1.0]), vec![2], Dtype::F32),
+        ("running_mean", floats(&[2.0, -3.0]), vec![2], Dtype::F32),
+        ("running_var", floats(&[4.0, 0.25]), vec![2], Dtype::F32),
+        ("num_batches_tracked", count.to_vec(), vec![], count_dtype),
+    ];
+    let views: Vec<(&str, TensorView<'_>)> = tensors
+        .iter()
+        .map(|(key, bytes, shape, dtype)| {
+            (*key, TensorView::new(*dtype, shape.clone(), bytes).unwrap())
+        })
+        .collect();
+    safetensors::serialize(views, None).unwrap()
+}
+
+#[test]
+fn batch_norm_loads_a_float_count_and_predicts_but_names_pytorchs_i64_count() {
+    let path = std::env::temp_dir().join(format!(
+        "chainrule-it-{}-bn-torch.safetensors",
+        std::process::id()
+    ));
+    std::fs::write(
+        &path,
+        pytorch_batch_norm_file(Dtype::F32, &7f32.to_le_bytes()),
+    )
+    .unwrap();
+    let mut norm = BatchNorm1d::<f32, 2>::zeros();
+    chainrule::io::load_safetensors(&mut norm, &path).unwrap();
+    assert_eq!(norm.running_stats().num_batches_tracked, 7);
+    norm.eval();
+    let x = SMatrix::<f32, 2, 2>::new(1.0, 3.0, -2.0, 0.0);
+    let y = norm.forward(&x);
+    // PyTorch's eval formula with the file's numbers.
+    let expected =
+        |v: f32, mean: f32, var: f32, w: f32, b: f32| (v - mean) / (var + 1e-5).sqrt() * w + b;
+    assert!((y[(0, 1)] - expected(3.0, 2.0, 4.0, 1.5, 0.25)).abs() < 1e-6);
+    assert!((y[(1, 0)] - expected(-2.0, -3.0, 0.25, 0.5, -1.0)).abs() < 1e-6);
+
+    // PyTorch's own count is I64, which `Parameters` cannot express yet.
+    std::fs::write(
+        &path,
+        pytorch_batch_norm_file(Dtype::I64, &7i64.to_le_bytes()),
+    )
+    .unwrap();
+    let error = chainrule::io::load_safetensors(&mut norm, &path).unwrap_err();
+    std::fs::remove_file(&path).unwrap();
+    assert!(error.to_string().contains("num_batches_tracked"), "{error}");
 }
 
 #[test]
