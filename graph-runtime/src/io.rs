@@ -4,7 +4,9 @@
 //! **Layout.** Each tensor is stored under the name [`Parameters::visit_named`] gives it
 //! (`0.weight`, `0.bias`, `2.weight`, … for a `Sequential`), with its PyTorch shape (`[out, in]`
 //! for a weight, `[out]` for a bias, `[]` for a scalar), in row-major order, little-endian,
-//! as `F32` or `F64` after `T`. nalgebra stores matrices column-major, so weights are
+//! as `F32` or `F64` after `T`, or as `I64` for a tensor of whole numbers
+//! ([`TensorRef::integer`](crate::params::TensorRef::integer): `BatchNorm1d`'s
+//! `num_batches_tracked`, as PyTorch stores it). nalgebra stores matrices column-major, so weights are
 //! transposed on the way out and back on the way in: the file's element `[o, i]` is
 //! `weight[(o, i)]`.
 //!
@@ -227,11 +229,12 @@ where
             });
             return;
         }
+        let dtype = file_dtype::<T>(tensor.integer);
         entries.push(Entry {
             key: key.to_string(),
             shape: tensor.shape.to_vec(),
-            bytes: to_row_major_bytes(tensor.shape, tensor.data),
-            dtype: dtype_of::<T>(),
+            bytes: to_row_major_bytes(tensor.shape, tensor.data, dtype),
+            dtype,
         });
     });
     if let Some(error) = inconsistent {
@@ -241,7 +244,7 @@ where
         entries.push(Entry {
             key: key.to_string(),
             shape: vec![data.len()],
-            bytes: to_row_major_bytes(&[data.len()], data),
+            bytes: to_row_major_bytes(&[data.len()], data, dtype_of::<T>()),
             dtype: dtype_of::<T>(),
         });
     }
@@ -314,7 +317,7 @@ where
         .ok_or_else(|| corrupt("the header runs past the end of the file".into()))?;
 
     // What the model expects, in visit order.
-    let mut expected: Vec<(String, Vec<usize>)> = Vec::new();
+    let mut expected: Vec<(String, Vec<usize>, Dtype)> = Vec::new();
     let mut inconsistent = None;
     params.visit_named("", &mut |key, tensor| {
         if tensor.data.len() != element_count(tensor.shape) {
@@ -324,7 +327,8 @@ where
                 len: tensor.data.len(),
             });
         }
-        expected.push((key.to_string(), tensor.shape.to_vec()));
+        let dtype = file_dtype::<T>(tensor.integer);
+        expected.push((key.to_string(), tensor.shape.to_vec(), dtype));
     });
     if let Some(error) = inconsistent {
         return Err(error);
@@ -332,20 +336,20 @@ where
     expected.extend(
         extra
             .iter()
-            .map(|(key, data)| (key.to_string(), vec![data.len()])),
+            .map(|(key, data)| (key.to_string(), vec![data.len()], dtype_of::<T>())),
     );
-    check_unique(expected.iter().map(|(key, _)| key.as_str()))?;
+    check_unique(expected.iter().map(|(key, _, _)| key.as_str()))?;
 
     // Check everything and decode into scratch buffers before touching `params`.
     let mut decoded: Vec<Vec<T>> = Vec::with_capacity(expected.len());
-    for (key, shape) in &expected {
+    for (key, shape, dtype) in &expected {
         let info = header.info(key).ok_or_else(|| Error::MissingTensor {
             key: key.clone(),
             expected: shape.clone(),
         })?;
-        decoded.push(decode(key, shape, info, data, &corrupt)?);
+        decoded.push(decode(key, shape, *dtype, info, data, &corrupt)?);
     }
-    let expected_keys: HashSet<&str> = expected.iter().map(|(key, _)| key.as_str()).collect();
+    let expected_keys: HashSet<&str> = expected.iter().map(|(key, _, _)| key.as_str()).collect();
     if let Some(key) = header
         .offset_keys()
         .into_iter()
@@ -361,7 +365,7 @@ where
     // two visits disagree cannot put a tensor in the wrong place.
     let mut by_key: HashMap<String, Vec<T>> = expected
         .into_iter()
-        .map(|(key, _)| key)
+        .map(|(key, _, _)| key)
         .zip(decoded)
         .collect();
     for (key, destination) in extra.iter_mut() {
@@ -429,6 +433,16 @@ fn dtype_of<T: Real>() -> Dtype {
     }
 }
 
+/// The safetensors dtype of a tensor of `T`s: `I64` for whole numbers (see
+/// [`TensorRef::integer`](crate::params::TensorRef::integer)), else `T`'s own.
+fn file_dtype<T: Real>(integer: bool) -> Dtype {
+    if integer {
+        Dtype::I64
+    } else {
+        dtype_of::<T>()
+    }
+}
+
 /// The number of elements of a tensor of this shape (1 for a scalar's `[]`).
 fn element_count(shape: &[usize]) -> usize {
     shape.iter().product()
@@ -477,18 +491,19 @@ fn column_major_index_of_each_row_major_element(shape: &[usize]) -> Vec<usize> {
     order
 }
 
-/// The elements of a column-major tensor, reordered row-major, as little-endian bytes of `T`.
-/// `data.len()` is the shape's element count (checked by the caller).
-fn to_row_major_bytes<T: Real>(shape: &[usize], data: &[T]) -> Vec<u8> {
-    let f32s = dtype_of::<T>() == Dtype::F32;
-    let mut bytes = Vec::with_capacity(data.len() * if f32s { 4 } else { 8 });
+/// The elements of a column-major tensor, reordered row-major, as little-endian bytes of
+/// `dtype` (`T`'s own, or `I64`). `data.len()` is the shape's element count (checked by the
+/// caller).
+fn to_row_major_bytes<T: Real>(shape: &[usize], data: &[T], dtype: Dtype) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(data.len() * dtype.bitsize() / 8);
     for position in column_major_index_of_each_row_major_element(shape) {
         let value = data.get(position).map_or(0.0, |x| x.to_f64());
-        if f32s {
+        match dtype {
             // Exact: the value came from an f32.
-            bytes.extend_from_slice(&(value as f32).to_le_bytes());
-        } else {
-            bytes.extend_from_slice(&value.to_le_bytes());
+            Dtype::F32 => bytes.extend_from_slice(&(value as f32).to_le_bytes()),
+            // Exact for the whole numbers an integer tensor holds.
+            Dtype::I64 => bytes.extend_from_slice(&(value as i64).to_le_bytes()),
+            _ => bytes.extend_from_slice(&value.to_le_bytes()),
         }
     }
     bytes
@@ -499,11 +514,11 @@ fn to_row_major_bytes<T: Real>(shape: &[usize], data: &[T]) -> Vec<u8> {
 fn decode<T: Real>(
     key: &str,
     shape: &[usize],
+    dtype: Dtype,
     info: &TensorInfo,
     data: &[u8],
     corrupt: &dyn Fn(String) -> Error,
 ) -> Result<Vec<T>> {
-    let dtype = dtype_of::<T>();
     if info.dtype != dtype {
         return Err(Error::DtypeMismatch {
             key: key.to_string(),
@@ -526,6 +541,14 @@ fn decode<T: Real>(
         Dtype::F32 => bytes
             .chunks_exact(4)
             .map(|b| T::from_f64(f32::from_le_bytes([b[0], b[1], b[2], b[3]]).into()))
+            .collect(),
+        Dtype::I64 => bytes
+            .chunks_exact(8)
+            .map(|b| {
+                T::from_f64(
+                    i64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f64,
+                )
+            })
             .collect(),
         _ => bytes
             .chunks_exact(8)

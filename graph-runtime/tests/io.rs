@@ -541,6 +541,7 @@ impl Parameters<f32> for ShortView {
             TensorRef {
                 shape: &[3],
                 data: &self.0,
+                integer: false,
             },
         );
     }
@@ -550,6 +551,7 @@ impl Parameters<f32> for ShortView {
             TensorMut {
                 shape: &[3],
                 data: &mut self.0,
+                integer: false,
             },
         );
     }

@@ -385,14 +385,14 @@ fn pytorch_batch_norm_file(count_dtype: Dtype, count: &[u8]) -> Vec<u8> {
 }
 
 #[test]
-fn batch_norm_loads_a_float_count_and_predicts_but_names_pytorchs_i64_count() {
+fn batch_norm_loads_pytorchs_layout_with_its_i64_count_and_predicts() {
     let path = std::env::temp_dir().join(format!(
         "chainrule-it-{}-bn-torch.safetensors",
         std::process::id()
     ));
     std::fs::write(
         &path,
-        pytorch_batch_norm_file(Dtype::F32, &7f32.to_le_bytes()),
+        pytorch_batch_norm_file(Dtype::I64, &7i64.to_le_bytes()),
     )
     .unwrap();
     let mut norm = BatchNorm1d::<f32, 2>::zeros();
@@ -407,15 +407,28 @@ fn batch_norm_loads_a_float_count_and_predicts_but_names_pytorchs_i64_count() {
     assert!((y[(0, 1)] - expected(3.0, 2.0, 4.0, 1.5, 0.25)).abs() < 1e-6);
     assert!((y[(1, 0)] - expected(-2.0, -3.0, 0.25, 0.5, -1.0)).abs() < 1e-6);
 
-    // PyTorch's own count is I64, which `Parameters` cannot express yet.
+    // Saved, the count is I64 again, and the rest `T`.
+    chainrule::io::save_safetensors(&norm, &path).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let count = file.tensor("num_batches_tracked").unwrap();
+    assert_eq!(
+        (count.dtype(), count.data()),
+        (Dtype::I64, &7i64.to_le_bytes()[..])
+    );
+    assert_eq!(file.tensor("running_var").unwrap().dtype(), Dtype::F32);
+    // A float count is not PyTorch's layout: an error naming the tensor and both dtypes.
     std::fs::write(
         &path,
-        pytorch_batch_norm_file(Dtype::I64, &7i64.to_le_bytes()),
+        pytorch_batch_norm_file(Dtype::F32, &7f32.to_le_bytes()),
     )
     .unwrap();
     let error = chainrule::io::load_safetensors(&mut norm, &path).unwrap_err();
     std::fs::remove_file(&path).unwrap();
-    assert!(error.to_string().contains("num_batches_tracked"), "{error}");
+    assert!(
+        matches!(&error, chainrule::Error::DtypeMismatch { key, .. } if key == "num_batches_tracked"),
+        "{error}"
+    );
 }
 
 #[test]

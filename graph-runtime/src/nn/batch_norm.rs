@@ -38,9 +38,8 @@ pub struct RunningStats<T: Real, const N: usize> {
 ///
 /// Keys: `weight`, `bias`, `running_mean`, `running_var`, `num_batches_tracked`, as PyTorch's
 /// `state_dict`. Only `weight` and `bias` are parameters an optimizer steps (PyTorch's
-/// `parameters()`); the running statistics are read and written by files only. One
-/// difference: `num_batches_tracked` is written in the model's float type, where PyTorch
-/// writes I64, because a [`Parameters`] tensor has one scalar type.
+/// `parameters()`); the running statistics are read and written by files only, with
+/// `num_batches_tracked` as `I64`, as PyTorch writes it.
 ///
 /// A batch of one sample has no unbiased variance: where PyTorch raises an error, the running
 /// variance becomes NaN. In `fit_parallel`, every chunk updates the statistics as a batch of
@@ -246,6 +245,7 @@ impl<T: Real, const N: usize> Parameters<T> for BatchNorm1d<T, N> {
             TensorRef {
                 shape: &[],
                 data: &count,
+                integer: true,
             },
         );
     }
@@ -265,6 +265,7 @@ impl<T: Real, const N: usize> Parameters<T> for BatchNorm1d<T, N> {
             TensorMut {
                 shape: &[],
                 data: &mut count,
+                integer: true,
             },
         );
         stats.num_batches_tracked = count[0].to_f64() as i64;
