@@ -16,7 +16,14 @@ use super::{Init, Mode, Module};
 use crate::params::{key, TensorMut, TensorRef};
 use crate::{Parameters, Real};
 
-/// PyTorch's buffers of `nn.BatchNorm1d`.
+/// PyTorch's buffers of `nn.BatchNorm1d`, as [`BatchNorm1d::running_stats`] returns them.
+///
+/// ```
+/// use chainrule::nn::{BatchNorm1d, Init};
+/// use chainrule::rand::{rngs::StdRng, SeedableRng};
+/// let stats = BatchNorm1d::<f32, 4>::init(&mut StdRng::seed_from_u64(0)).running_stats();
+/// assert_eq!((stats.mean[0], stats.var[0], stats.num_batches_tracked), (0.0, 1.0, 0));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RunningStats<T: Real, const N: usize> {
     /// Each feature's mean over the batches seen, averaged with the momentum: `[N]`.
@@ -274,6 +281,17 @@ impl<T: Real, const N: usize> Parameters<T> for BatchNorm1d<T, N> {
 
 /// What [`BatchNorm1d`]'s backward pass needs: the input, and the tape of the graph the
 /// forward pass ran, with the batch's statistics or the running ones.
+///
+/// ```
+/// use chainrule::nalgebra::SMatrix;
+/// use chainrule::nn::batch_norm::BatchNormTape;
+/// use chainrule::nn::{BatchNorm1d, Mode, Module};
+/// let mut norm = BatchNorm1d::<f64, 2>::new(1e-5, Some(0.1));
+/// let x = SMatrix::<f64, 2, 3>::zeros();
+/// assert!(matches!(norm.forward_with_tape(&x).1, BatchNormTape::Batch(..)));
+/// norm.eval();
+/// assert!(matches!(norm.forward_with_tape(&x).1, BatchNormTape::Running(..)));
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub enum BatchNormTape<X, Stats, Batch, Running> {
     /// Training mode: normalised by the batch's own statistics, which depend on `x`.

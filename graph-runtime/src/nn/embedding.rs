@@ -63,7 +63,14 @@ impl<T: Real, const E: usize, const D: usize> Parameters<T> for Embedding<T, E, 
 }
 
 impl<T: Real, const E: usize, const D: usize> Embedding<T, E, D> {
-    /// A layer with this weight.
+    /// A layer with this weight, row `i` being index `i`'s vector.
+    ///
+    /// ```
+    /// use chainrule::nalgebra::SMatrix;
+    /// use chainrule::nn::{Embedding, Module};
+    /// let embedding = Embedding::new(SMatrix::<f64, 3, 2>::from_row_slice(&[0.0, 1.0, 2.0, 3.0, 4.0, 5.0]));
+    /// assert_eq!(embedding.forward(&[2]), SMatrix::<f64, 2, 1>::new(4.0, 5.0));
+    /// ```
     pub fn new(weight: SMatrix<T, E, D>) -> Self {
         Embedding { weight }
     }

@@ -3,8 +3,10 @@
 //! A layer maps a batch `SMatrix<T, I, B>` (one column per sample) to a batch
 //! `SMatrix<T, O, B>`. [`Linear`] is `weight * x + bias`; [`Tanh`], [`ReLU`], [`Sigmoid`] and
 //! [`Identity`] apply a function to every element; [`Sequential`] chains layers, as
-//! `nn.Sequential` does, checking at compile time that their sizes chain. [`Dropout`] behaves
-//! differently in training and evaluation: [`Mode`] gives every model `train()` and `eval()`.
+//! `nn.Sequential` does, checking at compile time that their sizes chain. [`LayerNorm`]
+//! normalises each sample and [`BatchNorm1d`] each feature over the batch; [`Embedding`] maps
+//! indices `[usize; B]` to vectors. [`Dropout`] and [`BatchNorm1d`] behave differently in
+//! training and evaluation: [`Mode`] gives every model `train()` and `eval()`.
 //!
 //! The lecture's training step, by hand:
 //!
