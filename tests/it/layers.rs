@@ -504,3 +504,44 @@ fn embedding_feeds_a_sequential_and_names_a_bad_index() {
         Some("index 8 at position 1 is out of range for an `Embedding` of 8 vectors")
     );
 }
+
+#[test]
+fn the_trainer_fits_a_model_with_batch_norm_and_dropout_with_no_extra_call() {
+    use chainrule::loss::Mse;
+    use chainrule::optim::Adam;
+    use chainrule::train::{Stop, Trainer};
+
+    type Net = Sequential<(
+        Linear<f64, 1, 16>,
+        BatchNorm1d<f64, 16>,
+        Tanh,
+        Dropout,
+        Linear<f64, 16, 1>,
+    )>;
+    let mut model = Net::init(&mut StdRng::seed_from_u64(0));
+    model.layers.3.p = 0.1;
+    let data = chainrule::data::sine::<f64>(64, 0.0, 1);
+    let (x, y) = data.batch(&std::array::from_fn::<usize, 64, _>(|i| i));
+    // The mean squared error over all the data, in evaluation mode (on a copy).
+    let eval_loss = |model: &Net| {
+        let mut model = model.clone();
+        model.eval();
+        (model.forward(&x) - y).norm_squared() / 64.0
+    };
+    let before = eval_loss(&model);
+    let mut trainer = Trainer::new(model, Adam::new(0.01), Mse).epochs(60).seed(3);
+    assert_eq!(trainer.fit::<8>(&data).unwrap(), Stop::Finished);
+    let model = trainer.into_model();
+    assert!(
+        eval_loss(&model) < before / 5.0,
+        "{before} → {}",
+        eval_loss(&model)
+    );
+    // Every training step's forward pass counted its batch (and so may the trainer's metrics).
+    let stats = model.layers.1.running_stats();
+    assert!(
+        stats.num_batches_tracked >= 60 * 8,
+        "{}",
+        stats.num_batches_tracked
+    );
+}
