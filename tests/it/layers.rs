@@ -545,3 +545,30 @@ fn the_trainer_fits_a_model_with_batch_norm_and_dropout_with_no_extra_call() {
         stats.num_batches_tracked
     );
 }
+
+#[test]
+fn dropout_masks_do_not_depend_on_the_number_of_threads() {
+    use chainrule::loss::Mse;
+    use chainrule::train::{rayon::ThreadPoolBuilder, DataParallel};
+
+    type Net = Sequential<(Linear<f64, 1, 32>, Tanh, Dropout, Linear<f64, 32, 1>)>;
+    let model = Net::init(&mut StdRng::seed_from_u64(4));
+    let data = chainrule::data::sine::<f64>(64, 0.0, 1);
+    let batch: [usize; 16] = std::array::from_fn(|i| 4 * i);
+    let run = |threads: usize| {
+        let pool = ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| DataParallel::<4>::loss_and_grad(&model, &Mse, &data, &batch))
+    };
+    let (loss_1, grad_1) = run(1);
+    let (loss_2, grad_2) = run(2);
+    assert_eq!(loss_1.to_bits(), loss_2.to_bits());
+    assert_eq!(grad_1, grad_2);
+    // And dropout did drop: the same model in eval mode has another loss.
+    let mut eval = model;
+    eval.eval();
+    let (loss_eval, _) = DataParallel::<4>::loss_and_grad(&eval, &Mse, &data, &batch);
+    assert_ne!(loss_1, loss_eval);
+}
