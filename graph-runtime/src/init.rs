@@ -487,6 +487,7 @@ mod tests {
                 TensorRef {
                     shape: &self.shape,
                     data: &self.data,
+                    integer: false,
                 },
             );
         }
@@ -496,6 +497,7 @@ mod tests {
                 TensorMut {
                     shape: &self.shape,
                     data: &mut self.data,
+                    integer: false,
                 },
             );
         }

@@ -22,6 +22,9 @@ pub struct TensorRef<'a, T> {
     pub shape: &'a [usize],
     /// The elements in nalgebra's column-major order.
     pub data: &'a [T],
+    /// Whether the tensor holds whole numbers that files store as `I64`, as PyTorch stores
+    /// `num_batches_tracked`; `false` for every parameter.
+    pub integer: bool,
 }
 
 /// A mutable view of one parameter tensor, for file formats and initialisers.
@@ -31,6 +34,8 @@ pub struct TensorMut<'a, T> {
     pub shape: &'a [usize],
     /// The elements in nalgebra's column-major order.
     pub data: &'a mut [T],
+    /// As in [`TensorRef::integer`].
+    pub integer: bool,
 }
 
 /// The full name of `field` inside `prefix`: `"weight"` at the top, `"0.weight"` inside layer 0.
@@ -228,10 +233,10 @@ macro_rules! impl_scalar_parameters {
                 f(std::slice::from_mut(self), std::slice::from_ref(other));
             }
             fn visit_named(&self, prefix: &str, f: &mut dyn FnMut(&str, TensorRef<'_, $t>)) {
-                f(prefix, TensorRef { shape: &[], data: std::slice::from_ref(self) });
+                f(prefix, TensorRef { shape: &[], data: std::slice::from_ref(self), integer: false });
             }
             fn visit_named_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, TensorMut<'_, $t>)) {
-                f(prefix, TensorMut { shape: &[], data: std::slice::from_mut(self) });
+                f(prefix, TensorMut { shape: &[], data: std::slice::from_mut(self), integer: false });
             }
         }
     )*};
@@ -287,6 +292,7 @@ impl<T: Real, const R: usize, const C: usize> Parameters<T> for SMatrix<T, R, C>
             TensorRef {
                 shape: torch_shape::<R, C>(),
                 data: self.as_slice(),
+                integer: false,
             },
         );
     }
@@ -296,6 +302,7 @@ impl<T: Real, const R: usize, const C: usize> Parameters<T> for SMatrix<T, R, C>
             TensorMut {
                 shape: torch_shape::<R, C>(),
                 data: self.as_mut_slice(),
+                integer: false,
             },
         );
     }
@@ -331,6 +338,7 @@ pub fn visit_matrix<T: Real, const R: usize, const C: usize>(
         TensorRef {
             shape,
             data: matrix.as_slice(),
+            integer: false,
         },
     );
 }
@@ -347,6 +355,7 @@ pub fn visit_matrix_mut<T: Real, const R: usize, const C: usize>(
         TensorMut {
             shape,
             data: matrix.as_mut_slice(),
+            integer: false,
         },
     );
 }

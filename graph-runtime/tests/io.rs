@@ -544,6 +544,7 @@ impl Parameters<f32> for ShortView {
             TensorRef {
                 shape: &[3],
                 data: &self.0,
+                integer: false,
             },
         );
     }
@@ -553,6 +554,7 @@ impl Parameters<f32> for ShortView {
             TensorMut {
                 shape: &[3],
                 data: &mut self.0,
+                integer: false,
             },
         );
     }

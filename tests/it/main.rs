@@ -9,6 +9,7 @@ mod functions;
 mod hessian;
 mod inspection;
 mod large;
+mod layers;
 mod lecture;
 mod mnist;
 mod nesting;

@@ -234,7 +234,7 @@ where
     entries.extend(
         extra
             .iter()
-            .map(|&(key, data)| Entry::new(key, &[data.len()], data)),
+            .map(|&(key, data)| Entry::new(key, &[data.len()], data, T::DTYPE)),
     );
     check_unique(entries.iter().map(|entry| entry.key.as_str()))?;
     let metadata = (!metadata.is_empty()).then(|| metadata.clone());
@@ -290,9 +290,9 @@ where
     expected.extend(
         extra
             .iter()
-            .map(|(key, data)| (key.to_string(), vec![data.len()])),
+            .map(|(key, data)| (key.to_string(), vec![data.len()], T::DTYPE)),
     );
-    check_unique(expected.iter().map(|(key, _)| key.as_str()))?;
+    check_unique(expected.iter().map(|(key, _, _)| key.as_str()))?;
     // Check everything and decode into scratch buffers before touching `params`.
     let mut decoded = file.decode_exactly(&expected)?;
 
@@ -363,15 +363,15 @@ impl<'a> SafetensorsFile<'a> {
     /// error if one is missing or different, or if the file holds any other tensor.
     fn decode_exactly<T: Real>(
         &self,
-        expected: &[(String, Vec<usize>)],
+        expected: &[(String, Vec<usize>, Dtype)],
     ) -> Result<HashMap<String, Vec<T>>> {
         let mut decoded = HashMap::with_capacity(expected.len());
-        for (key, shape) in expected {
+        for (key, shape, dtype) in expected {
             let info = self.header.info(key).ok_or_else(|| Error::MissingTensor {
                 key: key.clone(),
                 expected: shape.clone(),
             })?;
-            decoded.insert(key.clone(), self.decode(key, shape, info)?);
+            decoded.insert(key.clone(), self.decode(key, shape, *dtype, info)?);
         }
         if let Some(key) = self
             .header
@@ -390,11 +390,17 @@ impl<'a> SafetensorsFile<'a> {
 
     /// Checks one file tensor against the model's expectation and decodes it into
     /// column-major order.
-    fn decode<T: Real>(&self, key: &str, shape: &[usize], info: &TensorInfo) -> Result<Vec<T>> {
-        if info.dtype != T::DTYPE {
+    fn decode<T: Real>(
+        &self,
+        key: &str,
+        shape: &[usize],
+        dtype: Dtype,
+        info: &TensorInfo,
+    ) -> Result<Vec<T>> {
+        if info.dtype != dtype {
             return Err(Error::DtypeMismatch {
                 key: key.to_string(),
-                expected: T::DTYPE.to_string(),
+                expected: dtype.to_string(),
                 found: info.dtype.to_string(),
             });
         }
@@ -409,7 +415,7 @@ impl<'a> SafetensorsFile<'a> {
         let bytes = self.bytes[self.data_start..]
             .get(start..end)
             .ok_or_else(|| self.corrupt(format!("tensor `{key}` lies outside the file")))?;
-        let values: Vec<T> = from_le_bytes(bytes);
+        let values: Vec<T> = from_le_bytes(bytes, dtype);
         if values.len() != element_count(shape) {
             return Err(self.corrupt(format!(
                 "tensor `{key}` has {} bytes of data for shape {shape:?}",
@@ -464,23 +470,26 @@ fn parameter_entries<T: Real, P: Parameters<T> + ?Sized>(params: &P) -> Result<V
         if let Err(error) = check_consistent(key, &tensor) {
             first_error.get_or_insert(error);
         } else {
-            entries.push(Entry::new(key, tensor.shape, tensor.data));
+            let dtype = file_dtype::<T>(tensor.integer);
+            entries.push(Entry::new(key, tensor.shape, tensor.data, dtype));
         }
     });
     first_error.map_or(Ok(entries), Err)
 }
 
-/// The name and shape of every tensor of `params`, in visit order: what a file must hold.
+/// The name, shape and file dtype of every tensor of `params`, in visit order: what a file
+/// must hold.
 fn parameter_shapes<T: Real, P: Parameters<T> + ?Sized>(
     params: &P,
-) -> Result<Vec<(String, Vec<usize>)>> {
+) -> Result<Vec<(String, Vec<usize>, Dtype)>> {
     let mut shapes = Vec::new();
     let mut first_error = None;
     params.visit_named("", &mut |key, tensor| {
         if let Err(error) = check_consistent(key, &tensor) {
             first_error.get_or_insert(error);
         }
-        shapes.push((key.to_string(), tensor.shape.to_vec()));
+        let dtype = file_dtype::<T>(tensor.integer);
+        shapes.push((key.to_string(), tensor.shape.to_vec(), dtype));
     });
     first_error.map_or(Ok(shapes), Err)
 }
@@ -496,12 +505,12 @@ struct Entry {
 impl Entry {
     /// The tensor `key` of this shape, from its column-major elements (as many as the shape
     /// says; checked by the caller).
-    fn new<T: Real>(key: &str, shape: &[usize], data: &[T]) -> Self {
+    fn new<T: Real>(key: &str, shape: &[usize], data: &[T], dtype: Dtype) -> Self {
         Entry {
             key: key.to_string(),
             shape: shape.to_vec(),
-            bytes: to_row_major_bytes(shape, data),
-            dtype: T::DTYPE,
+            bytes: to_row_major_bytes(shape, data, dtype),
+            dtype,
         }
     }
 }
@@ -569,23 +578,43 @@ fn column_major_index_of_each_row_major_element(shape: &[usize]) -> Vec<usize> {
     order
 }
 
-/// The elements of a column-major tensor, reordered row-major, as little-endian bytes of `T`.
-/// `data.len()` is the shape's element count (checked by the caller).
-fn to_row_major_bytes<T: Real>(shape: &[usize], data: &[T]) -> Vec<u8> {
+/// The safetensors dtype of a tensor of `T`s: `I64` for whole numbers (see
+/// [`TensorRef::integer`](crate::params::TensorRef::integer)), else `T`'s own.
+fn file_dtype<T: Real>(integer: bool) -> Dtype {
+    if integer {
+        Dtype::I64
+    } else {
+        T::DTYPE
+    }
+}
+
+/// The elements of a column-major tensor, reordered row-major, as little-endian bytes of
+/// `dtype` (`T`'s own, or `I64`). `data.len()` is the shape's element count (checked by the
+/// caller).
+fn to_row_major_bytes<T: Real>(shape: &[usize], data: &[T], dtype: Dtype) -> Vec<u8> {
     let row_major = column_major_index_of_each_row_major_element(shape)
         .into_iter()
         .map(|position| data.get(position).map_or(0.0, |x| x.to_f64()));
-    match T::DTYPE {
+    match dtype {
         // Exact: the value came from an f32.
         Dtype::F32 => row_major.flat_map(|x| (x as f32).to_le_bytes()).collect(),
+        // Exact for the whole numbers an integer tensor holds.
+        Dtype::I64 => row_major.flat_map(|x| (x as i64).to_le_bytes()).collect(),
         _ => row_major.flat_map(f64::to_le_bytes).collect(),
     }
 }
 
 /// The values of `T` whose little-endian bytes `bytes` holds, in order (a partial value at
 /// the end is dropped; the caller checks the count).
-fn from_le_bytes<T: Real>(bytes: &[u8]) -> Vec<T> {
-    match T::DTYPE {
+fn from_le_bytes<T: Real>(bytes: &[u8], dtype: Dtype) -> Vec<T> {
+    match dtype {
+        Dtype::I64 => bytes
+            .chunks_exact(8)
+            .map(|b| {
+                let whole = i64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+                T::from_f64(whole as f64)
+            })
+            .collect(),
         Dtype::F32 => bytes
             .chunks_exact(4)
             .map(|b| T::from_f64(f32::from_le_bytes([b[0], b[1], b[2], b[3]]).into()))

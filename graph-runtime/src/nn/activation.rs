@@ -17,7 +17,7 @@
 
 use nalgebra::SMatrix;
 
-use super::{Init, Module};
+use super::{Init, Mode, Module};
 use crate::heap::Recycled;
 use crate::Real;
 
@@ -57,6 +57,9 @@ macro_rules! activation {
         // No tensors: nothing to train and nothing in a `state_dict`.
         crate::impl_parameters!([] $layer, f32, []);
         crate::impl_parameters!([] $layer, f64, []);
+
+        /// No modes: the same in training and evaluation.
+        impl Mode for $layer {}
 
         /// PyTorch's defaults, for `init` and `zeros` alike: there are no parameters.
         impl Init for $layer {

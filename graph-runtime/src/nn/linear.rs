@@ -2,7 +2,7 @@
 
 use nalgebra::{SMatrix, SVector};
 
-use super::{Init, Module};
+use super::{Init, Mode, Module};
 use crate::heap::{Heap, Recycled};
 use crate::params::{key, visit_matrix, visit_matrix_mut, TensorMut, TensorRef};
 use crate::{Parameters, Real};
@@ -95,6 +95,9 @@ impl<T: Real, const I: usize, const O: usize> Init for Linear<T, I, O> {
         Linear::zeros()
     }
 }
+
+/// No modes: the same in training and evaluation.
+impl<T: Real, const I: usize, const O: usize> Mode for Linear<T, I, O> {}
 
 macro_rules! linear_for {
     ($real:ident, $graphs:ident) => {

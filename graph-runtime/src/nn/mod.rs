@@ -3,7 +3,10 @@
 //! A layer maps a batch `SMatrix<T, I, B>` (one column per sample) to a batch
 //! `SMatrix<T, O, B>`. [`Linear`] is `weight * x + bias`; [`Tanh`], [`ReLU`], [`Sigmoid`] and
 //! [`Identity`] apply a function to every element; [`Sequential`] chains layers, as
-//! `nn.Sequential` does, checking at compile time that their sizes chain.
+//! `nn.Sequential` does, checking at compile time that their sizes chain. [`LayerNorm`]
+//! normalises each sample and [`BatchNorm1d`] each feature over the batch; [`Embedding`] maps
+//! indices `[usize; B]` to vectors. [`Dropout`] and [`BatchNorm1d`] behave differently in
+//! training and evaluation: [`Mode`] gives every model `train()` and `eval()`.
 //!
 //! The lecture's training step, by hand:
 //!
@@ -34,7 +37,8 @@
 //! A layer is a struct of parameters and a `graph!` for its computation: write the graph
 //! with `#[tape]`, so its backward pass reuses the forward pass's values, and implement
 //! [`Module`] by calling the generated functions; [`Parameters`](crate::Parameters) by
-//! [`impl_parameters!`](crate::impl_parameters); [`Init`] for `init` and `zeros`.
+//! [`impl_parameters!`](crate::impl_parameters); [`Init`] for `init` and `zeros`; [`Mode`],
+//! empty for a layer that is the same in training and evaluation.
 //!
 //! ```
 //! use chainrule::nalgebra::SMatrix;
@@ -88,13 +92,23 @@
 //! assert_eq!(layer.forward(&x)[1], 2.0 * 1f64.tanh());
 //! ```
 pub mod activation;
+pub mod batch_norm;
+pub mod dropout;
+pub mod embedding;
+pub mod layer_norm;
 pub mod linear;
+mod mode;
 pub mod sequential;
 
 pub use activation::{
     Identity, LeakyReLU, LogSoftmax, ReLU, SiLU, Sigmoid, Softmax, Softplus, Tanh, ELU, GELU,
 };
+pub use batch_norm::BatchNorm1d;
+pub use dropout::Dropout;
+pub use embedding::Embedding;
+pub use layer_norm::LayerNorm;
 pub use linear::Linear;
+pub use mode::Mode;
 pub use sequential::Sequential;
 
 use crate::loss::Loss;

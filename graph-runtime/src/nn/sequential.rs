@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use super::{Init, Module};
+use super::{Init, Mode, Module};
 use crate::heap::Recycled;
 use crate::params::{key, TensorMut, TensorRef};
 use crate::{Parameters, Real};
@@ -241,6 +241,14 @@ macro_rules! sequential {
             }
             fn zeros() -> Self {
                 Sequential { layers: ($A0::zeros(), $($A::zeros(),)*) }
+            }
+        }
+
+        /// The mode goes to every layer, as `nn.Sequential.train(mode)` sets it on its children.
+        impl<$A0: Mode, $($A: Mode,)*> Mode for Sequential<($A0, $($A,)*)> {
+            fn set_training(&mut self, training: bool) {
+                self.layers.0.set_training(training);
+                $(self.layers.$i.set_training(training);)*
             }
         }
 

@@ -1,0 +1,400 @@
+//! [`BatchNorm1d`]: PyTorch's `nn.BatchNorm1d`, normalising each feature over the batch.
+//!
+//! **Running statistics.** PyTorch updates `running_mean` and `running_var` inside
+//! `forward` in training mode, and [`Module::forward`] takes `&self`; so the statistics sit
+//! behind a `Mutex`, and every training-mode forward pass (with or without a tape) updates them
+//! once, as PyTorch's does. A training loop needs no extra call, and the layer stays `Sync`.
+//! Two consequences, both documented on [`BatchNorm1d`]: an optimizer does not see the
+//! statistics (they are buffers, not parameters), and in `fit_parallel` each chunk is a batch
+//! of its own, updating them in the order the threads finish.
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use nalgebra::{SMatrix, SVector};
+
+use super::{Init, Mode, Module};
+use crate::params::{key, TensorMut, TensorRef};
+use crate::{Parameters, Real};
+
+/// PyTorch's buffers of `nn.BatchNorm1d`, as [`BatchNorm1d::running_stats`] returns them.
+///
+/// ```
+/// use chainrule::nn::{BatchNorm1d, Init};
+/// use chainrule::rand::{rngs::StdRng, SeedableRng};
+/// let stats = BatchNorm1d::<f32, 4>::init(&mut StdRng::seed_from_u64(0)).running_stats();
+/// assert_eq!((stats.mean[0], stats.var[0], stats.num_batches_tracked), (0.0, 1.0, 0));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RunningStats<T: Real, const N: usize> {
+    /// Each feature's mean over the batches seen, averaged with the momentum: `[N]`.
+    pub mean: SVector<T, N>,
+    /// Each feature's unbiased variance over the batches seen, averaged likewise: `[N]`.
+    pub var: SVector<T, N>,
+    /// The number of training-mode forward passes.
+    pub num_batches_tracked: i64,
+}
+
+/// Each feature (each row) normalised over the batch (the columns), then scaled and shifted:
+/// `nn.BatchNorm1d(N)`, `y = (x − mean) / √(var + eps) · weight + bias`.
+///
+/// In training mode (the default) `mean` and `var` are the batch's (the biased variance), and
+/// the forward pass updates the running statistics with `momentum`:
+/// `running = (1 − momentum) · running + momentum · batch`, with the batch's *unbiased*
+/// variance, and counts the batch in `num_batches_tracked`. In evaluation mode
+/// ([`Mode::eval`]) `mean` and `var` are the running statistics, and nothing is updated.
+///
+/// Keys: `weight`, `bias`, `running_mean`, `running_var`, `num_batches_tracked`, as PyTorch's
+/// `state_dict`. Only `weight` and `bias` are parameters an optimizer steps (PyTorch's
+/// `parameters()`); the running statistics are read and written by files only, with
+/// `num_batches_tracked` as `I64`, as PyTorch writes it.
+///
+/// A batch of one sample has no unbiased variance: where PyTorch raises an error, the running
+/// variance becomes NaN. In `fit_parallel`, every chunk updates the statistics as a batch of
+/// its own, in the order the threads reach them, so they depend on the thread count
+/// (the parameters do not); train with `fit` for reproducible statistics.
+///
+/// ```
+/// use chainrule::nalgebra::SMatrix;
+/// use chainrule::nn::{BatchNorm1d, Init, Mode, Module};
+/// use chainrule::rand::{rngs::StdRng, SeedableRng};
+///
+/// let mut norm = BatchNorm1d::<f64, 2>::init(&mut StdRng::seed_from_u64(0));
+/// // Two features, a batch of four samples.
+/// let x = SMatrix::<f64, 2, 4>::from_row_slice(&[1.0, 2.0, 3.0, 4.0, 10.0, 10.0, 30.0, 30.0]);
+/// let y = norm.forward(&x);
+/// assert!(y.row(0).sum().abs() < 1e-12); // each feature has mean 0 over the batch
+/// let stats = norm.running_stats();
+/// assert_eq!(stats.num_batches_tracked, 1);
+/// assert!((stats.mean[1] - 0.1 * 20.0).abs() < 1e-12); // 0.9 · 0 + 0.1 · 20
+/// norm.eval();
+/// let y = norm.forward(&x); // with the running statistics now
+/// assert_eq!(norm.running_stats().num_batches_tracked, 1);
+/// ```
+#[derive(Debug)]
+pub struct BatchNorm1d<T: Real, const N: usize> {
+    /// The scale of each feature: `[N]`, ones at first.
+    pub weight: SVector<T, N>,
+    /// The shift of each feature: `[N]`, zeros at first.
+    pub bias: SVector<T, N>,
+    /// Added to the variance; PyTorch's default is 1e-5.
+    pub eps: f64,
+    /// The weight of the newest batch in the running statistics; PyTorch's default is 0.1.
+    /// `None` averages all batches equally (PyTorch's `momentum=None`).
+    pub momentum: Option<f64>,
+    /// Training mode (the default) or evaluation mode.
+    pub training: bool,
+    running: Mutex<RunningStats<T, N>>,
+}
+
+impl<T: Real, const N: usize> BatchNorm1d<T, N> {
+    /// `nn.BatchNorm1d(N, eps, momentum)`: weight ones, bias zeros, running mean zeros, running
+    /// variance ones, in training mode.
+    ///
+    /// ```
+    /// use chainrule::nn::BatchNorm1d;
+    /// let norm = BatchNorm1d::<f32, 3>::new(1e-5, Some(0.1));
+    /// assert_eq!(norm.running_stats().var[0], 1.0);
+    /// ```
+    pub fn new(eps: f64, momentum: Option<f64>) -> Self {
+        let stats = RunningStats {
+            mean: SVector::zeros(),
+            var: SVector::repeat(T::ONE),
+            num_batches_tracked: 0,
+        };
+        BatchNorm1d {
+            weight: SVector::repeat(T::ONE),
+            bias: SVector::zeros(),
+            eps,
+            momentum,
+            training: true,
+            running: Mutex::new(stats),
+        }
+    }
+
+    /// A copy of the running statistics.
+    ///
+    /// ```
+    /// use chainrule::nn::BatchNorm1d;
+    /// assert_eq!(BatchNorm1d::<f64, 2>::new(1e-5, Some(0.1)).running_stats().num_batches_tracked, 0);
+    /// ```
+    pub fn running_stats(&self) -> RunningStats<T, N> {
+        *self.lock()
+    }
+
+    /// Replaces the running statistics.
+    ///
+    /// ```
+    /// use chainrule::nn::BatchNorm1d;
+    /// let mut norm = BatchNorm1d::<f64, 2>::new(1e-5, Some(0.1));
+    /// let mut stats = norm.running_stats();
+    /// stats.mean[0] = 3.0;
+    /// norm.set_running_stats(stats);
+    /// assert_eq!(norm.running_stats().mean[0], 3.0);
+    /// ```
+    pub fn set_running_stats(&mut self, stats: RunningStats<T, N>) {
+        *self
+            .running
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner) = stats;
+    }
+
+    /// The statistics; a panic elsewhere while they were locked left them whole (they are
+    /// written in one assignment), so a poisoned lock is used as it is.
+    fn lock(&self) -> MutexGuard<'_, RunningStats<T, N>> {
+        self.running.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A layer with these parameters and this layer's settings and statistics.
+    fn with_parameters(&self, weight: SVector<T, N>, bias: SVector<T, N>) -> Self {
+        BatchNorm1d {
+            weight,
+            bias,
+            ..self.clone()
+        }
+    }
+
+    /// Folds a training batch into the running statistics, as PyTorch's `forward` does.
+    fn track<const B: usize>(&self, x: &SMatrix<T, N, B>) {
+        let samples = T::from_f64(B as f64);
+        let mean = x.column_sum() * (T::ONE / samples);
+        let squares = SVector::<T, N>::from_fn(|r, _| {
+            x.row(r)
+                .iter()
+                .fold(T::ZERO, |sum, v| sum + (*v - mean[r]) * (*v - mean[r]))
+        });
+        let unbiased = squares * (T::ONE / T::from_f64(B as f64 - 1.0));
+        let mut stats = self.lock();
+        let count = stats.num_batches_tracked + 1;
+        let momentum = T::from_f64(self.momentum.unwrap_or(1.0 / count as f64));
+        *stats = RunningStats {
+            mean: stats.mean * (T::ONE - momentum) + mean * momentum,
+            var: stats.var * (T::ONE - momentum) + unbiased * momentum,
+            num_batches_tracked: count,
+        };
+    }
+}
+
+impl<T: Real, const N: usize> Clone for BatchNorm1d<T, N> {
+    fn clone(&self) -> Self {
+        BatchNorm1d {
+            weight: self.weight,
+            bias: self.bias,
+            eps: self.eps,
+            momentum: self.momentum,
+            training: self.training,
+            running: Mutex::new(self.running_stats()),
+        }
+    }
+}
+
+/// Equal parameters, settings and running statistics.
+impl<T: Real, const N: usize> PartialEq for BatchNorm1d<T, N> {
+    fn eq(&self, other: &Self) -> bool {
+        (
+            self.weight,
+            self.bias,
+            self.eps,
+            self.momentum,
+            self.training,
+        ) == (
+            other.weight,
+            other.bias,
+            other.eps,
+            other.momentum,
+            other.training,
+        ) && self.running_stats() == other.running_stats()
+    }
+}
+
+/// `init` is PyTorch's (`eps` 1e-5, `momentum` 0.1); it draws nothing. `zeros` has zero
+/// weight and bias, for a gradient.
+impl<T: Real, const N: usize> Init for BatchNorm1d<T, N> {
+    fn init<R: rand::Rng + ?Sized>(_: &mut R) -> Self {
+        BatchNorm1d::new(1e-5, Some(0.1))
+    }
+    fn zeros() -> Self {
+        let norm = BatchNorm1d::new(1e-5, Some(0.1));
+        norm.with_parameters(SVector::zeros(), SVector::zeros())
+    }
+}
+
+/// Batch statistics in training mode, running ones in evaluation mode.
+impl<T: Real, const N: usize> Mode for BatchNorm1d<T, N> {
+    fn set_training(&mut self, training: bool) {
+        self.training = training;
+    }
+}
+
+/// An optimizer steps `weight` and `bias`; files also hold the running statistics.
+impl<T: Real, const N: usize> Parameters<T> for BatchNorm1d<T, N> {
+    fn visit(&self, f: &mut dyn FnMut(&[T])) {
+        self.weight.visit(f);
+        self.bias.visit(f);
+    }
+    fn visit_mut(&mut self, f: &mut dyn FnMut(&mut [T])) {
+        self.weight.visit_mut(f);
+        self.bias.visit_mut(f);
+    }
+    fn zip_mut(&mut self, other: &Self, f: &mut dyn FnMut(&mut [T], &[T])) {
+        self.weight.zip_mut(&other.weight, f);
+        self.bias.zip_mut(&other.bias, f);
+    }
+    fn visit_named(&self, prefix: &str, f: &mut dyn FnMut(&str, TensorRef<'_, T>)) {
+        self.weight.visit_named(&key(prefix, "weight"), f);
+        self.bias.visit_named(&key(prefix, "bias"), f);
+        let stats = self.running_stats();
+        stats.mean.visit_named(&key(prefix, "running_mean"), f);
+        stats.var.visit_named(&key(prefix, "running_var"), f);
+        let count = [T::from_f64(stats.num_batches_tracked as f64)];
+        let name = key(prefix, "num_batches_tracked");
+        f(
+            &name,
+            TensorRef {
+                shape: &[],
+                data: &count,
+                integer: true,
+            },
+        );
+    }
+    fn visit_named_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, TensorMut<'_, T>)) {
+        self.weight.visit_named_mut(&key(prefix, "weight"), f);
+        self.bias.visit_named_mut(&key(prefix, "bias"), f);
+        let stats = self
+            .running
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner);
+        stats.mean.visit_named_mut(&key(prefix, "running_mean"), f);
+        stats.var.visit_named_mut(&key(prefix, "running_var"), f);
+        let mut count = [T::from_f64(stats.num_batches_tracked as f64)];
+        let name = key(prefix, "num_batches_tracked");
+        f(
+            &name,
+            TensorMut {
+                shape: &[],
+                data: &mut count,
+                integer: true,
+            },
+        );
+        stats.num_batches_tracked = count[0].to_f64() as i64;
+    }
+}
+
+/// What [`BatchNorm1d`]'s backward pass needs: the input, and the tape of the graph the
+/// forward pass ran, with the batch's statistics or the running ones.
+///
+/// ```
+/// use chainrule::nalgebra::SMatrix;
+/// use chainrule::nn::batch_norm::BatchNormTape;
+/// use chainrule::nn::{BatchNorm1d, Mode, Module};
+/// let mut norm = BatchNorm1d::<f64, 2>::new(1e-5, Some(0.1));
+/// let x = SMatrix::<f64, 2, 3>::zeros();
+/// assert!(matches!(norm.forward_with_tape(&x).1, BatchNormTape::Batch(..)));
+/// norm.eval();
+/// assert!(matches!(norm.forward_with_tape(&x).1, BatchNormTape::Running(..)));
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub enum BatchNormTape<X, Stats, Batch, Running> {
+    /// Training mode: normalised by the batch's own statistics, which depend on `x`.
+    Batch(X, Batch),
+    /// Evaluation mode: normalised by these running statistics, constants for the gradient.
+    Running(X, Stats, Running),
+}
+
+macro_rules! batch_norm_for {
+    ($real:ident, $graph:ident) => {
+        #[doc(hidden)]
+        pub mod $graph {
+            graph_macros::graph! {
+                /// Training mode: each row by its own mean and biased variance. `ones_b`
+                /// spreads a per-feature column over the batch, as an outer product.
+                #[chainrule(crate = crate)]
+                #[tape]
+                pub fn batch<const N: usize, const B: usize>(
+                    weight: SVector<$real, N>,
+                    bias: SVector<$real, N>,
+                    #[no_grad] eps: $real,
+                    #[no_grad] ones_b: SMatrix<$real, 1, B>,
+                    x: SMatrix<$real, N, B>,
+                ) -> SMatrix<$real, N, B> {
+                    let centered = x - row_means(x);
+                    let variance = row_means(hadamard(centered, centered));
+                    let normalized = hadamard(centered, (1 / sqrt(variance + eps)) * ones_b);
+                    hadamard(weight * ones_b, normalized) + bias
+                }
+            }
+
+            graph_macros::graph! {
+                /// Evaluation mode: each row by the running statistics.
+                #[chainrule(crate = crate)]
+                #[tape]
+                pub fn running<const N: usize, const B: usize>(
+                    weight: SVector<$real, N>,
+                    bias: SVector<$real, N>,
+                    #[no_grad] running_mean: SVector<$real, N>,
+                    #[no_grad] running_var: SVector<$real, N>,
+                    #[no_grad] eps: $real,
+                    #[no_grad] ones_b: SMatrix<$real, 1, B>,
+                    x: SMatrix<$real, N, B>,
+                ) -> SMatrix<$real, N, B> {
+                    let normalized = hadamard(x - running_mean, (1 / sqrt(running_var + eps)) * ones_b);
+                    hadamard(weight * ones_b, normalized) + bias
+                }
+            }
+        }
+
+        impl<const N: usize, const B: usize> Module<SMatrix<$real, N, B>> for BatchNorm1d<$real, N> {
+            type Output = SMatrix<$real, N, B>;
+            type Tape = BatchNormTape<
+                SMatrix<$real, N, B>,
+                RunningStats<$real, N>,
+                $graph::batch::Tape<N, B>,
+                $graph::running::Tape<N, B>,
+            >;
+
+            #[inline]
+            fn forward(&self, x: &SMatrix<$real, N, B>) -> Self::Output {
+                self.forward_with_tape(x).0
+            }
+
+            fn forward_with_tape(&self, x: &SMatrix<$real, N, B>) -> (Self::Output, Self::Tape) {
+                let (eps, ones) = (<$real as Real>::from_f64(self.eps), SMatrix::repeat(1.0));
+                if self.training {
+                    self.track(x);
+                    let (output, tape) = $graph::batch::forward_with_tape(self.weight, self.bias, eps, ones, *x);
+                    return (output, BatchNormTape::Batch(*x, tape));
+                }
+                let stats = self.running_stats();
+                let (output, tape) = $graph::running::forward_with_tape(
+                    self.weight, self.bias, stats.mean, stats.var, eps, ones, *x,
+                );
+                (output, BatchNormTape::Running(*x, stats, tape))
+            }
+
+            fn backward(
+                &self,
+                tape: &Self::Tape,
+                d_output: &Self::Output,
+            ) -> (SMatrix<$real, N, B>, Self) {
+                let (eps, ones) = (<$real as Real>::from_f64(self.eps), SMatrix::repeat(1.0));
+                let (d_x, d_weight, d_bias) = match tape {
+                    BatchNormTape::Batch(x, tape) => {
+                        let grad = $graph::batch::backward_with_tape(
+                            *tape, self.weight, self.bias, eps, ones, *x, *d_output,
+                        );
+                        (grad.x, grad.weight, grad.bias)
+                    }
+                    BatchNormTape::Running(x, stats, tape) => {
+                        let grad = $graph::running::backward_with_tape(
+                            *tape, self.weight, self.bias, stats.mean, stats.var, eps, ones, *x, *d_output,
+                        );
+                        (grad.x, grad.weight, grad.bias)
+                    }
+                };
+                (d_x, self.with_parameters(d_weight, d_bias))
+            }
+        }
+    };
+}
+
+batch_norm_for!(f32, batch_norm_f32);
+batch_norm_for!(f64, batch_norm_f64);

@@ -1,0 +1,205 @@
+//! [`Dropout`]: PyTorch's `nn.Dropout`, zeroing inputs at random while training.
+//!
+//! **The mask.** `forward` takes `&self`, and the parallel trainer runs it on many threads at
+//! once, with a result that must not depend on their number. So the layer keeps no random
+//! state to advance: each forward pass draws its mask from a `StdRng` seeded with the layer's
+//! `seed` mixed with a hash of the bits of its input batch. The mask is then a function of
+//! (seed, input): reproducible, `Sync` without locks, the same whatever thread computes it,
+//! and the layer stays `Copy`. Training changes the input of a dropout after any trained
+//! layer at every step, and shuffling changes every batch, so the masks change as PyTorch's
+//! do. One difference: the *same* batch, through unchanged weights, gets the same mask; to
+//! draw new masks for it (a dropout right on a fixed input), change `seed`.
+
+use nalgebra::SMatrix;
+use rand::distr::{Distribution, StandardUniform};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+
+use super::{Init, Mode, Module};
+use crate::Real;
+
+/// Zeroes each element with probability `p` while training, and scales the others by
+/// 1/(1 − p), so the expected output is the input: `nn.Dropout(p)`, inverted dropout. In
+/// evaluation mode ([`Mode::eval`]) it is the identity. It has no parameters and nothing in a
+/// `state_dict`.
+///
+/// The mask is drawn from `seed` and the input batch (see the [module docs](self) for why).
+/// [`Init::init`] draws the seed from the model's random number generator, so a model built
+/// from one seed drops the same elements every run.
+///
+/// ```
+/// use chainrule::nalgebra::SMatrix;
+/// use chainrule::nn::{Dropout, Mode, Module};
+///
+/// let mut dropout = Dropout::new(0.5);
+/// let x = SMatrix::<f64, 8, 4>::repeat(1.0);
+/// let y = dropout.forward(&x);
+/// assert!(y.iter().all(|&v| v == 0.0 || v == 2.0)); // dropped, or scaled by 1/(1 − 0.5)
+/// assert_eq!(dropout.forward(&x), y); // the same seed and input: the same mask
+/// dropout.eval();
+/// assert_eq!(dropout.forward(&x), x);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Dropout {
+    /// The probability of zeroing an element; PyTorch's default is 0.5.
+    pub p: f64,
+    /// Where the masks come from.
+    pub seed: u64,
+    /// Training mode (the default) or evaluation mode.
+    pub training: bool,
+}
+
+/// PyTorch's defaults: `p` = 0.5, in training mode, with seed 0.
+impl Default for Dropout {
+    fn default() -> Self {
+        Dropout::new(0.5)
+    }
+}
+
+impl Dropout {
+    /// `nn.Dropout(p)`, in training mode, with seed 0.
+    ///
+    /// # Panics
+    ///
+    /// If `p` is not in [0, 1], as PyTorch raises a `ValueError`.
+    ///
+    /// ```
+    /// use chainrule::nn::Dropout;
+    /// assert_eq!(Dropout::new(0.1).p, 0.1);
+    /// assert!(std::panic::catch_unwind(|| Dropout::new(1.5)).is_err());
+    /// ```
+    pub fn new(p: f64) -> Self {
+        assert!(
+            (0.0..=1.0).contains(&p),
+            "dropout probability has to be between 0 and 1, but got {p}"
+        );
+        Dropout {
+            p,
+            seed: 0,
+            training: true,
+        }
+    }
+
+    /// The same layer, drawing its masks from `seed`.
+    ///
+    /// ```
+    /// use chainrule::nalgebra::SMatrix;
+    /// use chainrule::nn::{Dropout, Module};
+    /// let x = SMatrix::<f32, 16, 16>::repeat(1.0);
+    /// let (a, b) = (Dropout::new(0.5).with_seed(1), Dropout::new(0.5).with_seed(2));
+    /// assert_ne!(a.forward(&x), b.forward(&x));
+    /// ```
+    pub fn with_seed(self, seed: u64) -> Self {
+        Dropout { seed, ..self }
+    }
+}
+
+/// Drops by its `training` flag.
+impl Mode for Dropout {
+    fn set_training(&mut self, training: bool) {
+        self.training = training;
+    }
+}
+
+/// `p` = 0.5 in training mode, the seed drawn from `rng` for `init` and 0 for `zeros`.
+impl Init for Dropout {
+    fn init<R: rand::Rng + ?Sized>(rng: &mut R) -> Self {
+        Dropout::default().with_seed(rng.next_u64())
+    }
+    fn zeros() -> Self {
+        Dropout::default()
+    }
+}
+
+/// SplitMix64's finaliser: spreads every input bit over the whole word.
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+impl Dropout {
+    /// The mask for this batch: 1/(1 − p) where an element is kept, with probability 1 − p,
+    /// and 0 where it is dropped; all ones in evaluation mode.
+    fn mask_for<T: Real, const R: usize, const C: usize>(
+        &self,
+        x: &SMatrix<T, R, C>,
+    ) -> SMatrix<T, R, C> {
+        if !self.training {
+            return SMatrix::repeat(T::ONE);
+        }
+        // `to_f64` is exact, so every distinct input has distinct bits.
+        let key = x.iter().fold(mix(self.seed), |hash, value| {
+            mix(hash ^ value.to_f64().to_bits())
+        });
+        let mut rng = StdRng::seed_from_u64(key);
+        let scale = T::from_f64(1.0 / (1.0 - self.p));
+        // `>=` keeps an element with probability 1 − p; at p = 1 none is kept, so the infinite
+        // scale is never used.
+        SMatrix::from_fn(|_, _| {
+            let uniform: f64 = StandardUniform.sample(&mut rng);
+            if uniform >= self.p {
+                scale
+            } else {
+                T::ZERO
+            }
+        })
+    }
+}
+
+macro_rules! dropout_for {
+    ($real:ident, $graph:ident) => {
+        #[doc(hidden)]
+        pub mod $graph {
+            graph_macros::graph! {
+                #[chainrule(crate = crate)]
+                #[tape]
+                pub fn graph<const R: usize, const C: usize>(
+                    #[no_grad] mask: SMatrix<$real, R, C>,
+                    x: SMatrix<$real, R, C>,
+                ) -> SMatrix<$real, R, C> {
+                    hadamard(mask, x)
+                }
+            }
+        }
+
+        impl<const R: usize, const C: usize> Module<SMatrix<$real, R, C>> for Dropout {
+            type Output = SMatrix<$real, R, C>;
+            /// The mask, which the backward pass multiplies by again.
+            type Tape = (SMatrix<$real, R, C>, $graph::graph::Tape<R, C>);
+
+            #[inline]
+            fn forward(&self, x: &SMatrix<$real, R, C>) -> Self::Output {
+                match self.training {
+                    true => $graph::graph::forward(self.mask_for(x), *x),
+                    false => *x,
+                }
+            }
+
+            #[inline]
+            fn forward_with_tape(&self, x: &SMatrix<$real, R, C>) -> (Self::Output, Self::Tape) {
+                let mask = self.mask_for(x);
+                let (output, tape) = $graph::graph::forward_with_tape(mask, *x);
+                (output, (mask, tape))
+            }
+
+            #[inline]
+            fn backward(
+                &self,
+                (mask, tape): &Self::Tape,
+                d_output: &Self::Output,
+            ) -> (SMatrix<$real, R, C>, Self) {
+                // `x` is not read: the gradient is `mask ⊙ d_output`.
+                let grad =
+                    $graph::graph::backward_with_tape(*tape, *mask, SMatrix::zeros(), *d_output);
+                (grad.x, *self)
+            }
+        }
+    };
+}
+
+crate::impl_parameters!([] Dropout, f32, []);
+crate::impl_parameters!([] Dropout, f64, []);
+dropout_for!(f32, dropout_f32);
+dropout_for!(f64, dropout_f64);
