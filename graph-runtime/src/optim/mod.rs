@@ -38,6 +38,7 @@ use crate::{Error, Parameters, Real, Result};
 mod adam;
 pub mod schedule;
 mod sgd;
+mod walk;
 
 pub use adam::{Adam, AdamW};
 pub use sgd::Sgd;
@@ -235,22 +236,6 @@ fn sized_buffer<'a, T: Real>(
         buffer.len(),
     );
     (buffer, created)
-}
-
-/// The part of a flat buffer that belongs to the tensor at `offset`.
-fn tensor_part<T>(buffer: &mut [T], offset: usize, len: usize) -> &mut [T] {
-    buffer
-        .get_mut(offset..offset + len)
-        .expect("`Parameters::zip_mut` visits the scalars `Parameters::len` counts")
-}
-
-/// Panics unless a parameter tensor and its gradient have the same length.
-fn check_gradient_len(optimizer: &str, n_params: usize, n_grads: usize) {
-    assert!(
-        n_params == n_grads,
-        "`{optimizer}::step`: `Parameters::zip_mut` paired a tensor of {n_params} scalars with \
-         a gradient of {n_grads}"
-    );
 }
 
 /// Panics unless `value` is at least zero (so also if it is NaN), as PyTorch's constructors
