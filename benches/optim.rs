@@ -1,0 +1,179 @@
+//! The optimizer step alone, against a plain `p += a·g` loop over the same buffers, in one
+//! run: `cargo bench --bench optim`, then `python3 benches/table.py target/criterion optim_9610
+//! optim_101770` for the tables of `BENCHMARKS.md`. Never touches the runtime: it only calls it.
+//!
+//! Two models, as users step them: the digits MLP `Sequential<(Linear<f32, 64, 128>, ReLU,
+//! Linear<f32, 128, 10>)>` (9,610 parameters, group `optim_9610`) and the MNIST one with 784
+//! inputs (101,770 parameters, `optim_101770`). In each group:
+//!
+//! - `by_hand`: the baseline, `p += a·g` written here as a loop over every tensor and its
+//!   gradient (`Parameters::zip_mut`), with a = −10⁻³;
+//! - `sgd`, `sgd_momentum`, `adam`, `adamw`: `Sgd::new(1e-3)`, `.momentum(0.9)`,
+//!   `Adam::new(1e-3)` and `AdamW::new(1e-3)`, PyTorch's other defaults, each stepped once
+//!   before timing so that its state exists, as after a training run's first step;
+//! - `sgd_momentum_aged`, `adam_aged`: the drift check. A quarter of the hidden units are dead
+//!   (their gradients exactly zero, as for dead ReLU units) and the optimizer has taken 3,000
+//!   steps before timing, so the state of the dead units has decayed as far as it can: without
+//!   flushing, SGD's momentum buffers would be subnormal from about step 800 on and stay so
+//!   (0.9·x rounds back to x at the smallest subnormals). Compare with `sgd_momentum` and
+//!   `adam`, stepped on gradients with no zeros, whose state never decays.
+//!
+//! The gradients are a second model's initial parameters, so every entry is a normal number
+//! of the size of a weight; every iteration steps the same model onward with the same
+//! gradient. Before timing, each optimizer's first step is checked against the baseline or
+//! PyTorch's first-step formula, and the aged state for subnormals, so the benchmark can never
+//! time a different computation.
+
+use std::hint::black_box;
+
+use chainrule::nn::{Linear, ReLU, Sequential};
+use chainrule::optim::{Adam, AdamW, Optimizer, Sgd};
+use chainrule::rand::{rngs::StdRng, SeedableRng};
+use chainrule::Parameters;
+use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
+
+const LR: f32 = 1e-3;
+/// Steps before timing the aged optimizers.
+const AGE: usize = 3_000;
+
+/// An MLP with `I` inputs, 128 hidden units and 10 outputs: the digits model for `I` = 64,
+/// 9,610 parameters, and the MNIST one for `I` = 784, 101,770 parameters (400 KB a copy).
+type Mlp<const I: usize> = Sequential<(Linear<f32, I, 128>, ReLU, Linear<f32, 128, 10>)>;
+
+/// The baseline: θ ← θ + a·g, tensor by tensor, as plain as a loop gets.
+fn add_scaled_by_hand<P: Parameters<f32> + ?Sized>(params: &mut P, grads: &P, factor: f32) {
+    params.zip_mut(grads, &mut |params, grads| {
+        for (param, grad) in params.iter_mut().zip(grads) {
+            *param += factor * *grad;
+        }
+    });
+}
+
+/// The model (seed 0) and a gradient of the same shape (a second model, seed 1).
+fn model_and_gradient<const I: usize>() -> (Box<Mlp<I>>, Box<Mlp<I>>) {
+    (
+        Box::new(Mlp::<I>::init(&mut StdRng::seed_from_u64(0))),
+        Box::new(Mlp::<I>::init(&mut StdRng::seed_from_u64(1))),
+    )
+}
+
+/// `grads` with every fourth hidden unit dead: its row of the first weight, its bias and
+/// its column of the second weight exactly zero.
+fn with_dead_units<const I: usize>(grads: &Mlp<I>) -> Box<Mlp<I>> {
+    let mut dead = Box::new(grads.clone());
+    let (first, _, second) = &mut dead.layers;
+    for unit in (0..128).step_by(4) {
+        first.weight.row_mut(unit).fill(0.0);
+        first.bias[unit] = 0.0;
+        second.weight.column_mut(unit).fill(0.0);
+    }
+    dead
+}
+
+/// Every scalar of `params`, in the `Parameters` order.
+fn flat<P: Parameters<f32> + ?Sized>(params: &P) -> Vec<f32> {
+    let mut out = Vec::with_capacity(params.len());
+    params.visit(&mut |tensor| out.extend_from_slice(tensor));
+    out
+}
+
+/// Checks each optimizer's first step: plain SGD and SGD with momentum (whose buffer starts as
+/// the gradient) are the baseline bit for bit, and Adam's first step is γ·g/(|g| + ε)
+/// (PyTorch's update with m = (1 − β₁)·g and v = (1 − β₂)·g²).
+fn check_first_steps<const I: usize>(params: &Mlp<I>, grads: &Mlp<I>) {
+    let mut expected = Box::new(params.clone());
+    add_scaled_by_hand(&mut *expected, grads, -LR);
+    for mut sgd in [Sgd::new(LR), Sgd::new(LR).momentum(0.9)] {
+        let mut stepped = Box::new(params.clone());
+        sgd.step(&mut *stepped, grads);
+        assert_eq!(flat(&*stepped), flat(&*expected), "SGD's first step");
+    }
+    let mut stepped = Box::new(params.clone());
+    Adam::new(LR).step(&mut *stepped, grads);
+    let (before, after, grads) = (flat(params), flat(&*stepped), flat(grads));
+    for ((&before, &after), &grad) in before.iter().zip(&after).zip(&grads) {
+        let grad = f64::from(grad);
+        let expected = f64::from(LR) * grad / (grad.abs() + 1e-8);
+        let step = f64::from(before) - f64::from(after);
+        assert!(
+            (step - expected).abs() < 1e-3 * expected.abs(),
+            "Adam's first step is {step}, not {expected}"
+        );
+    }
+}
+
+/// Steps `optimizer` `AGE` times on `grads` with dead units, then checks that its state holds
+/// no subnormal number and that the dead units' state has reached zero.
+fn age<O: Optimizer<f32>, const I: usize>(optimizer: &mut O, params: &mut Mlp<I>, grads: &Mlp<I>) {
+    for _ in 0..AGE {
+        optimizer.step(params, grads);
+    }
+    let state = optimizer.state();
+    let dead = flat(grads).iter().filter(|&&grad| grad == 0.0).count();
+    for (name, buffer) in &state.buffers {
+        assert!(!buffer.iter().any(|x| x.is_subnormal()), "`{name}`");
+        let zeros = buffer.iter().filter(|&&x| x == 0.0).count();
+        // The second moment decays by β₂ = 0.999 a step and is still normal after 3,000.
+        assert!(
+            name == "exp_avg_sq" || zeros >= dead,
+            "`{name}`: {zeros} zeros"
+        );
+    }
+}
+
+/// Times `optimizer.step` on `params` and `grads`, from a state taken one step (or `AGE`
+/// steps, if `aged`) before.
+fn bench_optimizer<O: Optimizer<f32>, const I: usize>(
+    group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    mut optimizer: O,
+    (params, grads): (&Mlp<I>, &Mlp<I>),
+    aged: bool,
+) {
+    let mut params = Box::new(params.clone());
+    if aged {
+        age(&mut optimizer, &mut params, grads);
+    } else {
+        optimizer.step(&mut *params, grads);
+    }
+    group.bench_function(name, |b| {
+        b.iter(|| optimizer.step(black_box(&mut *params), black_box(grads)));
+    });
+}
+
+fn bench_model<const I: usize>(c: &mut Criterion, n_params: usize) {
+    let (params, grads) = model_and_gradient::<I>();
+    assert_eq!(params.len(), n_params);
+    check_first_steps(&params, &grads);
+    let dead = with_dead_units(&grads);
+    let mut group = c.benchmark_group(format!("optim_{n_params}"));
+    group.throughput(Throughput::Elements(n_params as u64));
+    let mut baseline = params.clone();
+    group.bench_function("by_hand", |b| {
+        b.iter(|| add_scaled_by_hand(black_box(&mut *baseline), black_box(&*grads), -LR));
+    });
+    let live = (&*params, &*grads);
+    bench_optimizer(&mut group, "sgd", Sgd::new(LR), live, false);
+    bench_optimizer(
+        &mut group,
+        "sgd_momentum",
+        Sgd::new(LR).momentum(0.9),
+        live,
+        false,
+    );
+    bench_optimizer(&mut group, "adam", Adam::new(LR), live, false);
+    bench_optimizer(&mut group, "adamw", AdamW::new(LR), live, false);
+    let aged = (&*params, &*dead);
+    let momentum = Sgd::new(LR).momentum(0.9);
+    bench_optimizer(&mut group, "sgd_momentum_aged", momentum, aged, true);
+    bench_optimizer(&mut group, "adam_aged", Adam::new(LR), aged, true);
+    group.finish();
+}
+
+fn optimizer_benches(c: &mut Criterion) {
+    bench_model::<64>(c, 9_610);
+    bench_model::<784>(c, 101_770);
+}
+
+criterion_group!(benches, optimizer_benches);
+criterion_main!(benches);
