@@ -7,7 +7,10 @@
 //! inputs (101,770 parameters, `optim_101770`). In each group:
 //!
 //! - `by_hand`: the baseline, `p += a·g` written here as a loop over every tensor and its
-//!   gradient (`Parameters::zip_mut`), with a = −10⁻³;
+//!   gradient (`Parameters::zip_mut`), with a = −10⁻³, compiled as a user's loop is (SSE2 on
+//!   x86-64 without `target-cpu`);
+//! - `by_hand_widest`: the same loop compiled for the widest vectors the processor has, chosen
+//!   at run time by `pulp`, as the optimizers' loops are;
 //! - `sgd`, `sgd_momentum`, `adam`, `adamw`: `Sgd::new(1e-3)`, `.momentum(0.9)`,
 //!   `Adam::new(1e-3)` and `AdamW::new(1e-3)`, PyTorch's other defaults, each stepped once
 //!   before timing so that its state exists, as after a training run's first step;
@@ -49,6 +52,33 @@ fn add_scaled_by_hand<P: Parameters<f32> + ?Sized>(params: &mut P, grads: &P, fa
     });
 }
 
+/// The baseline compiled for the widest vectors the processor has, as the optimizers' loops
+/// are (`pulp` chooses AVX-512, AVX2 or SSE2 at run time).
+fn add_scaled_by_hand_widest<P: Parameters<f32> + ?Sized>(params: &mut P, grads: &P, factor: f32) {
+    struct AddScaled<'a> {
+        params: &'a mut [f32],
+        grads: &'a [f32],
+        factor: f32,
+    }
+    impl pulp::WithSimd for AddScaled<'_> {
+        type Output = ();
+        #[inline(always)]
+        fn with_simd<S: pulp::Simd>(self, _: S) {
+            for (param, grad) in self.params.iter_mut().zip(self.grads) {
+                *param += self.factor * *grad;
+            }
+        }
+    }
+    let arch = pulp::Arch::new();
+    params.zip_mut(grads, &mut |params, grads| {
+        arch.dispatch(AddScaled {
+            params,
+            grads,
+            factor,
+        })
+    });
+}
+
 /// The model (seed 0) and a gradient of the same shape (a second model, seed 1).
 fn model_and_gradient<const I: usize>() -> (Box<Mlp<I>>, Box<Mlp<I>>) {
     (
@@ -83,6 +113,9 @@ fn flat<P: Parameters<f32> + ?Sized>(params: &P) -> Vec<f32> {
 fn check_first_steps<const I: usize>(params: &Mlp<I>, grads: &Mlp<I>) {
     let mut expected = Box::new(params.clone());
     add_scaled_by_hand(&mut *expected, grads, -LR);
+    let mut widest = Box::new(params.clone());
+    add_scaled_by_hand_widest(&mut *widest, grads, -LR);
+    assert_eq!(flat(&*widest), flat(&*expected), "the two baselines");
     for mut sgd in [Sgd::new(LR), Sgd::new(LR).momentum(0.9)] {
         let mut stepped = Box::new(params.clone());
         sgd.step(&mut *stepped, grads);
@@ -151,6 +184,10 @@ fn bench_model<const I: usize>(c: &mut Criterion, n_params: usize) {
     let mut baseline = params.clone();
     group.bench_function("by_hand", |b| {
         b.iter(|| add_scaled_by_hand(black_box(&mut *baseline), black_box(&*grads), -LR));
+    });
+    let mut baseline = params.clone();
+    group.bench_function("by_hand_widest", |b| {
+        b.iter(|| add_scaled_by_hand_widest(black_box(&mut *baseline), black_box(&*grads), -LR));
     });
     let live = (&*params, &*grads);
     bench_optimizer(&mut group, "sgd", Sgd::new(LR), live, false);

@@ -247,18 +247,15 @@ fn adam_loop<
     constants: &AdamConstants<T>,
     params: &mut [T],
     grads: &[T],
-    [exp_avg, exp_avg_sq]: [&mut [T]; 2],
+    buffers: [&mut [T]; 2],
 ) {
-    for_each_element(
-        params,
-        grads,
-        [exp_avg, exp_avg_sq],
-        |param, grad, [m, v]| {
-            let grad = constants.decay::<MAXIMIZE, GRAD_DECAY, PARAM_DECAY>(param, grad);
-            let second_moment = constants.update_moments::<SMALL_WEIGHT>(grad, m, v);
-            constants.update_param(param, *m, second_moment);
-        },
-    );
+    // A copy, which the compiler knows no store in the loop can change.
+    let constants = *constants;
+    for_each_element(params, grads, buffers, |param, grad, [m, v]| {
+        let grad = constants.decay::<MAXIMIZE, GRAD_DECAY, PARAM_DECAY>(param, grad);
+        let second_moment = constants.update_moments::<SMALL_WEIGHT>(grad, m, v);
+        constants.update_param(param, *m, second_moment);
+    });
 }
 
 /// Adam over one tensor with AMSGrad: as [`adam_loop`], dividing by the running maximum of
@@ -275,6 +272,7 @@ fn amsgrad_loop<
     grads: &[T],
     buffers: [&mut [T]; 3],
 ) {
+    let constants = *constants;
     for_each_element(params, grads, buffers, |param, grad, [m, v, v_max]| {
         let grad = constants.decay::<MAXIMIZE, GRAD_DECAY, PARAM_DECAY>(param, grad);
         let second_moment = constants.update_moments::<SMALL_WEIGHT>(grad, m, v);

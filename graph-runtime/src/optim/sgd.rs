@@ -243,13 +243,13 @@ struct SgdConstants<T> {
 /// The gradient as the update uses it: negated if maximising, plus λ·θ with weight decay.
 #[inline(always)]
 fn decayed_gradient<T: Real, const MAXIMIZE: bool, const DECAY: bool>(
-    constants: &SgdConstants<T>,
+    weight_decay: T,
     param: T,
     grad: T,
 ) -> T {
     let grad = if MAXIMIZE { -grad } else { grad };
     if DECAY {
-        grad + constants.weight_decay * param
+        grad + weight_decay * param
     } else {
         grad
     }
@@ -262,9 +262,14 @@ fn plain_loop<T: Real, const MAXIMIZE: bool, const DECAY: bool>(
     grads: &[T],
     []: [&mut [T]; 0],
 ) {
+    let SgdConstants {
+        neg_lr,
+        weight_decay,
+        ..
+    } = *constants;
     for_each_element(params, grads, [], |param, grad, []| {
-        let grad = decayed_gradient::<T, MAXIMIZE, DECAY>(constants, *param, grad);
-        *param += constants.neg_lr * grad;
+        let grad = decayed_gradient::<T, MAXIMIZE, DECAY>(weight_decay, *param, grad);
+        *param += neg_lr * grad;
     });
 }
 
@@ -284,12 +289,12 @@ fn momentum_loop<
 ) {
     let SgdConstants {
         neg_lr,
+        weight_decay,
         momentum,
         buffer_weight,
-        ..
     } = *constants;
     for_each_element(params, grads, [buffer], |param, grad, [buffer]| {
-        let grad = decayed_gradient::<T, MAXIMIZE, DECAY>(constants, *param, grad);
+        let grad = decayed_gradient::<T, MAXIMIZE, DECAY>(weight_decay, *param, grad);
         *buffer = flush_subnormal(if FIRST {
             grad
         } else {
