@@ -90,7 +90,7 @@ fn model_and_gradient<const I: usize>() -> (Box<Mlp<I>>, Box<Mlp<I>>) {
 /// `grads` with every fourth hidden unit dead: its row of the first weight, its bias and
 /// its column of the second weight exactly zero.
 fn with_dead_units<const I: usize>(grads: &Mlp<I>) -> Box<Mlp<I>> {
-    let mut dead = Box::new(grads.clone());
+    let mut dead = boxed_copy(grads);
     let (first, _, second) = &mut dead.layers;
     for unit in (0..128).step_by(4) {
         first.weight.row_mut(unit).fill(0.0);
@@ -98,6 +98,12 @@ fn with_dead_units<const I: usize>(grads: &Mlp<I>) -> Box<Mlp<I>> {
         second.weight.column_mut(unit).fill(0.0);
     }
     dead
+}
+
+/// A copy of `model` on the heap. (Generic, so that it holds whether or not the model is
+/// `Copy`: a model of real size may keep its weights on the heap.)
+fn boxed_copy<M: Clone>(model: &M) -> Box<M> {
+    Box::new(model.clone())
 }
 
 /// Every scalar of `params`, in the `Parameters` order.
@@ -111,17 +117,17 @@ fn flat<P: Parameters<f32> + ?Sized>(params: &P) -> Vec<f32> {
 /// the gradient) are the baseline bit for bit, and Adam's first step is γ·g/(|g| + ε)
 /// (PyTorch's update with m = (1 − β₁)·g and v = (1 − β₂)·g²).
 fn check_first_steps<const I: usize>(params: &Mlp<I>, grads: &Mlp<I>) {
-    let mut expected = Box::new(params.clone());
+    let mut expected = boxed_copy(params);
     add_scaled_by_hand(&mut *expected, grads, -LR);
-    let mut widest = Box::new(params.clone());
+    let mut widest = boxed_copy(params);
     add_scaled_by_hand_widest(&mut *widest, grads, -LR);
     assert_eq!(flat(&*widest), flat(&*expected), "the two baselines");
     for mut sgd in [Sgd::new(LR), Sgd::new(LR).momentum(0.9)] {
-        let mut stepped = Box::new(params.clone());
+        let mut stepped = boxed_copy(params);
         sgd.step(&mut *stepped, grads);
         assert_eq!(flat(&*stepped), flat(&*expected), "SGD's first step");
     }
-    let mut stepped = Box::new(params.clone());
+    let mut stepped = boxed_copy(params);
     Adam::new(LR).step(&mut *stepped, grads);
     let (before, after, grads) = (flat(params), flat(&*stepped), flat(grads));
     for ((&before, &after), &grad) in before.iter().zip(&after).zip(&grads) {
@@ -163,7 +169,7 @@ fn bench_optimizer<O: Optimizer<f32>, const I: usize>(
     (params, grads): (&Mlp<I>, &Mlp<I>),
     aged: bool,
 ) {
-    let mut params = Box::new(params.clone());
+    let mut params = boxed_copy(params);
     if aged {
         age(&mut optimizer, &mut params, grads);
     } else {

@@ -251,11 +251,20 @@ fn adam_loop<
 ) {
     // A copy, which the compiler knows no store in the loop can change.
     let constants = *constants;
-    for_each_element(params, grads, buffers, |param, grad, [m, v]| {
-        let grad = constants.decay::<MAXIMIZE, GRAD_DECAY, PARAM_DECAY>(param, grad);
-        let second_moment = constants.update_moments::<SMALL_WEIGHT>(grad, m, v);
-        constants.update_param(param, *m, second_moment);
-    });
+    for_each_element(
+        params,
+        grads,
+        buffers,
+        |param, grad, [exp_avg, exp_avg_sq]| {
+            // Every load before the first store: see `AdamConstants`.
+            let (param_value, m, v) = (*param, *exp_avg, *exp_avg_sq);
+            let (param_value, grad) =
+                constants.decay::<MAXIMIZE, GRAD_DECAY, PARAM_DECAY>(param_value, grad);
+            let (m, v) = constants.moments::<SMALL_WEIGHT>(grad, m, v);
+            (*exp_avg, *exp_avg_sq) = (m, v);
+            *param = constants.updated_param(param_value, m, v);
+        },
+    );
 }
 
 /// Adam over one tensor with AMSGrad: as [`adam_loop`], dividing by the running maximum of
@@ -273,47 +282,61 @@ fn amsgrad_loop<
     buffers: [&mut [T]; 3],
 ) {
     let constants = *constants;
-    for_each_element(params, grads, buffers, |param, grad, [m, v, v_max]| {
-        let grad = constants.decay::<MAXIMIZE, GRAD_DECAY, PARAM_DECAY>(param, grad);
-        let second_moment = constants.update_moments::<SMALL_WEIGHT>(grad, m, v);
-        *v_max = flush_subnormal(maximum(*v_max, second_moment));
-        constants.update_param(param, *m, *v_max);
-    });
+    for_each_element(
+        params,
+        grads,
+        buffers,
+        |param, grad, [exp_avg, exp_avg_sq, max]| {
+            let (param_value, m, v, v_max) = (*param, *exp_avg, *exp_avg_sq, *max);
+            let (param_value, grad) =
+                constants.decay::<MAXIMIZE, GRAD_DECAY, PARAM_DECAY>(param_value, grad);
+            let (m, v) = constants.moments::<SMALL_WEIGHT>(grad, m, v);
+            let v_max = flush_subnormal(maximum(v_max, v));
+            (*exp_avg, *exp_avg_sq, *max) = (m, v, v_max);
+            *param = constants.updated_param(param_value, m, v_max);
+        },
+    );
 }
 
+/// The steps of one element's update, on values. The loops read every value of an element
+/// before they store any: a load that follows a store to another buffer at the same offset
+/// within a page waits for that store (4K aliasing), and buffers allocated alike often share
+/// their offsets, which halved Adam's speed.
 impl<T: Real> AdamConstants<T> {
-    /// The gradient as the moments see it (negated if maximising, plus λ·θ for Adam's weight
-    /// decay), after AdamW's decay of θ.
+    /// θ and the gradient as the moments see it: negated if maximising, plus λ·θ for Adam's
+    /// weight decay; θ decayed by AdamW's factor.
     #[inline(always)]
     fn decay<const MAXIMIZE: bool, const GRAD_DECAY: bool, const PARAM_DECAY: bool>(
         &self,
-        param: &mut T,
+        param: T,
         grad: T,
-    ) -> T {
+    ) -> (T, T) {
         let mut grad = if MAXIMIZE { -grad } else { grad };
         if GRAD_DECAY {
-            grad += self.weight_decay * *param;
+            grad += self.weight_decay * param;
         }
-        if PARAM_DECAY {
-            *param *= self.param_factor;
-        }
-        grad
+        let param = if PARAM_DECAY {
+            param * self.param_factor
+        } else {
+            param
+        };
+        (param, grad)
     }
 
-    /// Updates the moments m and v from `grad`, flushing subnormals to zero (see the module
-    /// docs), and returns v.
+    /// The moments m and v updated from `grad`, subnormals flushed to zero (see the module
+    /// docs).
     #[inline(always)]
-    fn update_moments<const SMALL_WEIGHT: bool>(&self, grad: T, m: &mut T, v: &mut T) -> T {
-        *m = flush_subnormal(lerp::<T, SMALL_WEIGHT>(*m, grad, self.exp_avg_weight));
-        *v = flush_subnormal(*v * self.beta2 + self.exp_avg_sq_weight * grad * grad);
-        *v
+    fn moments<const SMALL_WEIGHT: bool>(&self, grad: T, m: T, v: T) -> (T, T) {
+        let m = lerp::<T, SMALL_WEIGHT>(m, grad, self.exp_avg_weight);
+        let v = v * self.beta2 + self.exp_avg_sq_weight * grad * grad;
+        (flush_subnormal(m), flush_subnormal(v))
     }
 
-    /// θ ← θ − γ/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε), with v the second moment used.
+    /// θ − γ/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε), with v the second moment used.
     #[inline(always)]
-    fn update_param(&self, param: &mut T, exp_avg: T, second_moment: T) {
+    fn updated_param(&self, param: T, exp_avg: T, second_moment: T) -> T {
         let denom = second_moment.sqrt() / self.bias_correction2_sqrt + self.eps;
-        *param += self.neg_step_size * exp_avg / denom;
+        param + self.neg_step_size * exp_avg / denom
     }
 }
 

@@ -18,9 +18,10 @@
 //! **Speed.** Every optimizer takes the same walk over parameters, gradients and its buffers,
 //! tensor by tensor. What a configuration decides (momentum or not, Nesterov, the first step
 //! of a buffer, either weight decay, maximize, AMSGrad) is decided once per step, and selects
-//! a loop compiled for that configuration alone: the loops have no branches inside, and
-//! compile to vector instructions (`BENCHMARKS.md` has their speed against a plain
-//! `p += a·g`).
+//! a loop compiled for that configuration alone. The loops have no branches inside and run
+//! with the widest vectors the processor has (AVX-512, AVX2 or SSE2, chosen at run time by
+//! the `pulp` crate); every width does the same IEEE operations in the same order, so the
+//! results are the same bits. `BENCHMARKS.md` has their speed against a plain `p += a·g`.
 //!
 //! **Subnormals.** State values smaller in magnitude than the smallest normal number of `T`
 //! (`f32::MIN_POSITIVE`, about 1.2·10⁻³⁸) are flushed to zero when they are stored; where they

@@ -294,18 +294,21 @@ fn momentum_loop<
         buffer_weight,
     } = *constants;
     for_each_element(params, grads, [buffer], |param, grad, [buffer]| {
-        let grad = decayed_gradient::<T, MAXIMIZE, DECAY>(weight_decay, *param, grad);
-        *buffer = flush_subnormal(if FIRST {
+        // Both loads before the first store, as in `adam_loop`.
+        let (param_value, buffer_value) = (*param, *buffer);
+        let grad = decayed_gradient::<T, MAXIMIZE, DECAY>(weight_decay, param_value, grad);
+        let buffer_value = flush_subnormal(if FIRST {
             grad
         } else {
-            *buffer * momentum + buffer_weight * grad
+            buffer_value * momentum + buffer_weight * grad
         });
+        *buffer = buffer_value;
         let grad = if NESTEROV {
-            grad + momentum * *buffer
+            grad + momentum * buffer_value
         } else {
-            *buffer
+            buffer_value
         };
-        *param += neg_lr * grad;
+        *param = param_value + neg_lr * grad;
     });
 }
 

@@ -85,25 +85,13 @@ impl<T: Copy, F: Fn(&mut T, T, [&mut T; N]), const N: usize> pulp::WithSimd
         let ElementLoop {
             params,
             grads,
-            buffers,
+            mut buffers,
             update,
         } = self;
-        element_loop(params, grads, buffers, update);
-    }
-}
-
-/// The loop itself, taking the slices as arguments so that the compiler knows they do not
-/// overlap (a struct's fields lose that) and needs no run-time overlap checks.
-#[inline(always)]
-fn element_loop<T: Copy, const N: usize>(
-    params: &mut [T],
-    grads: &[T],
-    mut buffers: [&mut [T]; N],
-    update: impl Fn(&mut T, T, [&mut T; N]),
-) {
-    for (index, param) in params.iter_mut().enumerate() {
-        let state = buffers.each_mut().map(|buffer| &mut buffer[index]);
-        update(param, grads[index], state);
+        for (index, param) in params.iter_mut().enumerate() {
+            let state = buffers.each_mut().map(|buffer| &mut buffer[index]);
+            update(param, grads[index], state);
+        }
     }
 }
 
