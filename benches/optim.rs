@@ -14,18 +14,19 @@
 //! - `sgd`, `sgd_momentum`, `adam`, `adamw`: `Sgd::new(1e-3)`, `.momentum(0.9)`,
 //!   `Adam::new(1e-3)` and `AdamW::new(1e-3)`, PyTorch's other defaults, each stepped once
 //!   before timing so that its state exists, as after a training run's first step;
-//! - `sgd_momentum_aged`, `adam_aged`: the drift check. A quarter of the hidden units are dead
-//!   (their gradients exactly zero, as for dead ReLU units) and the optimizer has taken 3,000
-//!   steps before timing, so the state of the dead units has decayed as far as it can: without
-//!   flushing, SGD's momentum buffers would be subnormal from about step 800 on and stay so
-//!   (0.9·x rounds back to x at the smallest subnormals). Compare with `sgd_momentum` and
-//!   `adam`, stepped on gradients with no zeros, whose state never decays.
+//! - `sgd_momentum_aged`, `adam_aged`: the drift check. The optimizer takes 100 steps on the
+//!   gradient, then a quarter of the hidden units die (their gradients exactly zero, as for
+//!   dead ReLU units) and it takes 3,000 more before and while it is timed, so the state of the
+//!   dead units has decayed as far as it can: without flushing, SGD's momentum buffers and
+//!   Adam's first moments would be subnormal from about the 800th step on and stay so (at the
+//!   smallest subnormals, 0.9·x rounds back to x). Compare with `sgd_momentum` and `adam`,
+//!   stepped on gradients with no zeros, whose state never decays.
 //!
 //! The gradients are a second model's initial parameters, so every entry is a normal number
 //! of the size of a weight; every iteration steps the same model onward with the same
 //! gradient. Before timing, each optimizer's first step is checked against the baseline or
-//! PyTorch's first-step formula, and the aged state for subnormals, so the benchmark can never
-//! time a different computation.
+//! PyTorch's first-step formula, and each state for subnormals and for dead units' zeros, so
+//! the benchmark can never time a different computation.
 
 use std::hint::black_box;
 
@@ -36,7 +37,9 @@ use chainrule::Parameters;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
 
 const LR: f32 = 1e-3;
-/// Steps before timing the aged optimizers.
+/// Steps on live gradients before the units die, for the aged optimizers.
+const LIVE_STEPS: usize = 100;
+/// Steps with dead units before timing the aged optimizers.
 const AGE: usize = 3_000;
 
 /// An MLP with `I` inputs, 128 hidden units and 10 outputs: the digits model for `I` = 64,
@@ -141,18 +144,19 @@ fn check_first_steps<const I: usize>(params: &Mlp<I>, grads: &Mlp<I>) {
     }
 }
 
-/// Steps `optimizer` `AGE` times on `grads` with dead units, then checks that its state holds
-/// no subnormal number and that the dead units' state has reached zero.
-fn age<O: Optimizer<f32>, const I: usize>(optimizer: &mut O, params: &mut Mlp<I>, grads: &Mlp<I>) {
-    for _ in 0..AGE {
-        optimizer.step(params, grads);
-    }
-    let state = optimizer.state();
+/// Checks an optimizer's state after its history: no subnormal number anywhere, and where
+/// the gradient has been zero for long (dead units), a momentum buffer or first moment of
+/// exactly zero. (The second moment decays by β₂ = 0.999 a step and is still normal after
+/// 3,000.)
+fn check_state<O: Optimizer<f32>, const I: usize>(optimizer: &O, grads: &Mlp<I>) {
     let dead = flat(grads).iter().filter(|&&grad| grad == 0.0).count();
-    for (name, buffer) in &state.buffers {
-        assert!(!buffer.iter().any(|x| x.is_subnormal()), "`{name}`");
+    for (name, buffer) in &optimizer.state().buffers {
+        let subnormal = buffer.iter().position(|x| x.is_subnormal());
+        assert!(
+            subnormal.is_none(),
+            "`{name}` is subnormal at {subnormal:?}"
+        );
         let zeros = buffer.iter().filter(|&&x| x == 0.0).count();
-        // The second moment decays by β₂ = 0.999 a step and is still normal after 3,000.
         assert!(
             name == "exp_avg_sq" || zeros >= dead,
             "`{name}`: {zeros} zeros"
@@ -160,21 +164,23 @@ fn age<O: Optimizer<f32>, const I: usize>(optimizer: &mut O, params: &mut Mlp<I>
     }
 }
 
-/// Times `optimizer.step` on `params` and `grads`, from a state taken one step (or `AGE`
-/// steps, if `aged`) before.
+/// Times `optimizer.step` on `params` and the last gradient of `history`, after stepping
+/// through `history`: each gradient for its number of steps.
 fn bench_optimizer<O: Optimizer<f32>, const I: usize>(
     group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>,
     name: &str,
     mut optimizer: O,
-    (params, grads): (&Mlp<I>, &Mlp<I>),
-    aged: bool,
+    params: &Mlp<I>,
+    history: &[(&Mlp<I>, usize)],
 ) {
     let mut params = boxed_copy(params);
-    if aged {
-        age(&mut optimizer, &mut params, grads);
-    } else {
-        optimizer.step(&mut *params, grads);
+    for &(grads, steps) in history {
+        for _ in 0..steps {
+            optimizer.step(&mut *params, grads);
+        }
     }
+    let grads = history.last().expect("a history").0;
+    check_state(&optimizer, grads);
     group.bench_function(name, |b| {
         b.iter(|| optimizer.step(black_box(&mut *params), black_box(grads)));
     });
@@ -195,21 +201,16 @@ fn bench_model<const I: usize>(c: &mut Criterion, n_params: usize) {
     group.bench_function("by_hand_widest", |b| {
         b.iter(|| add_scaled_by_hand_widest(black_box(&mut *baseline), black_box(&*grads), -LR));
     });
-    let live = (&*params, &*grads);
-    bench_optimizer(&mut group, "sgd", Sgd::new(LR), live, false);
-    bench_optimizer(
-        &mut group,
-        "sgd_momentum",
-        Sgd::new(LR).momentum(0.9),
-        live,
-        false,
-    );
-    bench_optimizer(&mut group, "adam", Adam::new(LR), live, false);
-    bench_optimizer(&mut group, "adamw", AdamW::new(LR), live, false);
-    let aged = (&*params, &*dead);
-    let momentum = Sgd::new(LR).momentum(0.9);
-    bench_optimizer(&mut group, "sgd_momentum_aged", momentum, aged, true);
-    bench_optimizer(&mut group, "adam_aged", Adam::new(LR), aged, true);
+    let live = [(&*grads, 1)];
+    bench_optimizer(&mut group, "sgd", Sgd::new(LR), &params, &live);
+    let momentum = || Sgd::new(LR).momentum(0.9);
+    bench_optimizer(&mut group, "sgd_momentum", momentum(), &params, &live);
+    bench_optimizer(&mut group, "adam", Adam::new(LR), &params, &live);
+    bench_optimizer(&mut group, "adamw", AdamW::new(LR), &params, &live);
+    // Units that learnt for a while, then died.
+    let aged = [(&*grads, LIVE_STEPS), (&*dead, AGE)];
+    bench_optimizer(&mut group, "sgd_momentum_aged", momentum(), &params, &aged);
+    bench_optimizer(&mut group, "adam_aged", Adam::new(LR), &params, &aged);
     group.finish();
 }
 
