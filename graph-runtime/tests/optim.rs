@@ -926,3 +926,142 @@ fn a_step_after_loading_a_state_allocates_nothing() {
     let ((), count) = allocations_during(|| restored.step(&mut model, &grad));
     assert_eq!(count, 0);
 }
+
+/// Steps `optimizer` once on `model` (creating its state), then four more times, and checks
+/// that those allocate nothing and move the model.
+fn assert_no_allocation_after_the_first_step<P, O>(mut optimizer: O, model: &P, grads: &P)
+where
+    P: Parameters<f32> + Clone + PartialEq,
+    O: Optimizer<f32>,
+{
+    let mut model = model.clone();
+    optimizer.step(&mut model, grads);
+    let after_one = model.clone();
+    let ((), count) = allocations_during(|| {
+        for _ in 0..4 {
+            optimizer.step(&mut model, grads);
+        }
+    });
+    assert_eq!(count, 0, "a step after the first allocated");
+    assert!(model != after_one && model.all_finite());
+}
+
+/// Every configuration of every optimizer, each its own specialised loop, on an `f32` MLP.
+#[test]
+fn no_optimizer_configuration_allocates_after_its_first_step() {
+    use graph_runtime::nn::{Linear, ReLU, Sequential};
+    use graph_runtime::rand::{rngs::StdRng, SeedableRng};
+    type Mlp = Sequential<(Linear<f32, 8, 16>, ReLU, Linear<f32, 16, 2>)>;
+    let model = Mlp::init(&mut StdRng::seed_from_u64(0));
+    let grads = Mlp::init(&mut StdRng::seed_from_u64(1));
+    let mut configurations = 0;
+    for maximize in [false, true] {
+        for weight_decay in [0.0, 0.1] {
+            for (momentum, dampening, nesterov) in [
+                (0.0, 0.0, false),
+                (0.9, 0.0, false),
+                (0.9, 0.3, false),
+                (0.9, 0.0, true),
+            ] {
+                let sgd = Sgd::new(0.01)
+                    .momentum(momentum)
+                    .dampening(dampening)
+                    .nesterov(nesterov)
+                    .weight_decay(weight_decay)
+                    .maximize(maximize);
+                assert_no_allocation_after_the_first_step(sgd, &model, &grads);
+                configurations += 1;
+            }
+            for amsgrad in [false, true] {
+                // β₁ = 0.9 and 0.2: `lerp` computes from either end.
+                for beta1 in [0.9, 0.2] {
+                    let adam = Adam::new(0.01).betas(beta1, 0.999);
+                    let adam = adam.weight_decay(weight_decay).amsgrad(amsgrad);
+                    assert_no_allocation_after_the_first_step(
+                        adam.maximize(maximize),
+                        &model,
+                        &grads,
+                    );
+                    let adamw = AdamW::new(0.01).betas(beta1, 0.999);
+                    let adamw = adamw.weight_decay(weight_decay).amsgrad(amsgrad);
+                    assert_no_allocation_after_the_first_step(
+                        adamw.maximize(maximize),
+                        &model,
+                        &grads,
+                    );
+                    configurations += 2;
+                }
+            }
+        }
+    }
+    assert_eq!(configurations, 4 * (4 + 8));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Subnormals: state that decays below the smallest normal number becomes zero.
+
+/// `x·factor` repeated in `f32` without flushing, from `start`: what a buffer fed zero
+/// gradients holds at each step, as PyTorch computes it.
+fn unflushed_decay(start: f32, step: impl Fn(f32) -> f32, steps: usize) -> Vec<f32> {
+    std::iter::successors(Some(start), |&x| Some(step(x)))
+        .take(steps)
+        .collect()
+}
+
+/// Checks `ours` against the unflushed `reference`: equal while the reference is normal, zero
+/// where it is subnormal; and that the reference does go subnormal, so the test means something.
+#[track_caller]
+fn assert_flushed(ours: &[f32], reference: &[f32]) {
+    for (step, (&ours, &reference)) in ours.iter().zip(reference).enumerate() {
+        if reference.is_subnormal() {
+            assert_eq!(ours, 0.0, "step {step}: {reference} is subnormal");
+        } else {
+            assert_eq!(ours, reference, "step {step}");
+        }
+    }
+    assert!(reference.iter().any(|x| x.is_subnormal()));
+    assert_eq!(*ours.last().unwrap(), 0.0);
+}
+
+#[test]
+fn a_momentum_buffer_fed_zero_gradients_flushes_to_zero_instead_of_staying_subnormal() {
+    const STEPS: usize = 1_200;
+    let (mut x, mut sgd) = (1.0_f32, Sgd::new(0.01).momentum(0.9));
+    let mut buffer = Vec::new();
+    for step in 0..STEPS {
+        let grad = if step == 0 { 1e-3 } else { 0.0 };
+        sgd.step(&mut x, &grad);
+        buffer.push(sgd.state().buffers["momentum_buffer"][0]);
+    }
+    // PyTorch's buffer: b ← b·μ + (1 − τ)·0 after the first step. At the smallest
+    // subnormals 0.9·b rounds back to b, so unflushed it would never reach zero.
+    let reference = unflushed_decay(1e-3, |b| b * 0.9 + 1.0 * 0.0, STEPS);
+    assert!(reference.last().unwrap().is_subnormal());
+    assert_flushed(&buffer, &reference);
+    // θ moved by the buffer's normal values only.
+    assert!(x < 1.0 && x.is_normal());
+}
+
+#[test]
+fn adam_moments_fed_zero_gradients_flush_to_zero_instead_of_staying_subnormal() {
+    const STEPS: usize = 1_200;
+    let (mut x, mut adam) = (1.0_f32, Adam::new(0.01).betas(0.9, 0.9).amsgrad(true));
+    let (mut exp_avg, mut exp_avg_sq) = (Vec::new(), Vec::new());
+    for step in 0..STEPS {
+        let grad = if step == 0 { 1e-3 } else { 0.0 };
+        adam.step(&mut x, &grad);
+        let state = adam.state();
+        exp_avg.push(state.buffers["exp_avg"][0]);
+        exp_avg_sq.push(state.buffers["exp_avg_sq"][0]);
+        // The running maximum keeps the largest second moment, a normal number.
+        assert_eq!(state.buffers["max_exp_avg_sq"][0], exp_avg_sq[0]);
+    }
+    // PyTorch's moments after the first step, the gradient 0: m ← lerp(m, 0, 1 − β₁) =
+    // m + (1 − β₁)·(0 − m), v ← v·β₂ + (1 − β₂)·0·0.
+    let weight = 1.0 - 0.9_f32;
+    let reference = unflushed_decay(exp_avg[0], |m| m + weight * (0.0 - m), STEPS);
+    assert_flushed(&exp_avg, &reference);
+    let reference = unflushed_decay(exp_avg_sq[0], |v| v * 0.9 + weight * 0.0 * 0.0, STEPS);
+    assert_flushed(&exp_avg_sq, &reference);
+    assert!(x.is_normal());
+}

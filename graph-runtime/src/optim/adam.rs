@@ -1,11 +1,8 @@
 //! [`Adam`] and [`AdamW`]: PyTorch's `torch.optim.Adam` and `torch.optim.AdamW`, one
 //! algorithm that differs only in where weight decay applies. Sees only `Parameters`.
 
-use std::cmp::Ordering;
-
-use super::{
-    check_gradient_len, check_non_negative, sized_buffer, tensor_part, Optimizer, OptimizerState,
-};
+use super::walk::{flush_subnormal, for_each_element, specialise, walk};
+use super::{check_non_negative, sized_buffer, Optimizer, OptimizerState};
 use crate::{Parameters, Real, Result};
 
 /// Adam: PyTorch's `torch.optim.Adam`, with its L2 weight decay added to the gradient.
@@ -145,67 +142,46 @@ impl<T: Real> AdamCore<T> {
     ) {
         let step = (self.step + 1) as f64;
         let (lr, beta1, beta2) = (self.lr.to_f64(), self.beta1.to_f64(), self.beta2.to_f64());
-        let weight_decay = self.weight_decay.to_f64();
         let bias_correction1 = 1.0 - beta1.powf(step);
         let bias_correction2 = 1.0 - beta2.powf(step);
         let step_size = lr / bias_correction1;
-        // `bias_correction2**0.5` in PyTorch: `pow`, which may round differently from `sqrt`.
-        let bias_correction2_sqrt = bias_correction2.powf(0.5);
-        let has_decay = self.weight_decay != T::ZERO;
-        let scalars = AdamScalars {
-            maximize: self.maximize,
-            grad_decay: if has_decay && !decoupled {
-                Some(self.weight_decay)
-            } else {
-                None
-            },
-            param_decay: if has_decay && decoupled {
-                Some(T::from_f64(1.0 - lr * weight_decay))
-            } else {
-                None
-            },
-            exp_avg_weight: T::from_f64(1.0 - beta1),
+        let exp_avg_weight = T::from_f64(1.0 - beta1);
+        let constants = AdamConstants {
+            weight_decay: self.weight_decay,
+            param_factor: T::from_f64(1.0 - lr * self.weight_decay.to_f64()),
+            exp_avg_weight,
             beta2: self.beta2,
             exp_avg_sq_weight: T::from_f64(1.0 - beta2),
-            bias_correction2_sqrt: T::from_f64(bias_correction2_sqrt),
+            // `bias_correction2**0.5` in PyTorch: `pow`, which may round differently from `sqrt`.
+            bias_correction2_sqrt: T::from_f64(bias_correction2.powf(0.5)),
             eps: self.eps,
             neg_step_size: T::from_f64(-step_size),
         };
-
+        let has_decay = self.weight_decay != T::ZERO;
+        let flags = (
+            self.maximize,
+            has_decay && !decoupled,
+            has_decay && decoupled,
+            is_lerp_weight_small(exp_avg_weight),
+        );
+        let (maximize, grad_decay, param_decay, small_weight) = flags;
         let n_params = params.len();
         let (exp_avg, _) = sized_buffer(&mut self.exp_avg, "exp_avg", n_params, optimizer);
         let (exp_avg_sq, _) = sized_buffer(&mut self.exp_avg_sq, "exp_avg_sq", n_params, optimizer);
-        let mut max_exp_avg_sq = if self.amsgrad {
+        if self.amsgrad {
             let name = "max_exp_avg_sq";
-            Some(sized_buffer(&mut self.max_exp_avg_sq, name, n_params, optimizer).0)
+            let (max_exp_avg_sq, _) =
+                sized_buffer(&mut self.max_exp_avg_sq, name, n_params, optimizer);
+            let buffers = [exp_avg, exp_avg_sq, max_exp_avg_sq];
+            let tensor_loop =
+                specialise!(amsgrad_loop [T] [maximize, grad_decay, param_decay, small_weight]);
+            walk(optimizer, params, grads, buffers, &constants, tensor_loop);
         } else {
-            None
-        };
-        let mut offset = 0;
-        params.zip_mut(grads, &mut |param, grad| {
-            check_gradient_len(optimizer, param.len(), grad.len());
-            let len = param.len();
-            let exp_avg = tensor_part(exp_avg, offset, len);
-            let exp_avg_sq = tensor_part(exp_avg_sq, offset, len);
-            let elements = param
-                .iter_mut()
-                .zip(grad)
-                .zip(exp_avg.iter_mut().zip(exp_avg_sq));
-            match max_exp_avg_sq.as_deref_mut() {
-                Some(max_exp_avg_sq) => {
-                    let max_exp_avg_sq = tensor_part(max_exp_avg_sq, offset, len);
-                    for (((p, &g), (m, v)), v_max) in elements.zip(max_exp_avg_sq) {
-                        scalars.update(p, g, m, v, Some(v_max));
-                    }
-                }
-                None => {
-                    for ((p, &g), (m, v)) in elements {
-                        scalars.update(p, g, m, v, None);
-                    }
-                }
-            }
-            offset += len;
-        });
+            let buffers = [exp_avg, exp_avg_sq];
+            let tensor_loop =
+                specialise!(adam_loop [T] [maximize, grad_decay, param_decay, small_weight]);
+            walk(optimizer, params, grads, buffers, &constants, tensor_loop);
+        }
         self.step += 1;
     }
 
@@ -240,14 +216,13 @@ impl<T: Real> AdamCore<T> {
     }
 }
 
-/// One step's scalars, computed once per step.
+/// One step's constants, computed once per step.
 #[derive(Clone, Copy)]
-struct AdamScalars<T> {
-    maximize: bool,
+struct AdamConstants<T> {
     /// Adam's λ, added to the gradient as λ·θ.
-    grad_decay: Option<T>,
+    weight_decay: T,
     /// AdamW's 1 − γ·λ, multiplying θ.
-    param_decay: Option<T>,
+    param_factor: T,
     /// 1 − β₁, the weight of the gradient in m.
     exp_avg_weight: T,
     beta2: T,
@@ -259,43 +234,123 @@ struct AdamScalars<T> {
     neg_step_size: T,
 }
 
-impl<T: Real> AdamScalars<T> {
-    /// Updates one parameter scalar and its moments.
-    #[inline]
-    fn update(
+/// Adam over one tensor, without AMSGrad. Each flag is a constant, so each configuration is
+/// its own branch-free loop: `GRAD_DECAY` is Adam's weight decay, `PARAM_DECAY` AdamW's, and
+/// `SMALL_WEIGHT` picks `lerp`'s formula.
+fn adam_loop<
+    T: Real,
+    const MAXIMIZE: bool,
+    const GRAD_DECAY: bool,
+    const PARAM_DECAY: bool,
+    const SMALL_WEIGHT: bool,
+>(
+    constants: &AdamConstants<T>,
+    params: &mut [T],
+    grads: &[T],
+    buffers: [&mut [T]; 2],
+) {
+    // A copy, which the compiler knows no store in the loop can change.
+    let constants = *constants;
+    for_each_element(
+        params,
+        grads,
+        buffers,
+        |param, grad, [exp_avg, exp_avg_sq]| {
+            // Every load before the first store: see `AdamConstants`.
+            let (param_value, m, v) = (*param, *exp_avg, *exp_avg_sq);
+            let (param_value, grad) =
+                constants.decay::<MAXIMIZE, GRAD_DECAY, PARAM_DECAY>(param_value, grad);
+            let (m, v) = constants.moments::<SMALL_WEIGHT>(grad, m, v);
+            (*exp_avg, *exp_avg_sq) = (m, v);
+            *param = constants.updated_param(param_value, m, v);
+        },
+    );
+}
+
+/// Adam over one tensor with AMSGrad: as [`adam_loop`], dividing by the running maximum of
+/// the second moment.
+fn amsgrad_loop<
+    T: Real,
+    const MAXIMIZE: bool,
+    const GRAD_DECAY: bool,
+    const PARAM_DECAY: bool,
+    const SMALL_WEIGHT: bool,
+>(
+    constants: &AdamConstants<T>,
+    params: &mut [T],
+    grads: &[T],
+    buffers: [&mut [T]; 3],
+) {
+    let constants = *constants;
+    for_each_element(
+        params,
+        grads,
+        buffers,
+        |param, grad, [exp_avg, exp_avg_sq, max]| {
+            let (param_value, m, v, v_max) = (*param, *exp_avg, *exp_avg_sq, *max);
+            let (param_value, grad) =
+                constants.decay::<MAXIMIZE, GRAD_DECAY, PARAM_DECAY>(param_value, grad);
+            let (m, v) = constants.moments::<SMALL_WEIGHT>(grad, m, v);
+            let v_max = flush_subnormal(maximum(v_max, v));
+            (*exp_avg, *exp_avg_sq, *max) = (m, v, v_max);
+            *param = constants.updated_param(param_value, m, v_max);
+        },
+    );
+}
+
+/// The steps of one element's update, on values. The loops read every value of an element
+/// before they store any: a load that follows a store to another buffer at the same offset
+/// within a page waits for that store (4K aliasing), and buffers allocated alike often share
+/// their offsets, which halved Adam's speed.
+impl<T: Real> AdamConstants<T> {
+    /// θ and the gradient as the moments see it: negated if maximising, plus λ·θ for Adam's
+    /// weight decay; θ decayed by AdamW's factor.
+    #[inline(always)]
+    fn decay<const MAXIMIZE: bool, const GRAD_DECAY: bool, const PARAM_DECAY: bool>(
         &self,
-        param: &mut T,
+        param: T,
         grad: T,
-        exp_avg: &mut T,
-        exp_avg_sq: &mut T,
-        max_exp_avg_sq: Option<&mut T>,
-    ) {
-        let mut grad = if self.maximize { -grad } else { grad };
-        if let Some(weight_decay) = self.grad_decay {
-            grad += weight_decay * *param;
+    ) -> (T, T) {
+        let mut grad = if MAXIMIZE { -grad } else { grad };
+        if GRAD_DECAY {
+            grad += self.weight_decay * param;
         }
-        if let Some(factor) = self.param_decay {
-            *param *= factor;
-        }
-        *exp_avg = lerp(*exp_avg, grad, self.exp_avg_weight);
-        *exp_avg_sq = *exp_avg_sq * self.beta2 + self.exp_avg_sq_weight * grad * grad;
-        let second_moment = match max_exp_avg_sq {
-            Some(max) => {
-                *max = maximum(*max, *exp_avg_sq);
-                *max
-            }
-            None => *exp_avg_sq,
+        let param = if PARAM_DECAY {
+            param * self.param_factor
+        } else {
+            param
         };
+        (param, grad)
+    }
+
+    /// The moments m and v updated from `grad`, subnormals flushed to zero (see the module
+    /// docs).
+    #[inline(always)]
+    fn moments<const SMALL_WEIGHT: bool>(&self, grad: T, m: T, v: T) -> (T, T) {
+        let m = lerp::<T, SMALL_WEIGHT>(m, grad, self.exp_avg_weight);
+        let v = v * self.beta2 + self.exp_avg_sq_weight * grad * grad;
+        (flush_subnormal(m), flush_subnormal(v))
+    }
+
+    /// θ − γ/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε), with v the second moment used.
+    #[inline(always)]
+    fn updated_param(&self, param: T, exp_avg: T, second_moment: T) -> T {
         let denom = second_moment.sqrt() / self.bias_correction2_sqrt + self.eps;
-        *param += self.neg_step_size * *exp_avg / denom;
+        param + self.neg_step_size * exp_avg / denom
     }
 }
 
+/// Whether PyTorch's `lerp` computes from the start for this weight (`is_lerp_weight_small`).
+fn is_lerp_weight_small<T: Real>(weight: T) -> bool {
+    weight.abs() < T::from_f64(0.5)
+}
+
 /// `start + weight·(end − start)` as PyTorch's `lerp` computes it: from the end nearer the
-/// result, which loses less precision when `weight` is close to 1.
-#[inline]
-fn lerp<T: Real>(start: T, end: T, weight: T) -> T {
-    if weight.abs() < T::from_f64(0.5) {
+/// result, which loses less precision when `weight` is close to 1. `SMALL_WEIGHT` is
+/// [`is_lerp_weight_small`]`(weight)`, decided once per step.
+#[inline(always)]
+fn lerp<T: Real, const SMALL_WEIGHT: bool>(start: T, end: T, weight: T) -> T {
+    if SMALL_WEIGHT {
         start + weight * (end - start)
     } else {
         end - (end - start) * (T::ONE - weight)
@@ -303,12 +358,15 @@ fn lerp<T: Real>(start: T, end: T, weight: T) -> T {
 }
 
 /// The larger of `a` and `b`, NaN if either is, as `torch.maximum` (`f64::max` drops a NaN).
-#[inline]
+/// Selects, not branches, so it vectorises.
+#[inline(always)]
 fn maximum<T: Real>(a: T, b: T) -> T {
-    match a.partial_cmp(&b) {
-        Some(Ordering::Less) => b,
-        Some(_) => a,
-        None => a + b,
+    let larger = if b > a { b } else { a };
+    // Neither `a >= b` nor `b > a` holds only if one is NaN; `a + b` is then NaN.
+    if a >= b || b > a {
+        larger
+    } else {
+        a + b
     }
 }
 
@@ -519,6 +577,10 @@ mod tests {
 
     #[test]
     fn lerp_is_exact_at_both_ends() {
+        let lerp = |start, end, weight| match is_lerp_weight_small(weight) {
+            true => lerp::<f64, true>(start, end, weight),
+            false => lerp::<f64, false>(start, end, weight),
+        };
         assert_eq!(lerp(2.0_f64, 5.0, 0.0), 2.0);
         assert_eq!(lerp(2.0_f64, 5.0, 1.0), 5.0);
         assert_eq!(lerp(2.0_f64, 5.0, 0.25), 2.75);

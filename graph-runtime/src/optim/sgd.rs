@@ -1,9 +1,8 @@
 //! [`Sgd`]: PyTorch's `torch.optim.SGD`, with momentum, dampening, Nesterov, weight decay and
 //! maximize. Sees only `Parameters`.
 
-use super::{
-    check_gradient_len, check_non_negative, sized_buffer, tensor_part, Optimizer, OptimizerState,
-};
+use super::walk::{flush_subnormal, for_each_element, specialise, walk};
+use super::{check_non_negative, sized_buffer, Optimizer, OptimizerState};
 use crate::{Parameters, Real, Result};
 
 /// Stochastic gradient descent, optionally with momentum: PyTorch's `torch.optim.SGD`.
@@ -167,8 +166,6 @@ impl<T: Real> Optimizer<T> for Sgd<T> {
     ///
     /// As [`Optimizer::step`], and if Nesterov momentum is on without a positive momentum or
     /// with dampening (PyTorch rejects that in its constructor).
-    // The arithmetic is `_single_tensor_sgd`'s: `add(x, alpha=a)` is `self + a·x`, and the
-    // buffer update is `(b·μ) + (1 − τ)·g`.
     fn step<P: Parameters<T> + ?Sized>(&mut self, params: &mut P, grads: &P) {
         assert!(
             !self.nesterov || (self.momentum > T::ZERO && self.dampening == T::ZERO),
@@ -177,65 +174,25 @@ impl<T: Real> Optimizer<T> for Sgd<T> {
             self.momentum,
             self.dampening,
         );
-        let Sgd {
-            lr,
-            momentum,
-            dampening,
-            weight_decay,
-            nesterov,
-            maximize,
-            ..
-        } = *self;
-        let neg_lr = -lr;
-        // PyTorch computes `1 - dampening` in a Python float and rounds it to the tensor's type.
-        let buffer_weight = T::from_f64(1.0 - dampening.to_f64());
-        let mut buffer = if momentum != T::ZERO {
-            Some(sized_buffer(
-                &mut self.momentum_buffer,
-                "momentum_buffer",
-                params.len(),
-                "Sgd",
-            ))
+        let constants = SgdConstants {
+            neg_lr: -self.lr,
+            weight_decay: self.weight_decay,
+            momentum: self.momentum,
+            // PyTorch computes `1 - dampening` in a Python float and rounds it to `T`.
+            buffer_weight: T::from_f64(1.0 - self.dampening.to_f64()),
+        };
+        let (maximize, decay) = (self.maximize, self.weight_decay != T::ZERO);
+        if self.momentum == T::ZERO {
+            let tensor_loop = specialise!(plain_loop [T] [maximize, decay]);
+            walk("Sgd", params, grads, [], &constants, tensor_loop);
         } else {
-            None
-        };
-        let update = |param: &mut T, grad: T, buffer: Option<(&mut T, bool)>| {
-            let mut grad = if maximize { -grad } else { grad };
-            if weight_decay != T::ZERO {
-                grad += weight_decay * *param;
-            }
-            if let Some((buffer, first)) = buffer {
-                *buffer = if first {
-                    grad
-                } else {
-                    *buffer * momentum + buffer_weight * grad
-                };
-                grad = if nesterov {
-                    grad + momentum * *buffer
-                } else {
-                    *buffer
-                };
-            }
-            *param += neg_lr * grad;
-        };
-        let mut offset = 0;
-        params.zip_mut(grads, &mut |param, grad| {
-            check_gradient_len("Sgd", param.len(), grad.len());
-            match &mut buffer {
-                Some((buffer, first)) => {
-                    let part = tensor_part(buffer, offset, param.len());
-                    for ((p, &g), b) in param.iter_mut().zip(grad).zip(part) {
-                        update(p, g, Some((b, *first)));
-                    }
-                }
-                None => {
-                    for (p, &g) in param.iter_mut().zip(grad) {
-                        update(p, g, None);
-                    }
-                }
-            }
-            offset += param.len();
-        });
+            let n_params = params.len();
+            let buffer = &mut self.momentum_buffer;
+            let (buffer, first) = sized_buffer(buffer, "momentum_buffer", n_params, "Sgd");
+            let nesterov = self.nesterov;
+            let tensor_loop = specialise!(momentum_loop [T] [maximize, decay, first, nesterov]);
+            walk("Sgd", params, grads, [buffer], &constants, tensor_loop);
+        }
         self.step += 1;
     }
 
@@ -264,6 +221,95 @@ impl<T: Real> Optimizer<T> for Sgd<T> {
         self.momentum_buffer = momentum_buffer;
         Ok(())
     }
+}
+
+/// One step's constants, computed once per step.
+#[derive(Clone, Copy)]
+struct SgdConstants<T> {
+    /// −γ.
+    neg_lr: T,
+    /// λ.
+    weight_decay: T,
+    /// μ.
+    momentum: T,
+    /// 1 − τ, the weight of the gradient in the buffer after the first step.
+    buffer_weight: T,
+}
+
+// The arithmetic below is `_single_tensor_sgd`'s: `add(x, alpha=a)` is `self + a·x`, and the
+// buffer update is `(b·μ) + (1 − τ)·g`. Each flag is a constant, so each configuration is its
+// own branch-free loop.
+
+/// The gradient as the update uses it: negated if maximising, plus λ·θ with weight decay.
+#[inline(always)]
+fn decayed_gradient<T: Real, const MAXIMIZE: bool, const DECAY: bool>(
+    weight_decay: T,
+    param: T,
+    grad: T,
+) -> T {
+    let grad = if MAXIMIZE { -grad } else { grad };
+    if DECAY {
+        grad + weight_decay * param
+    } else {
+        grad
+    }
+}
+
+/// SGD without momentum over one tensor.
+fn plain_loop<T: Real, const MAXIMIZE: bool, const DECAY: bool>(
+    constants: &SgdConstants<T>,
+    params: &mut [T],
+    grads: &[T],
+    []: [&mut [T]; 0],
+) {
+    let SgdConstants {
+        neg_lr,
+        weight_decay,
+        ..
+    } = *constants;
+    for_each_element(params, grads, [], |param, grad, []| {
+        let grad = decayed_gradient::<T, MAXIMIZE, DECAY>(weight_decay, *param, grad);
+        *param += neg_lr * grad;
+    });
+}
+
+/// SGD with momentum over one tensor; `FIRST` on the buffer's first step, where it starts as
+/// the gradient. Subnormal buffer values are flushed to zero (see the module docs).
+fn momentum_loop<
+    T: Real,
+    const MAXIMIZE: bool,
+    const DECAY: bool,
+    const FIRST: bool,
+    const NESTEROV: bool,
+>(
+    constants: &SgdConstants<T>,
+    params: &mut [T],
+    grads: &[T],
+    [buffer]: [&mut [T]; 1],
+) {
+    let SgdConstants {
+        neg_lr,
+        weight_decay,
+        momentum,
+        buffer_weight,
+    } = *constants;
+    for_each_element(params, grads, [buffer], |param, grad, [buffer]| {
+        // Both loads before the first store, as in `adam_loop`.
+        let (param_value, buffer_value) = (*param, *buffer);
+        let grad = decayed_gradient::<T, MAXIMIZE, DECAY>(weight_decay, param_value, grad);
+        let buffer_value = flush_subnormal(if FIRST {
+            grad
+        } else {
+            buffer_value * momentum + buffer_weight * grad
+        });
+        *buffer = buffer_value;
+        let grad = if NESTEROV {
+            grad + momentum * buffer_value
+        } else {
+            buffer_value
+        };
+        *param = param_value + neg_lr * grad;
+    });
 }
 
 #[cfg(test)]
