@@ -20,6 +20,7 @@ pub mod primitive;
 mod private;
 pub mod scalar;
 pub mod train;
+pub mod vmath;
 
 pub use check::GradientMismatch;
 pub use error::{Error, Result};
