@@ -18,13 +18,19 @@ fn canonical<T: Lane>(result: T) -> T {
 /// underflow threshold, where `silu`'s x·eˣ still has to reach 0 by itself.
 #[inline(always)]
 fn exp_parts<T: Lane>(x: T) -> (T, T) {
+    exp_parts_with(x, T::EXP_TAYLOR)
+}
+
+/// [`exp_parts`] with eʳ's Taylor series cut to `exp_taylor`.
+#[inline(always)]
+fn exp_parts_with<T: Lane>(x: T, exp_taylor: &[T]) -> (T, T) {
     let low = T::EXP_UNDERFLOW - T::from_f64(8.0);
     let high = T::EXP_OVERFLOW + T::ONE;
     let x = select(x < low, low, select(x > high, high, x));
     let n = T::round_to_integer(x * T::LOG2_E);
     // n·LN2_HI is exact and close to x, so the first subtraction is exact too.
     let r = (x - n * T::LN2_HI) - n * T::LN2_LO;
-    let m = r + r * r * horner(r, T::EXP_TAYLOR);
+    let m = r + r * r * horner(r, exp_taylor);
     (m, n)
 }
 
@@ -32,7 +38,7 @@ fn exp_parts<T: Lane>(x: T) -> (T, T) {
 /// result in the subnormal range is rounded once, as a correctly rounded function's would be.
 #[inline(always)]
 fn scale<T: Lane>(y: T, n: T) -> T {
-    let first = T::round_to_integer(n / T::TWO);
+    let first = T::round_to_integer(n * T::HALF);
     y * T::pow2(first) * T::pow2(n - first)
 }
 
@@ -79,13 +85,35 @@ fn exp_minus_abs<T: Lane>(x: T) -> ((T, T), T) {
     (parts, exp_from_parts(minus_a, parts))
 }
 
-/// 1/(1 + e⁻ˣ) for x ≥ 0, eˣ/(1 + eˣ) below, as `crate::sigmoid`. Within 3 ulp: in `f32`,
-/// [`sigmoid_f32`] computes it in `f64` to stay within 2.
+/// 1/(1 + e⁻ˣ) for x ≥ 0, eˣ/(1 + eˣ) below, as `crate::sigmoid`.
 #[inline(always)]
 pub(crate) fn sigmoid<T: Lane>(x: T) -> T {
-    let (_, e) = exp_minus_abs(x);
+    sigmoid_with(x, T::EXP_TAYLOR)
+}
+
+/// [`sigmoid`] with eʳ's Taylor series cut to `exp_taylor`.
+#[inline(always)]
+fn sigmoid_with<T: Lane>(x: T, exp_taylor: &[T]) -> T {
+    let minus_a = -x.abs();
+    let e = exp_from_parts(minus_a, exp_parts_with(minus_a, exp_taylor));
     canonical(select(x >= T::ZERO, T::ONE, e) / (T::ONE + e))
 }
+
+/// sigmoid(x) in `f32`, through `f64`: in `f32` it would round three times, to up to an ulp
+/// each (e, 1 + e, the quotient). In `f64`, e^−|x| needs neither the thresholds nor the
+/// two-step scaling (e^−110 is a normal `f64`, and an `f32` sigmoid is 0 or 1 from there on),
+/// and eʳ to degree 8 is within 2⁻³², so the result is within ½ ulp and 2⁻⁸.
+#[inline(always)]
+pub(crate) fn sigmoid_f32(x: f32) -> f32 {
+    let x = x as f64;
+    let a = x.abs();
+    let minus_a = -select(a > 110.0, 110.0, a);
+    let (m, n) = exp_parts_with(minus_a, EXP_TAYLOR_TO_DEGREE_8);
+    let e = f64::pow2(n) * (1.0 + m);
+    canonical((select(x >= 0.0, 1.0, e) / (1.0 + e)) as f32)
+}
+
+const EXP_TAYLOR_TO_DEGREE_8: &[f64] = f64::EXP_TAYLOR.split_at(7).0;
 
 /// x·sigmoid(x). For x < 0 the factor eˣ is applied last, as a scaling, so that a result in
 /// the subnormal range is not the product of `x` and an already rounded subnormal.
@@ -183,12 +211,6 @@ const fn erf_taylor<const N: usize>() -> [f64; N] {
         n += 1;
     }
     out
-}
-
-/// sigmoid(x) in `f32`, through `f64`: within ½ ulp and 2⁻²⁷.
-#[inline(always)]
-pub(crate) fn sigmoid_f32(x: f32) -> f32 {
-    sigmoid(x as f64) as f32
 }
 
 /// erf(x) in `f32`, through `f64`.

@@ -37,6 +37,7 @@ pub trait Lane:
     const ZERO: Self;
     const ONE: Self;
     const TWO: Self;
+    const HALF: Self;
     const INFINITY: Self;
     /// The one NaN every kernel returns, so NaN outputs are identical bits on every path too.
     const NAN: Self;
@@ -153,6 +154,7 @@ macro_rules! impl_lane {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
             const TWO: Self = 2.0;
+            const HALF: Self = 0.5;
             const INFINITY: Self = $float::INFINITY;
             const NAN: Self = $float::NAN;
             const LOG2_E: Self = std::$float::consts::LOG2_E;

@@ -107,44 +107,57 @@ impl Function {
 }
 
 /// A scalar type `vmath` computes in: `f32` or `f64`. Sealed.
+///
+/// Its methods are the entry points of [`Simd::apply`] and [`Simd::apply_in_place`], one
+/// non-generic function per type, so every kernel is compiled once, in this crate, not again in
+/// each crate that calls it.
 pub trait Element: Real + lane::Lane {
-    /// `sigmoid` on one element.
     #[doc(hidden)]
-    fn sigmoid_kernel(x: Self) -> Self;
-    /// `erf` on one element.
+    fn apply_slices(simd: Simd, function: Function, input: &[Self], output: &mut [Self]);
     #[doc(hidden)]
-    fn erf_kernel(x: Self) -> Self;
-    /// `gelu` on one element.
-    #[doc(hidden)]
-    fn gelu_kernel(x: Self) -> Self;
+    fn apply_in_place(simd: Simd, function: Function, values: &mut [Self]);
 }
 
-impl Element for f32 {
-    #[inline(always)]
-    fn sigmoid_kernel(x: f32) -> f32 {
-        kernels::sigmoid_f32(x)
-    }
-    #[inline(always)]
-    fn erf_kernel(x: f32) -> f32 {
-        kernels::erf_f32(x)
-    }
-    #[inline(always)]
-    fn gelu_kernel(x: f32) -> f32 {
-        kernels::gelu_f32(x)
-    }
+macro_rules! impl_element {
+    ($float:ty, sigmoid: $sigmoid:path, erf: $erf:path, gelu: $gelu:path) => {
+        impl Element for $float {
+            fn apply_slices(simd: Simd, function: Function, input: &[Self], output: &mut [Self]) {
+                dispatch(simd, function, Slots::Separate(input, output), ($sigmoid, $erf, $gelu));
+            }
+            fn apply_in_place(simd: Simd, function: Function, values: &mut [Self]) {
+                dispatch(simd, function, Slots::InPlace(values), ($sigmoid, $erf, $gelu));
+            }
+        }
+    };
 }
 
-/// `libm`'s rational approximations, element by element: in `f64` no vector form yet.
-impl Element for f64 {
-    #[inline(always)]
-    fn sigmoid_kernel(x: f64) -> f64 {
-        kernels::sigmoid(x)
-    }
-    fn erf_kernel(x: f64) -> f64 {
-        crate::scalar::erf(x)
-    }
-    fn gelu_kernel(x: f64) -> f64 {
-        crate::scalar::gelu(x)
+// In `f32`, sigmoid, erf and gelu are computed in `f64`; in `f64`, erf and gelu are `libm`'s
+// rational approximations, element by element (no vector form yet).
+impl_element!(f32, sigmoid: kernels::sigmoid_f32, erf: kernels::erf_f32, gelu: kernels::gelu_f32);
+impl_element!(f64, sigmoid: kernels::sigmoid, erf: crate::scalar::erf, gelu: crate::scalar::gelu);
+
+/// `function` over `slots`. `sigmoid`, `erf` and `gelu` are the kernels each type computes its
+/// own way, passed as function items so that each call is inlined into the loop.
+#[inline(always)]
+fn dispatch<T: Element>(
+    simd: Simd,
+    function: Function,
+    slots: Slots<'_, T>,
+    (sigmoid, erf, gelu): (
+        impl Fn(T) -> T + Copy,
+        impl Fn(T) -> T + Copy,
+        impl Fn(T) -> T + Copy,
+    ),
+) {
+    match function {
+        Function::Tanh => simd.run(slots, kernels::tanh::<T>),
+        Function::Exp => simd.run(slots, kernels::exp::<T>),
+        Function::Ln => simd.run(slots, kernels::ln::<T>),
+        Function::Sigmoid => simd.run(slots, sigmoid),
+        Function::Softplus => simd.run(slots, kernels::softplus::<T>),
+        Function::Erf => simd.run(slots, erf),
+        Function::Gelu => simd.run(slots, gelu),
+        Function::Silu => simd.run(slots, kernels::silu::<T>),
     }
 }
 
@@ -169,7 +182,7 @@ impl Simd {
             input.len(),
             output.len()
         );
-        self.dispatch(function, Slots::Separate(input, output));
+        T::apply_slices(self, function, input, output);
     }
 
     /// `values[i] = function(values[i])` on this token's path.
@@ -181,20 +194,7 @@ impl Simd {
     /// assert_eq!(values, [1.0]);
     /// ```
     pub fn apply_in_place<T: Element>(self, function: Function, values: &mut [T]) {
-        self.dispatch(function, Slots::InPlace(values));
-    }
-
-    fn dispatch<T: Element>(self, function: Function, slots: Slots<'_, T>) {
-        match function {
-            Function::Tanh => self.run(slots, kernels::tanh::<T>),
-            Function::Exp => self.run(slots, kernels::exp::<T>),
-            Function::Ln => self.run(slots, kernels::ln::<T>),
-            Function::Sigmoid => self.run(slots, T::sigmoid_kernel),
-            Function::Softplus => self.run(slots, kernels::softplus::<T>),
-            Function::Erf => self.run(slots, T::erf_kernel),
-            Function::Gelu => self.run(slots, T::gelu_kernel),
-            Function::Silu => self.run(slots, kernels::silu::<T>),
-        }
+        T::apply_in_place(self, function, values);
     }
 }
 
