@@ -71,8 +71,7 @@ pub trait Lane:
     fn pow2(n: Self) -> Self;
     /// (k, f) with x = 2ᵏ·(1 + f) and 1 + f in [√½, √2), for a finite x > 0, subnormals too.
     fn split_exponent(x: Self) -> (Self, Self);
-    /// The `f64` lane holding this value exactly, and back (rounding to nearest).
-    fn to_f64(self) -> f64;
+    /// The nearest value of this type.
     fn from_f64(value: f64) -> Self;
 }
 
@@ -203,11 +202,6 @@ macro_rules! impl_lane {
                 let k = exponent - $bias as $float + correction;
                 let mantissa = (bits & MANTISSA) + SQRT_HALF.to_bits();
                 (k, $float::from_bits(mantissa) - 1.0)
-            }
-
-            #[inline(always)]
-            fn to_f64(self) -> f64 {
-                self as f64
             }
 
             #[inline(always)]

@@ -111,21 +111,37 @@ impl Function {
 /// Its methods are the entry points of [`Simd::apply`] and [`Simd::apply_in_place`], one
 /// non-generic function per type, so every kernel is compiled once, in this crate, not again in
 /// each crate that calls it.
-pub trait Element: Real + lane::Lane {
+pub trait Element: Real + sealed::Sealed {
     #[doc(hidden)]
     fn apply_slices(simd: Simd, function: Function, input: &[Self], output: &mut [Self]);
     #[doc(hidden)]
     fn apply_in_place(simd: Simd, function: Function, values: &mut [Self]);
 }
 
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for f64 {}
+}
+
 macro_rules! impl_element {
     ($float:ty, sigmoid: $sigmoid:path, erf: $erf:path, gelu: $gelu:path) => {
         impl Element for $float {
             fn apply_slices(simd: Simd, function: Function, input: &[Self], output: &mut [Self]) {
-                dispatch(simd, function, Slots::Separate(input, output), ($sigmoid, $erf, $gelu));
+                dispatch(
+                    simd,
+                    function,
+                    Slots::Separate(input, output),
+                    ($sigmoid, $erf, $gelu),
+                );
             }
             fn apply_in_place(simd: Simd, function: Function, values: &mut [Self]) {
-                dispatch(simd, function, Slots::InPlace(values), ($sigmoid, $erf, $gelu));
+                dispatch(
+                    simd,
+                    function,
+                    Slots::InPlace(values),
+                    ($sigmoid, $erf, $gelu),
+                );
             }
         }
     };
@@ -139,7 +155,7 @@ impl_element!(f64, sigmoid: kernels::sigmoid, erf: crate::scalar::erf, gelu: cra
 /// `function` over `slots`. `sigmoid`, `erf` and `gelu` are the kernels each type computes its
 /// own way, passed as function items so that each call is inlined into the loop.
 #[inline(always)]
-fn dispatch<T: Element>(
+fn dispatch<T: lane::Lane>(
     simd: Simd,
     function: Function,
     slots: Slots<'_, T>,
