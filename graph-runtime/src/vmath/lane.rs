@@ -293,7 +293,11 @@ mod tests {
             assert!((0.70..1.42).contains(&(1.0 + f)), "{x}: f = {f}");
             // 2ᵏ in two halves: powi computes 2⁻¹⁰³⁰ as 1/2¹⁰³⁰, which overflows.
             let k = k as i32;
-            assert_eq!((1.0 + f) * 2f64.powi(k / 2) * 2f64.powi(k - k / 2), x, "{x}");
+            assert_eq!(
+                (1.0 + f) * 2f64.powi(k / 2) * 2f64.powi(k - k / 2),
+                x,
+                "{x}"
+            );
         }
         let (k, f) = f32::split_exponent(1e-40);
         assert_eq!((1.0 + f as f64) * 2f64.powi(k as i32), 1e-40_f32 as f64);
