@@ -21,6 +21,7 @@ pub mod primitive;
 mod private;
 pub mod scalar;
 pub mod train;
+pub mod vmath;
 
 pub use check::GradientMismatch;
 pub use error::{Error, Result};
