@@ -24,8 +24,8 @@ use crate::{Parameters, Real, Result};
 /// the root of the second moment by the root of its bias correction.
 ///
 /// ```
-/// use graph_runtime::nalgebra::SMatrix;
-/// use graph_runtime::optim::{Adam, Optimizer};
+/// use chainrule::nalgebra::SMatrix;
+/// use chainrule::optim::{Adam, Optimizer};
 ///
 /// // Any parameter type steps: here a 2×2 matrix, towards the identity.
 /// let mut w = SMatrix::<f64, 2, 2>::new(3.0, -1.0, 0.5, 2.0);
@@ -55,7 +55,7 @@ pub struct Adam<T: Real> {
 /// Defaults are PyTorch's: betas (0.9, 0.999), eps 1e-8, **weight decay 1e-2**, no AMSGrad.
 ///
 /// ```
-/// use graph_runtime::optim::{AdamW, Optimizer};
+/// use chainrule::optim::{AdamW, Optimizer};
 ///
 /// // With a zero gradient only the decay acts: θ ← θ·(1 − γλ).
 /// let mut x = 2.0_f64;
@@ -487,7 +487,7 @@ impl<T: Real> Adam<T> {
     /// step.
     ///
     /// ```
-    /// use graph_runtime::optim::{Adam, Optimizer};
+    /// use chainrule::optim::{Adam, Optimizer};
     /// let mut x = 1.0_f64;
     /// let mut adam = Adam::new(0.01);
     /// adam.step(&mut x, &5.0);
@@ -509,7 +509,7 @@ impl<T: Real> Adam<T> {
     /// the moments see it. For decay that bypasses the moments, use [`AdamW`].
     ///
     /// ```
-    /// use graph_runtime::optim::{Adam, Optimizer};
+    /// use chainrule::optim::{Adam, Optimizer};
     /// let mut x = 2.0_f64;
     /// let mut adam = Adam::new(0.1).weight_decay(0.5);
     /// adam.step(&mut x, &0.0);
@@ -532,7 +532,7 @@ impl<T: Real> AdamW<T> {
     /// is inferred from the first step.
     ///
     /// ```
-    /// use graph_runtime::optim::{AdamW, Optimizer};
+    /// use chainrule::optim::{AdamW, Optimizer};
     /// let mut x = 1.0_f64;
     /// let mut adamw = AdamW::new(0.01);
     /// adamw.step(&mut x, &5.0);
@@ -554,7 +554,7 @@ impl<T: Real> AdamW<T> {
     /// parameters by 1 − γ·λ.
     ///
     /// ```
-    /// use graph_runtime::optim::{AdamW, Optimizer};
+    /// use chainrule::optim::{AdamW, Optimizer};
     /// let mut x = 2.0_f64;
     /// let mut adamw = AdamW::new(0.1).weight_decay(0.5);
     /// adamw.step(&mut x, &0.0);

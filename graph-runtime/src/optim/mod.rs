@@ -33,8 +33,8 @@
 //! arithmetic, and it changes values below 10⁻³⁸ (10⁻³⁰⁸ in `f64`) only.
 //!
 //! ```
-//! use graph_runtime::nalgebra::SVector;
-//! use graph_runtime::optim::{Adam, Optimizer};
+//! use chainrule::nalgebra::SVector;
+//! use chainrule::optim::{Adam, Optimizer};
 //!
 //! // Minimise Σ cᵢ·wᵢ², whose gradient is 2·cᵢ·wᵢ.
 //! let curvature = SVector::<f64, 3>::new(1.0, 4.0, 0.25);
@@ -71,7 +71,7 @@ pub use sgd::Sgd;
 /// restores bit for bit.
 ///
 /// ```
-/// use graph_runtime::optim::{Optimizer, Sgd};
+/// use chainrule::optim::{Optimizer, Sgd};
 ///
 /// // Generic training code sees only the trait.
 /// fn descend<O: Optimizer<f64>>(optimizer: &mut O, x: &mut f64, steps: usize) {
@@ -142,8 +142,8 @@ pub trait Optimizer<T: Real> {
 /// in the `Parameters` visit order. Before the first step there are no buffers.
 ///
 /// ```
-/// use graph_runtime::nalgebra::SVector;
-/// use graph_runtime::optim::{Optimizer, Sgd};
+/// use chainrule::nalgebra::SVector;
+/// use chainrule::optim::{Optimizer, Sgd};
 ///
 /// let mut w = SVector::<f64, 2>::new(1.0, 2.0);
 /// let mut sgd = Sgd::new(0.1).momentum(0.9);

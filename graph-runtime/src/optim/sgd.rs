@@ -22,8 +22,8 @@ use crate::{Parameters, Real, Result};
 /// first step.
 ///
 /// ```
-/// use graph_runtime::nalgebra::SVector;
-/// use graph_runtime::optim::{Optimizer, Sgd};
+/// use chainrule::nalgebra::SVector;
+/// use chainrule::optim::{Optimizer, Sgd};
 ///
 /// let mut w = SVector::<f64, 4>::repeat(1.0);
 /// let mut sgd = Sgd::new(0.1).momentum(0.9);
@@ -50,7 +50,7 @@ impl<T: Real> Sgd<T> {
     /// Plain SGD with learning rate `lr`; `T` is inferred from the first step.
     ///
     /// ```
-    /// use graph_runtime::optim::{Optimizer, Sgd};
+    /// use chainrule::optim::{Optimizer, Sgd};
     /// let mut x = 1.0_f64;
     /// let mut sgd = Sgd::new(0.25);
     /// sgd.step(&mut x, &2.0);
@@ -78,7 +78,7 @@ impl<T: Real> Sgd<T> {
     /// Sets the momentum factor μ (default 0, no momentum).
     ///
     /// ```
-    /// use graph_runtime::optim::{Optimizer, Sgd};
+    /// use chainrule::optim::{Optimizer, Sgd};
     /// let (mut x, mut sgd) = (0.0_f64, Sgd::new(1.0).momentum(0.5));
     /// sgd.step(&mut x, &1.0); // b = 1
     /// sgd.step(&mut x, &1.0); // b = 0.5·1 + 1
@@ -98,7 +98,7 @@ impl<T: Real> Sgd<T> {
     /// Sets the dampening τ (default 0): from the second step on, the buffer adds (1 − τ)·g.
     ///
     /// ```
-    /// use graph_runtime::optim::{Optimizer, Sgd};
+    /// use chainrule::optim::{Optimizer, Sgd};
     /// let (mut x, mut sgd) = (0.0_f64, Sgd::new(1.0).momentum(0.5).dampening(0.5));
     /// sgd.step(&mut x, &1.0); // b = 1: no dampening on the first step
     /// sgd.step(&mut x, &1.0); // b = 0.5·1 + 0.5·1
@@ -115,7 +115,7 @@ impl<T: Real> Sgd<T> {
     /// any order, so this is checked when stepping.
     ///
     /// ```
-    /// use graph_runtime::optim::{Optimizer, Sgd};
+    /// use chainrule::optim::{Optimizer, Sgd};
     /// let (mut x, mut sgd) = (0.0_f64, Sgd::new(1.0).momentum(0.5).nesterov(true));
     /// sgd.step(&mut x, &1.0); // b = 1, step 1 + 0.5·1
     /// assert_eq!(x, -1.5);
@@ -128,7 +128,7 @@ impl<T: Real> Sgd<T> {
     /// Sets the weight decay λ (default 0): an L2 penalty, λ·θ added to the gradient.
     ///
     /// ```
-    /// use graph_runtime::optim::{Optimizer, Sgd};
+    /// use chainrule::optim::{Optimizer, Sgd};
     /// let (mut x, mut sgd) = (2.0_f64, Sgd::new(0.5).weight_decay(0.5));
     /// sgd.step(&mut x, &0.0);
     /// assert_eq!(x, 1.5); // 2 − 0.5·(0 + 0.5·2)
@@ -148,7 +148,7 @@ impl<T: Real> Sgd<T> {
     /// before anything else, as in PyTorch.
     ///
     /// ```
-    /// use graph_runtime::optim::{Optimizer, Sgd};
+    /// use chainrule::optim::{Optimizer, Sgd};
     /// let (mut x, mut sgd) = (0.0_f64, Sgd::new(0.5).maximize(true));
     /// sgd.step(&mut x, &2.0);
     /// assert_eq!(x, 1.0); // uphill
