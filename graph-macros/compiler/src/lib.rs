@@ -1,9 +1,10 @@
 //! The compiler behind chainrule's `graph!` macro, as a plain library on `proc-macro2` so that
 //! tests and benchmarks can call it without compiling a crate.
 //!
-//! The stages, one module each: [`parse`] (tokens → [`ast`]), [`mod@lower`] (ast → [`ir`]),
-//! [`diff`] (IR → IR with adjoints), [`simplify`] (IR → IR), [`emit`] (IR → tokens);
-//! [`mod@compile`] chains the IR passes and [`eval`] interprets the IR for tests.
+//! The stages, one folder each, in pipeline order: [`syntax`] (tokens → the AST, and the
+//! checked signature), [`mod@lower`] (AST → [`ir`]), [`passes`] (IR → IR: differentiation,
+//! simplification, and what the options ask for), [`mod@compile`] (the passes' graphs → the
+//! generated API as data) and [`emit`] (that API → tokens).
 
 pub mod compile;
 pub mod emit;

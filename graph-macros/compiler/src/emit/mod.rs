@@ -1,6 +1,6 @@
 //! Emission: the generated API ([`Api`]) → Rust tokens. The only stage that uses `quote!`.
 //! It prints what `compile` decided: items in order, each function's body scheduled by
-//! [`body`] and each node written by [`expr`], with paths from [`target`].
+//! `body` and each node written by `expr`, with paths from `target`.
 
 mod body;
 mod expr;
