@@ -44,5 +44,6 @@ pub mod __private {
     pub use crate::scalar::{
         erf, gelu, ln_or_zero, normal_cdf, recip_or_zero, relu, sigmoid, sign, silu, softplus,
     };
+    pub use crate::vmath;
     pub use nalgebra;
 }
