@@ -47,6 +47,7 @@ pub mod __private {
     pub use crate::scalar::{
         erf, gelu, ln_or_zero, normal_cdf, recip_or_zero, relu, sigmoid, sign, silu, softplus,
     };
+    pub use crate::vmath;
     pub use bytemuck::{zeroed_box, Zeroable};
     pub use nalgebra;
 }
