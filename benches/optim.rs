@@ -11,16 +11,21 @@
 //!   x86-64 without `target-cpu`);
 //! - `by_hand_widest`: the same loop compiled for the widest vectors the processor has, chosen
 //!   at run time by `pulp`, as the optimizers' loops are;
+//! - `by_hand_momentum`: SGD with momentum 0.9 written out as plainly (b ← 0.9·b + g,
+//!   θ ← θ − γ·b), the floor of `sgd_momentum`: the same memory traffic, 5 streams against the
+//!   baseline's 3;
 //! - `sgd`, `sgd_momentum`, `adam`, `adamw`: `Sgd::new(1e-3)`, `.momentum(0.9)`,
 //!   `Adam::new(1e-3)` and `AdamW::new(1e-3)`, PyTorch's other defaults, each stepped once
 //!   before timing so that its state exists, as after a training run's first step;
-//! - `sgd_momentum_aged`, `adam_aged`: the drift check. The optimizer takes 100 steps on the
-//!   gradient, then a quarter of the hidden units die (their gradients exactly zero, as for
-//!   dead ReLU units) and it takes 3,000 more before and while it is timed, so the state of the
-//!   dead units has decayed as far as it can: without flushing, SGD's momentum buffers and
-//!   Adam's first moments would be subnormal from about the 800th step on and stay so (at the
-//!   smallest subnormals, 0.9·x rounds back to x). Compare with `sgd_momentum` and `adam`,
-//!   stepped on gradients with no zeros, whose state never decays.
+//! - `sgd_momentum_aged`, `adam_aged`: the drift check. After `sgd_momentum` or `adam` has
+//!   been timed, a quarter of the hidden units die (their gradients become exactly zero, as
+//!   for dead ReLU units) and the same optimizer takes 3,000 more steps on the same memory
+//!   before it is timed again, so the state of the dead units has decayed as far as it can:
+//!   without flushing, SGD's momentum buffers and Adam's first moments would be subnormal from
+//!   about the 800th step on and stay so (at the smallest subnormals, 0.9·x rounds back to x).
+//!   Only the state differs from the live run: the same parameters, gradient and buffers in
+//!   memory, since where buffers lie relative to each other moves these timings by up to 40%
+//!   (4K aliasing).
 //!
 //! The gradients are a second model's initial parameters, so every entry is a normal number
 //! of the size of a weight; every iteration steps the same model onward with the same
@@ -37,8 +42,6 @@ use chainrule::Parameters;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
 
 const LR: f32 = 1e-3;
-/// Steps on live gradients before the units die, for the aged optimizers.
-const LIVE_STEPS: usize = 100;
 /// Steps with dead units before timing the aged optimizers.
 const AGE: usize = 3_000;
 
@@ -82,6 +85,22 @@ fn add_scaled_by_hand_widest<P: Parameters<f32> + ?Sized>(params: &mut P, grads:
     });
 }
 
+/// SGD with momentum μ = 0.9 after its first step, written out as plainly as the baseline:
+/// b ← μ·b + g, θ ← θ − γ·b, with `buffer` one value per scalar in the `Parameters` order.
+/// The memory traffic of `sgd_momentum` (three streams read, two written) without the
+/// optimizer.
+fn momentum_by_hand<P: Parameters<f32> + ?Sized>(params: &mut P, grads: &P, buffer: &mut [f32]) {
+    let mut offset = 0;
+    params.zip_mut(grads, &mut |params, grads| {
+        let buffer = &mut buffer[offset..offset + params.len()];
+        for ((param, grad), buffer) in params.iter_mut().zip(grads).zip(buffer) {
+            *buffer = 0.9 * *buffer + *grad;
+            *param += -LR * *buffer;
+        }
+        offset += params.len();
+    });
+}
+
 /// The model (seed 0) and a gradient of the same shape (a second model, seed 1).
 fn model_and_gradient<const I: usize>() -> (Box<Mlp<I>>, Box<Mlp<I>>) {
     (
@@ -90,17 +109,15 @@ fn model_and_gradient<const I: usize>() -> (Box<Mlp<I>>, Box<Mlp<I>>) {
     )
 }
 
-/// `grads` with every fourth hidden unit dead: its row of the first weight, its bias and
-/// its column of the second weight exactly zero.
-fn with_dead_units<const I: usize>(grads: &Mlp<I>) -> Box<Mlp<I>> {
-    let mut dead = boxed_copy(grads);
-    let (first, _, second) = &mut dead.layers;
+/// Kills every fourth hidden unit: its row of the first weight's gradient, its bias's and its
+/// column of the second weight's become exactly zero.
+fn kill_units<const I: usize>(grads: &mut Mlp<I>) {
+    let (first, _, second) = &mut grads.layers;
     for unit in (0..128).step_by(4) {
         first.weight.row_mut(unit).fill(0.0);
         first.bias[unit] = 0.0;
         second.weight.column_mut(unit).fill(0.0);
     }
-    dead
 }
 
 /// A copy of `model` on the heap. (Generic, so that it holds whether or not the model is
@@ -117,8 +134,9 @@ fn flat<P: Parameters<f32> + ?Sized>(params: &P) -> Vec<f32> {
 }
 
 /// Checks each optimizer's first step: plain SGD and SGD with momentum (whose buffer starts as
-/// the gradient) are the baseline bit for bit, and Adam's first step is γ·g/(|g| + ε)
-/// (PyTorch's update with m = (1 − β₁)·g and v = (1 − β₂)·g²).
+/// the gradient) are the baseline bit for bit, later steps of SGD with momentum are
+/// `momentum_by_hand`'s, and Adam's first step is γ·g/(|g| + ε) (PyTorch's update with
+/// m = (1 − β₁)·g and v = (1 − β₂)·g²).
 fn check_first_steps<const I: usize>(params: &Mlp<I>, grads: &Mlp<I>) {
     let mut expected = boxed_copy(params);
     add_scaled_by_hand(&mut *expected, grads, -LR);
@@ -130,6 +148,17 @@ fn check_first_steps<const I: usize>(params: &Mlp<I>, grads: &Mlp<I>) {
         sgd.step(&mut *stepped, grads);
         assert_eq!(flat(&*stepped), flat(&*expected), "SGD's first step");
     }
+    // Later steps of SGD with momentum are the loop written out, bit for bit.
+    let (mut ours, mut by_hand) = (boxed_copy(params), boxed_copy(params));
+    let mut sgd = Sgd::new(LR).momentum(0.9);
+    let mut buffer = flat(grads);
+    sgd.step(&mut *ours, grads);
+    add_scaled_by_hand(&mut *by_hand, grads, -LR);
+    for _ in 0..3 {
+        sgd.step(&mut *ours, grads);
+        momentum_by_hand(&mut *by_hand, grads, &mut buffer);
+    }
+    assert_eq!(flat(&*ours), flat(&*by_hand), "SGD with momentum");
     let mut stepped = boxed_copy(params);
     Adam::new(LR).step(&mut *stepped, grads);
     let (before, after, grads) = (flat(params), flat(&*stepped), flat(grads));
@@ -164,23 +193,39 @@ fn check_state<O: Optimizer<f32>, const I: usize>(optimizer: &O, grads: &Mlp<I>)
     }
 }
 
-/// Times `optimizer.step` on `params` and the last gradient of `history`, after stepping
-/// through `history`: each gradient for its number of steps.
+type Group<'a> = BenchmarkGroup<'a, criterion::measurement::WallTime>;
+
+/// Times `optimizer.step` on `params` and `grads` after one step (so that its state exists),
+/// as `name`. Then, with `aged`, kills a quarter of the hidden units, takes `AGE` more steps,
+/// and times the step again on the same memory, as `{name}_aged`: only the state differs.
 fn bench_optimizer<O: Optimizer<f32>, const I: usize>(
-    group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>,
-    name: &str,
-    mut optimizer: O,
-    params: &Mlp<I>,
-    history: &[(&Mlp<I>, usize)],
+    group: &mut Group<'_>,
+    (name, mut optimizer): (&str, O),
+    (params, grads): (&Mlp<I>, &Mlp<I>),
+    aged: bool,
 ) {
-    let mut params = boxed_copy(params);
-    for &(grads, steps) in history {
-        for _ in 0..steps {
-            optimizer.step(&mut *params, grads);
+    let (mut params, mut grads) = (boxed_copy(params), boxed_copy(grads));
+    optimizer.step(&mut *params, &*grads);
+    time_step(group, name, &mut optimizer, &mut params, &grads);
+    if aged {
+        kill_units(&mut grads);
+        for _ in 0..AGE {
+            optimizer.step(&mut *params, &*grads);
         }
+        let name = format!("{name}_aged");
+        time_step(group, &name, &mut optimizer, &mut params, &grads);
     }
-    let grads = history.last().expect("a history").0;
-    check_state(&optimizer, grads);
+}
+
+/// Checks the optimizer's state, then times its step.
+fn time_step<O: Optimizer<f32>, const I: usize>(
+    group: &mut Group<'_>,
+    name: &str,
+    optimizer: &mut O,
+    params: &mut Mlp<I>,
+    grads: &Mlp<I>,
+) {
+    check_state(optimizer, grads);
     group.bench_function(name, |b| {
         b.iter(|| optimizer.step(black_box(&mut *params), black_box(grads)));
     });
@@ -190,7 +235,6 @@ fn bench_model<const I: usize>(c: &mut Criterion, n_params: usize) {
     let (params, grads) = model_and_gradient::<I>();
     assert_eq!(params.len(), n_params);
     check_first_steps(&params, &grads);
-    let dead = with_dead_units(&grads);
     let mut group = c.benchmark_group(format!("optim_{n_params}"));
     group.throughput(Throughput::Elements(n_params as u64));
     let mut baseline = params.clone();
@@ -201,16 +245,16 @@ fn bench_model<const I: usize>(c: &mut Criterion, n_params: usize) {
     group.bench_function("by_hand_widest", |b| {
         b.iter(|| add_scaled_by_hand_widest(black_box(&mut *baseline), black_box(&*grads), -LR));
     });
-    let live = [(&*grads, 1)];
-    bench_optimizer(&mut group, "sgd", Sgd::new(LR), &params, &live);
-    let momentum = || Sgd::new(LR).momentum(0.9);
-    bench_optimizer(&mut group, "sgd_momentum", momentum(), &params, &live);
-    bench_optimizer(&mut group, "adam", Adam::new(LR), &params, &live);
-    bench_optimizer(&mut group, "adamw", AdamW::new(LR), &params, &live);
-    // Units that learnt for a while, then died.
-    let aged = [(&*grads, LIVE_STEPS), (&*dead, AGE)];
-    bench_optimizer(&mut group, "sgd_momentum_aged", momentum(), &params, &aged);
-    bench_optimizer(&mut group, "adam_aged", Adam::new(LR), &params, &aged);
+    let (mut baseline, mut buffer) = (params.clone(), flat(&*grads));
+    group.bench_function("by_hand_momentum", |b| {
+        b.iter(|| momentum_by_hand(black_box(&mut *baseline), black_box(&*grads), &mut buffer));
+    });
+    let model = (&*params, &*grads);
+    bench_optimizer(&mut group, ("sgd", Sgd::new(LR)), model, false);
+    let momentum = Sgd::new(LR).momentum(0.9);
+    bench_optimizer(&mut group, ("sgd_momentum", momentum), model, true);
+    bench_optimizer(&mut group, ("adam", Adam::new(LR)), model, true);
+    bench_optimizer(&mut group, ("adamw", AdamW::new(LR)), model, false);
     group.finish();
 }
 
