@@ -156,15 +156,7 @@ impl Declared<'_> {
         let (fields, forward, backward) = match split {
             None => (Vec::new(), Body::Unimplemented, Body::Unimplemented),
             Some(split) => {
-                let fields: Vec<Field> = split
-                    .saved
-                    .iter()
-                    .map(|saved| Field {
-                        name: saved.name.clone(),
-                        shape: saved.shape.clone(),
-                        doc: Some(format!(" {}", saved.note)),
-                    })
-                    .collect();
+                let fields = tape_fields(split);
                 let saved: Vec<Value> = (1..=fields.len()).map(Value::Output).collect();
                 let names = fields.iter().map(|field| field.name.clone());
                 let result = Value::Tuple(vec![
@@ -173,12 +165,7 @@ impl Declared<'_> {
                 ]);
                 let (graph, outputs) = split.forward.clone();
                 let forward = graph_body(None, graph, outputs, result);
-                let unpack = Unpack {
-                    argument: tape.clone(),
-                    struct_name: "Tape",
-                    fields: names.clone().map(|name| (name.clone(), name)).collect(),
-                    borrowed: self.borrowed(&fields),
-                };
+                let unpack = self.tape_unpack(&tape, &fields);
                 let (graph, grads) = split.backward.clone();
                 let backward = graph_body(Some(unpack), graph, grads, self.grad_value(0));
                 (fields, forward, backward)
@@ -220,6 +207,20 @@ impl Declared<'_> {
                 backward,
             ),
         ]
+    }
+
+    /// `let Tape { a, b } = tape;`, then a reference to each field a `#[by_ref]` body reads
+    /// through one.
+    fn tape_unpack(&self, tape: &Ident, fields: &[Field]) -> Unpack {
+        Unpack {
+            argument: tape.clone(),
+            struct_name: "Tape",
+            fields: fields
+                .iter()
+                .map(|field| (field.name.clone(), field.name.clone()))
+                .collect(),
+            borrowed: self.borrowed(fields),
+        }
     }
 
     /// The names among `fields` that a `#[by_ref]` body reads through a reference.
@@ -579,22 +580,7 @@ impl Declared<'_> {
         params.extend(self.params_and_d_out());
         params.push(grad.clone());
         let body = into_body(graphs.and_then(|graphs| graphs.tape.as_ref()).map(|split| {
-            let names = split.saved.iter().map(|saved| saved.name.clone());
-            let saved: Vec<Field> = split
-                .saved
-                .iter()
-                .map(|saved| Field {
-                    name: saved.name.clone(),
-                    shape: saved.shape.clone(),
-                    doc: None,
-                })
-                .collect();
-            let unpack = Unpack {
-                argument: tape.clone(),
-                struct_name: "Tape",
-                fields: names.map(|name| (name.clone(), name)).collect(),
-                borrowed: self.borrowed(&saved),
-            };
+            let unpack = self.tape_unpack(&tape, &tape_fields(split));
             let (graph, grads) = split.backward.clone();
             let places = self.grad_places(&grad.name, 0);
             (Some(unpack), graph, grads, places, Value::Unit)
@@ -607,6 +593,19 @@ impl Declared<'_> {
             body,
         )
     }
+}
+
+/// The `Tape`'s fields: each saved value, noted with what it is.
+fn tape_fields(split: &crate::passes::split::Split) -> Vec<Field> {
+    split
+        .saved
+        .iter()
+        .map(|saved| Field {
+            name: saved.name.clone(),
+            shape: saved.shape.clone(),
+            doc: Some(format!(" {}", saved.note)),
+        })
+        .collect()
 }
 
 /// What an `_into` function's body is made of, or `None` in a stub.

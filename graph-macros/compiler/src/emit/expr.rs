@@ -566,11 +566,9 @@ fn in_place(context: &Context, op: Op, span: Span) -> Fragment {
     let private = &context.target.private;
     let operands: Vec<NodeId> = op.operands().collect();
     if operands.len() == 2 && operands.iter().all(|operand| context.is_matrix(*operand)) {
-        let (x, y) = (element("l"), element("r"));
-        let formula = scalar_formula(op, context.target, &[x.clone(), y.clone()], span).tokens;
+        let closure = zip_closure(context, op, span);
         let (a, b) = (context.by_ref(operands[0]), context.by_ref(operands[1]));
-        let (x, y) = (x.tokens, y.tokens);
-        return Fragment::atom(quote!(#private::zip_map(#a, #b, |#x, #y| #formula)));
+        return Fragment::atom(quote!(#private::zip_map(#a, #b, #closure)));
     }
     let (matrix, formula) = map_formula(context, op, span);
     let (matrix, x) = (context.by_ref(matrix), element("e").tokens);
@@ -592,13 +590,16 @@ fn filled(context: &Context, a: NodeId, shape: &Shape, span: Span) -> Fragment {
 /// `a.zip_map(&b, |l, r| formula)`.
 fn zip_map(context: &Context, op: Op, span: Span) -> Fragment {
     let operands: Vec<NodeId> = op.operands().collect();
+    let (other, closure) = (context.by_ref(operands[1]), zip_closure(context, op, span));
+    context.method(operands[0], "zip_map", quote!(#other, #closure))
+}
+
+/// `|l, r| formula`: the scalar formula of `op` on one element of each operand.
+fn zip_closure(context: &Context, op: Op, span: Span) -> TokenStream {
     let (x, y) = (element("l"), element("r"));
     let formula = scalar_formula(op, context.target, &[x.clone(), y.clone()], span).tokens;
     let (x, y) = (x.tokens, y.tokens);
-    context.method(operands[0], "zip_map", {
-        let other = context.by_ref(operands[1]);
-        quote!(#other, |#x, #y| #formula)
-    })
+    quote!(|#x, #y| #formula)
 }
 
 /// `a.map(|e| formula)`: one matrix operand, the other operand (if any) captured.
