@@ -256,7 +256,7 @@ fn adam_loop<
         grads,
         buffers,
         |param, grad, [exp_avg, exp_avg_sq]| {
-            // Every load before the first store: see `AdamConstants`.
+            // Every load before the first store (see `for_each_element`).
             let (param_value, m, v) = (*param, *exp_avg, *exp_avg_sq);
             let (param_value, grad) =
                 constants.decay::<MAXIMIZE, GRAD_DECAY, PARAM_DECAY>(param_value, grad);
@@ -298,10 +298,8 @@ fn amsgrad_loop<
     );
 }
 
-/// The steps of one element's update, on values. The loops read every value of an element
-/// before they store any: a load that follows a store to another buffer at the same offset
-/// within a page waits for that store (4K aliasing), and buffers allocated alike often share
-/// their offsets, which halved Adam's speed.
+/// The steps of one element's update, on values, so that the loops can load all of an
+/// element's values before they store any.
 impl<T: Real> AdamConstants<T> {
     /// θ and the gradient as the moments see it: negated if maximising, plus λ·θ for Adam's
     /// weight decay; θ decayed by AdamW's factor.

@@ -294,7 +294,7 @@ fn momentum_loop<
         buffer_weight,
     } = *constants;
     for_each_element(params, grads, [buffer], |param, grad, [buffer]| {
-        // Both loads before the first store, as in `adam_loop`.
+        // Both loads before the first store (see `for_each_element`).
         let (param_value, buffer_value) = (*param, *buffer);
         let grad = decayed_gradient::<T, MAXIMIZE, DECAY>(weight_decay, param_value, grad);
         let buffer_value = flush_subnormal(if FIRST {

@@ -51,6 +51,11 @@ pub(super) fn walk<T: Real, P: Parameters<T> + ?Sized, S, const N: usize>(
 /// checks and, with a branch-free `update`, compiles to vector instructions: the widest this
 /// processor has (AVX-512, AVX2, or else SSE2), chosen at run time by `pulp`. Every width
 /// computes the same IEEE operations in the same order, so the results are the same bits.
+///
+/// `update` should read all of an element's values before it stores any: a load that follows
+/// a store to another buffer at the same offset within a 4 KiB page waits for that store (4K
+/// aliasing), and buffers allocated alike often share their offsets. Storing Adam's m before
+/// loading its v halved Adam's speed.
 #[inline(always)]
 pub(super) fn for_each_element<T: Copy, const N: usize>(
     params: &mut [T],
