@@ -27,19 +27,23 @@
 //! step needs about 11 MiB of stack there and the `Sequential` about 18 MiB (at width 128,
 //! 1.5 and 2.5 MiB).
 
+mod classifier;
+
 use std::hint::black_box;
 use std::time::Duration;
 
 use chainrule::graph;
-use chainrule::loss::{one_hot, CrossEntropy};
-use chainrule::nalgebra::SMatrix;
-use chainrule::nn::{Linear, Module, ReLU, Sequential};
-use chainrule::rand::{rngs::StdRng, RngExt, SeedableRng};
-use chainrule::runtime::kernels::{matmul, matmul_nt, matmul_tn};
+use chainrule::loss::CrossEntropy;
+use chainrule::nn::Module;
+use classifier::{assert_close, Batch, Products};
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion};
 
 const PIXELS: usize = 784;
-const CLASSES: usize = 10;
+/// The seed of every model and batch here.
+const SEED: u64 = 784;
+
+/// The MNIST classifier, 784-H-10.
+type Classifier<const H: usize> = classifier::Classifier<PIXELS, H>;
 
 graph! {
     /// The 784-128-10 classifier's loss on a batch of 32, as a user writes it: one sample per
@@ -74,201 +78,12 @@ graph! {
     }
 }
 
-/// PyTorch's `nn.Sequential(nn.Linear(784, H), nn.ReLU(), nn.Linear(H, 10))`.
-type Classifier<const H: usize> =
-    Sequential<(Linear<f32, PIXELS, H>, ReLU, Linear<f32, H, CLASSES>)>;
-
-/// A batch: pixels uniform in [0, 1), one sample per column, and each sample's class.
-struct Batch<const B: usize> {
-    x: SMatrix<f32, PIXELS, B>,
-    y: SMatrix<f32, CLASSES, B>,
-    classes: [usize; B],
-}
-
-/// A model initialised as PyTorch does and a batch, from a fixed seed.
-fn inputs<const H: usize, const B: usize>() -> (Box<Classifier<H>>, Box<Batch<B>>) {
-    let mut rng = StdRng::seed_from_u64(784);
-    let model = Box::new(Classifier::<H>::init(&mut rng));
-    let classes: [usize; B] = std::array::from_fn(|_| rng.random_range(0..CLASSES));
-    let batch = Box::new(Batch {
-        x: SMatrix::from_fn(|_, _| rng.random_range(0.0..1.0)),
-        y: one_hot(&classes),
-        classes,
-    });
-    (model, batch)
-}
-
-/// The operands of the step's five products, and their results, allocated once.
-struct Products<const H: usize, const B: usize> {
-    w1: SMatrix<f32, H, PIXELS>,
-    x: SMatrix<f32, PIXELS, B>,
-    d_z1: SMatrix<f32, H, B>,
-    w2: SMatrix<f32, CLASSES, H>,
-    h: SMatrix<f32, H, B>,
-    d_z2: SMatrix<f32, CLASSES, B>,
-    z1: SMatrix<f32, H, B>,
-    d_w1: SMatrix<f32, H, PIXELS>,
-    z2: SMatrix<f32, CLASSES, B>,
-    d_w2: SMatrix<f32, CLASSES, H>,
-    d_h: SMatrix<f32, H, B>,
-}
-
-impl<const H: usize, const B: usize> Products<H, B> {
-    /// The model's weights and the batch's pixels; the other operands are any values, as the
-    /// kernels' time does not depend on them.
-    fn new(model: &Classifier<H>, batch: &Batch<B>) -> Box<Self> {
-        let filled =
-            |salt: f32| move |r: usize, c: usize| ((r * 31 + c * 17) as f32 * 0.013 + salt).sin();
-        Box::new(Products {
-            w1: *model.layers.0.weight,
-            x: batch.x,
-            d_z1: SMatrix::from_fn(filled(0.1)),
-            w2: *model.layers.2.weight,
-            h: SMatrix::from_fn(filled(0.2)),
-            d_z2: SMatrix::from_fn(filled(0.3)),
-            z1: SMatrix::zeros(),
-            d_w1: SMatrix::zeros(),
-            z2: SMatrix::zeros(),
-            d_w2: SMatrix::zeros(),
-            d_h: SMatrix::zeros(),
-        })
-    }
-
-    /// The five products, each one `gemm` call writing its result in place.
-    fn by_gemm(&mut self) {
-        // SAFETY: every operand is column-major with the sizes given, so the strides
-        // (row, column) address only its elements: `m×n` is (1, m) and its transpose (m, 1).
-        unsafe {
-            gemm_into(
-                &mut self.z1,
-                (H, B, PIXELS),
-                &self.w1,
-                (1, H),
-                &self.x,
-                (1, PIXELS),
-            );
-            gemm_into(
-                &mut self.d_w1,
-                (H, PIXELS, B),
-                &self.d_z1,
-                (1, H),
-                &self.x,
-                (PIXELS, 1),
-            );
-            gemm_into(
-                &mut self.z2,
-                (CLASSES, B, H),
-                &self.w2,
-                (1, CLASSES),
-                &self.h,
-                (1, H),
-            );
-            gemm_into(
-                &mut self.d_w2,
-                (CLASSES, H, B),
-                &self.d_z2,
-                (1, CLASSES),
-                &self.h,
-                (H, 1),
-            );
-            gemm_into(
-                &mut self.d_h,
-                (H, B, CLASSES),
-                &self.w2,
-                (CLASSES, 1),
-                &self.d_z2,
-                (1, CLASSES),
-            );
-        }
-    }
-
-    /// The five products through the runtime's kernels, as generated code calls them.
-    fn by_kernels(&mut self) {
-        self.z1 = matmul(&self.w1, &self.x);
-        self.d_w1 = matmul_nt(&self.d_z1, &self.x);
-        self.z2 = matmul(&self.w2, &self.h);
-        self.d_w2 = matmul_nt(&self.d_z2, &self.h);
-        self.d_h = matmul_tn(&self.w2, &self.d_z2);
-    }
-
-    /// Every result, in order.
-    fn results(&self) -> Vec<f32> {
-        [
-            self.z1.as_slice(),
-            self.d_w1.as_slice(),
-            self.z2.as_slice(),
-            self.d_w2.as_slice(),
-            self.d_h.as_slice(),
-        ]
-        .concat()
-    }
-}
-
-/// `c = a·b` for column-major `c` (`rows×columns`), `a` (`rows×depth`) and `b`
-/// (`depth×columns`), the operands read with the (row, column) strides given.
-///
-/// # Safety
-///
-/// The strides must address only elements inside `a` and `b`.
-unsafe fn gemm_into<
-    const R: usize,
-    const C: usize,
-    const AR: usize,
-    const AC: usize,
-    const BR: usize,
-    const BC: usize,
->(
-    c: &mut SMatrix<f32, R, C>,
-    (rows, columns, depth): (usize, usize, usize),
-    a: &SMatrix<f32, AR, AC>,
-    (a_row_stride, a_column_stride): (usize, usize),
-    b: &SMatrix<f32, BR, BC>,
-    (b_row_stride, b_column_stride): (usize, usize),
-) {
-    assert_eq!((rows, columns), (R, C));
-    // SAFETY: as the caller guarantees; `c` is `R·C` contiguous elements, column-major.
-    unsafe {
-        gemm::gemm(
-            rows,
-            columns,
-            depth,
-            c.as_mut_ptr(),
-            R as isize,
-            1,
-            false,
-            a.as_ptr(),
-            a_column_stride as isize,
-            a_row_stride as isize,
-            b.as_ptr(),
-            b_column_stride as isize,
-            b_row_stride as isize,
-            0.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        );
-    }
-}
-
-#[track_caller]
-fn assert_close(label: &str, left: &[f32], right: &[f32]) {
-    assert_eq!(left.len(), right.len(), "{label}: lengths differ");
-    for (index, (l, r)) in left.iter().zip(right).enumerate() {
-        assert!(
-            (l - r).abs() <= 1e-5 * (1.0 + r.abs()),
-            "{label}[{index}]: {l} against {r}"
-        );
-    }
-}
-
 /// Checks that the two forms compute the same loss and gradients, and the floor the same
 /// products as the runtime's kernels. A gradient is `[w1, b1, w2, b2]`.
 fn check<const H: usize, const B: usize>(
     (graph_loss, graph_grad): (f32, [&[f32]; 4]),
     (sequential_loss, sequential_grad): (f32, [&[f32]; 4]),
-    products: &mut Products<H, B>,
+    products: &mut Products<PIXELS, H, B>,
 ) {
     assert_close("loss", &[graph_loss], &[sequential_loss]);
     for ((name, g), s) in ["w1", "b1", "w2", "b2"]
@@ -299,7 +114,7 @@ fn layers<const H: usize>(grad: &Classifier<H>) -> [&[f32]; 4] {
 fn bench_floor<const H: usize, const B: usize>(
     group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>,
     parameter: usize,
-    products: &mut Products<H, B>,
+    products: &mut Products<PIXELS, H, B>,
 ) {
     group.bench_function(BenchmarkId::new("floor", parameter), |bench| {
         bench.iter(|| black_box(&mut *products).by_gemm())
@@ -314,8 +129,8 @@ fn bench_size<const H: usize, const B: usize>(
     group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>,
     parameter: usize,
 ) {
-    let (model, batch) = inputs::<H, B>();
-    let graph_step = |model: &Classifier<H>, batch: &Batch<B>| {
+    let (model, batch) = classifier::inputs::<PIXELS, H, B>(SEED);
+    let graph_step = |model: &Classifier<H>, batch: &Batch<PIXELS, B>| {
         let (first, _, second) = &model.layers;
         classifier_loss::value_and_grad(
             *first.weight,
@@ -326,7 +141,7 @@ fn bench_size<const H: usize, const B: usize>(
             batch.y,
         )
     };
-    let sequential_step = |model: &Classifier<H>, batch: &Batch<B>| {
+    let sequential_step = |model: &Classifier<H>, batch: &Batch<PIXELS, B>| {
         model.loss_and_grad(&batch.x, &batch.classes, CrossEntropy)
     };
     let mut products = Products::new(&model, &batch);
@@ -367,8 +182,8 @@ fn configure(group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>) {
 
 /// The 784-128-10 step on a batch of 32, the graph written with its sizes as a user does.
 fn mnist_benches(c: &mut Criterion) {
-    let (model, batch) = inputs::<128, 32>();
-    let graph_step = |model: &Classifier<128>, batch: &Batch<32>| {
+    let (model, batch) = classifier::inputs::<PIXELS, 128, 32>(SEED);
+    let graph_step = |model: &Classifier<128>, batch: &Batch<PIXELS, 32>| {
         let (first, _, second) = &model.layers;
         mnist_loss::value_and_grad(
             *first.weight,
@@ -379,7 +194,7 @@ fn mnist_benches(c: &mut Criterion) {
             batch.y,
         )
     };
-    let by_ref_step = |model: &Classifier<128>, batch: &Batch<32>| {
+    let by_ref_step = |model: &Classifier<128>, batch: &Batch<PIXELS, 32>| {
         let (first, _, second) = &model.layers;
         mnist_loss_by_ref::value_and_grad(
             &first.weight,

@@ -4,8 +4,10 @@
     python3 benches/table.py [CRITERION_DIR] [GROUP ...]
 
 CRITERION_DIR defaults to target/criterion. For each group (default: every group found) it
-prints one table: contender, median, 95% interval of the median, and ratio to `by_hand` when
-the group has one; then, when the group has `*_forward` entries, gradient ÷ forward.
+prints one table: contender, median, 95% interval of the median, and ratio to the baseline:
+`by_hand` when the group has one, and for benchmarks with a parameter (`adam/128`), `floor`
+with the same parameter (`floor/128`); then, when the group has `*_forward` entries,
+gradient ÷ forward.
 """
 import json
 import pathlib
@@ -21,10 +23,12 @@ def seconds(ns):
 
 def medians(group_dir):
     out = {}
-    for estimates in sorted(group_dir.glob("*/new/estimates.json")):
+    found = [*group_dir.glob("*/new/estimates.json"), *group_dir.glob("*/*/new/estimates.json")]
+    for estimates in sorted(found):
         median = json.loads(estimates.read_text())["median"]
+        name = estimates.parent.parent.relative_to(group_dir).as_posix()
         interval = median["confidence_interval"]
-        out[estimates.parent.parent.name] = (
+        out[name] = (
             median["point_estimate"],
             interval["lower_bound"],
             interval["upper_bound"],
@@ -34,10 +38,20 @@ def medians(group_dir):
 
 def table(name, results):
     print(f"#### `{name}`\n")
-    baseline = results.get("by_hand")
-    print("| contender | median | 95% interval | ÷ by hand |")
+    def baseline_of(contender):
+        if "/" in contender:
+            return results.get(f"floor/{contender.split('/')[1]}")
+        return results.get("by_hand")
+
+    def order(item):
+        contender, (point, _, _) = item
+        parameter = contender.split("/")[1] if "/" in contender else ""
+        return (int(parameter) if parameter.isdigit() else 0, point)
+
+    print("| contender | median | 95% interval | ÷ baseline |")
     print("|---|---:|---:|---:|")
-    for contender, (point, low, high) in sorted(results.items(), key=lambda kv: kv[1][0]):
+    for contender, (point, low, high) in sorted(results.items(), key=order):
+        baseline = baseline_of(contender)
         ratio = f"{point / baseline[0]:.2f}×" if baseline else "–"
         print(f"| {contender} | {seconds(point)} | {seconds(low)} – {seconds(high)} | {ratio} |")
     def forward_of(contender):

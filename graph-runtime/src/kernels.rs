@@ -8,7 +8,12 @@
 //! Transposed operands are read in place, never copied: `matmul_tn` is `Aᵀ·B`, `matmul_nt`
 //! is `A·Bᵀ`.
 //!
-//! The kernels run on the calling thread only, so results do not depend on a thread count.
+//! Large products may be split over the threads of rayon's pool ([`set_parallel`]): `gemm`
+//! gives each thread blocks of the result when a block of the product has over 48·48·256
+//! multiply-adds (its threading threshold). Each block sums over the depth in the order one
+//! thread does, so results are the same bits whatever the number of threads.
+
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use nalgebra::SMatrix;
 
@@ -16,6 +21,35 @@ use crate::Real;
 
 /// Products with at least this many multiply-adds go to the `gemm` kernels.
 pub const GEMM_THRESHOLD: usize = 32 * 32 * 32;
+
+static PARALLEL: AtomicBool = AtomicBool::new(false);
+
+/// Whether large products may use every thread of rayon's pool, or only the calling thread
+/// (the default). Either way, every product gives the same bits.
+///
+/// ```
+/// use chainrule::runtime::kernels::{parallel, set_parallel};
+/// set_parallel(true);
+/// assert!(parallel());
+/// set_parallel(false);
+/// ```
+pub fn set_parallel(enabled: bool) {
+    PARALLEL.store(enabled, Ordering::Relaxed);
+}
+
+/// Whether large products use every thread of rayon's pool: see [`set_parallel`].
+pub fn parallel() -> bool {
+    PARALLEL.load(Ordering::Relaxed)
+}
+
+/// How `gemm` may run a product.
+fn parallelism() -> gemm::Parallelism {
+    if parallel() {
+        gemm::Parallelism::Rayon(0)
+    } else {
+        gemm::Parallelism::None
+    }
+}
 
 /// The `R×C` product of `a` (`R×K`) and `b` (`K×C`), each given by its element strides
 /// (row stride, column stride): column-major `m×n` is `(1, m)`, its transpose `(m, 1)`.
@@ -90,7 +124,7 @@ unsafe fn product_at<T: Real>(
             false,
             false,
             false,
-            gemm::Parallelism::None,
+            parallelism(),
         );
     }
 }
@@ -298,5 +332,42 @@ mod tests {
     fn products_agree_with_nalgebra() {
         check::<f64>(1e-12);
         check::<f32>(1e-4);
+    }
+
+    /// Every form of a product of `R·K·C` multiply-adds, on one thread and on every thread of
+    /// rayon's pool: the same bits.
+    fn same_bits_on_any_thread_count<const R: usize, const K: usize, const C: usize>() {
+        fn filled<const R: usize, const C: usize>(salt: f32) -> Box<SMatrix<f32, R, C>> {
+            let mut m = crate::heap::zeros::<SMatrix<f32, R, C>>();
+            m.iter_mut()
+                .enumerate()
+                .for_each(|(i, v)| *v = (i as f32 * 0.37 + salt).sin());
+            m
+        }
+        let (a, b) = (filled::<R, K>(0.1), filled::<K, C>(0.2));
+        let (at, bt) = (filled::<K, R>(0.3), filled::<C, K>(0.4));
+        let products = || {
+            let mut out = [0, 1, 2].map(|_| crate::heap::zeros::<SMatrix<f32, R, C>>());
+            matmul_into(&mut out[0], &a, &b);
+            matmul_tn_into(&mut out[1], &at, &b);
+            matmul_nt_into(&mut out[2], &a, &bt);
+            out
+        };
+        set_parallel(false);
+        let one_thread = products();
+        set_parallel(true);
+        assert!(
+            products() == one_thread,
+            "{R}×{K}×{C}: the threads change the bits"
+        );
+    }
+
+    #[test]
+    fn large_products_give_the_same_bits_on_any_number_of_threads() {
+        same_bits_on_any_thread_count::<128, 784, 32>();
+        same_bits_on_any_thread_count::<784, 128, 32>();
+        same_bits_on_any_thread_count::<128, 32, 784>();
+        same_bits_on_any_thread_count::<131, 517, 37>();
+        same_bits_on_any_thread_count::<512, 784, 64>();
     }
 }
