@@ -118,11 +118,24 @@ where
         L: Loss<<M as Module<SMatrix<T, I, C>>>::Output, Y::Batch<C>, Value = T> + Clone + Sync,
         Y: Sync,
     {
+        // One gradient per chunk, allocated at the first step and reused by every other.
+        let chunk_grads = std::cell::RefCell::new(Vec::new());
         self.run::<B>(
             train,
             |model, loss, data, indices, grads| {
-                let (value, sum) = DataParallel::<C>::loss_and_grad(model, loss, data, indices);
-                *grads = sum;
+                let mut chunk_grads = chunk_grads.borrow_mut();
+                if chunk_grads.is_empty() {
+                    *chunk_grads = DataParallel::<C>::buffers::<M, B>();
+                }
+                let value = DataParallel::<C>::loss_and_grad_into(
+                    model,
+                    loss,
+                    data,
+                    indices,
+                    &mut chunk_grads,
+                );
+                // A swap, not a copy: every buffer is overwritten at the next step.
+                std::mem::swap(grads, &mut chunk_grads[0]);
                 value
             },
             |model, loss, data| metrics::<C, T, M, L, I, Y>(model, loss, data),

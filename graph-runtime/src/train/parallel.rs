@@ -26,11 +26,11 @@ use crate::{Parameters, Real};
 /// whole-batch gradient (the sums are grouped differently) except when `C == B`, where it is
 /// exactly `loss_and_grad` of the whole batch.
 ///
-/// **Stacks.** Each chunk's `loss_and_grad` runs on a rayon worker thread, whose stack is
-/// 2 MiB unless the pool is built with `ThreadPoolBuilder::stack_size`. A model whose
-/// parameters, gradients and activations pass by value on the stack (every `Sequential` of
-/// `Linear`s does) needs a few times its size there: give pools for models of hundreds of
-/// kilobytes a larger stack.
+/// **Memory.** Each chunk writes its gradient into a buffer of its own, and the sums go into
+/// the first buffer: [`loss_and_grad_into`](Self::loss_and_grad_into) takes the `B / C`
+/// buffers from the caller, so a training loop (`Trainer::fit_parallel`) allocates them once
+/// and its steps allocate nothing. Parameters, gradients and tapes of a `Sequential` live on
+/// the heap, so chunks run on rayon's default 2 MiB worker stacks at any model size.
 ///
 /// **When it pays** (`BENCHMARKS.md`, "Data parallelism"): when a chunk is a lot of work
 /// against rayon's cost of a task and the reduction's pass over the gradient: on the 2-core
@@ -92,6 +92,66 @@ impl<const C: usize> DataParallel<C> {
         L: Loss<M::Output, Y::Batch<C>, Value = T> + Clone + Sync,
         Y: Target<T> + Sync,
     {
+        let mut grads = Self::buffers::<M, B>();
+        let value = Self::loss_and_grad_into(model, loss, data, indices, &mut grads);
+        (value, grads.swap_remove(0))
+    }
+
+    /// As [`loss_and_grad`](Self::loss_and_grad), into `grads`, one buffer per chunk (the
+    /// `B / C` of [`buffers`](Self::buffers), allocated once and reused): the gradient is
+    /// left in `grads[0]`, and the others hold partial sums.
+    ///
+    /// # Panics
+    ///
+    /// If an index is not below `data.len()`, or `grads` does not hold `B / C` buffers.
+    ///
+    /// ```
+    /// use chainrule::data::Dataset;
+    /// use chainrule::loss::Mse;
+    /// use chainrule::nalgebra::SVector;
+    /// use chainrule::nn::{Linear, Module};
+    /// use chainrule::train::DataParallel;
+    ///
+    /// let model = Linear::new([[2.0]].into(), [0.0].into());
+    /// let data: Dataset<f64, 1, SVector<f64, 1>> = (0..8)
+    ///     .map(|i| (SVector::<f64, 1>::new(i as f64), SVector::<f64, 1>::new(1.0)))
+    ///     .collect();
+    /// let mut grads = DataParallel::<2>::buffers::<Linear<f64, 1, 1>, 8>();
+    /// let indices = [0, 1, 2, 3, 4, 5, 6, 7];
+    /// let loss = DataParallel::<2>::loss_and_grad_into(&model, &Mse, &data, &indices, &mut grads);
+    /// let (whole_loss, whole) = DataParallel::<8>::loss_and_grad(&model, &Mse, &data, &indices);
+    /// assert!((loss - whole_loss).abs() < 1e-12);
+    /// assert!((grads[0].weight[(0, 0)] - whole.weight[(0, 0)]).abs() < 1e-12);
+    /// ```
+    pub fn loss_and_grad_into<T, M, L, Y, const I: usize, const B: usize>(
+        model: &M,
+        loss: &L,
+        data: &Dataset<T, I, Y>,
+        indices: &[usize; B],
+        grads: &mut [M],
+    ) -> T
+    where
+        T: Real,
+        M: Module<SMatrix<T, I, C>> + Parameters<T> + Init + Send + Sync,
+        L: Loss<M::Output, Y::Batch<C>, Value = T> + Clone + Sync,
+        Y: Target<T> + Sync,
+    {
+        let chunks = Self::chunks::<B>();
+        assert_eq!(grads.len(), chunks, "one gradient buffer per chunk of `C`");
+        let total = tree_sum(model, loss, data, indices, grads);
+        let weight = T::ONE / T::from_f64(chunks as f64);
+        grads[0].scale_by(weight);
+        total * weight
+    }
+
+    /// The `B / C` zero gradients that [`loss_and_grad_into`](Self::loss_and_grad_into)
+    /// writes into.
+    pub fn buffers<M: Init, const B: usize>() -> Vec<M> {
+        (0..Self::chunks::<B>()).map(|_| M::zeros()).collect()
+    }
+
+    /// `B / C`, or a compile error if `B` is not a positive multiple of `C`.
+    fn chunks<const B: usize>() -> usize {
         const {
             assert!(
                 C > 0 && B > 0 && B.is_multiple_of(C),
@@ -99,27 +159,25 @@ impl<const C: usize> DataParallel<C> {
                  of the chunk size `C`"
             )
         };
-        let (total, mut grads) = tree_sum(model, loss, data, indices);
-        let weight = T::ONE / T::from_f64((B / C) as f64);
-        grads.scale_by(weight);
-        (total * weight, *grads)
+        B / C
     }
 }
 
-/// The sum of the chunks' losses and gradients over `indices` (a whole number of chunks),
+/// The sum of the chunks' losses over `indices` (a whole number of chunks), with the sum of
+/// their gradients left in `grads[0]`: chunk `k` writes into `grads[k]`, and the sums are
 /// added in a binary tree that depends only on the number of chunks: the first half's sum plus
 /// the second half's, each half computed by `rayon::join` (in parallel if a thread is free)
-/// and split the same way, down to single chunks. Gradients live on the heap, so the
-/// recursion's stack frames stay small whatever the model's size.
+/// and split the same way, down to single chunks.
 fn tree_sum<T, M, L, Y, const I: usize, const C: usize>(
     model: &M,
     loss: &L,
     data: &Dataset<T, I, Y>,
     indices: &[usize],
-) -> (T, Box<M>)
+    grads: &mut [M],
+) -> T
 where
     T: Real,
-    M: Module<SMatrix<T, I, C>> + Parameters<T> + Init + Send + Sync,
+    M: Module<SMatrix<T, I, C>> + Parameters<T> + Send + Sync,
     L: Loss<M::Output, Y::Batch<C>, Value = T> + Clone + Sync,
     Y: Target<T> + Sync,
 {
@@ -127,14 +185,14 @@ where
     if chunks <= 1 {
         let chunk: &[usize; C] = indices.try_into().expect("a whole number of chunks of `C`");
         let (x, y) = data.batch(chunk);
-        let (chunk_loss, grads) = model.loss_and_grad(&x, &y, loss.clone());
-        return (chunk_loss, Box::new(grads));
+        return model.loss_and_grad_into(&x, &y, loss.clone(), &mut grads[0]);
     }
     let (first, second) = indices.split_at(chunks / 2 * C);
-    let ((first_loss, mut grads), (second_loss, second_grads)) = rayon::join(
-        || tree_sum::<T, M, L, Y, I, C>(model, loss, data, first),
-        || tree_sum::<T, M, L, Y, I, C>(model, loss, data, second),
+    let (first_grads, second_grads) = grads.split_at_mut(chunks / 2);
+    let (first_loss, second_loss) = rayon::join(
+        || tree_sum::<T, M, L, Y, I, C>(model, loss, data, first, first_grads),
+        || tree_sum::<T, M, L, Y, I, C>(model, loss, data, second, second_grads),
     );
-    Parameters::add(&mut *grads, &second_grads);
-    (first_loss + second_loss, grads)
+    first_grads[0].add(&second_grads[0]);
+    first_loss + second_loss
 }

@@ -107,6 +107,9 @@ where
         let steps_per_epoch = n / B;
         let done = (self.state.epoch * steps_per_epoch + self.state.batch_in_epoch) as u64;
         let total = (self.config.epochs * steps_per_epoch) as u64;
+        // The run's losses, reserved at once so that its steps allocate nothing.
+        let remaining = total.saturating_sub(done) as usize;
+        self.state.history.steps.reserve(remaining);
         let bar = progress::bar(self.config.show_progress, total, done.min(total));
         Ok(Run {
             steps_per_epoch,
