@@ -8,7 +8,6 @@ mod files;
 mod functions;
 mod hessian;
 mod inspection;
-mod large;
 mod layers;
 mod lecture;
 mod mnist;

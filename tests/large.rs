@@ -1,5 +1,7 @@
-//! A graph of MNIST's size runs on a 2 MiB thread (a spawned thread's default, and a test's):
-//! its `_into` forms write the gradient into memory the caller owns, on the heap.
+//! Models of MNIST's size run with default stacks, in debug and release builds (CI runs this
+//! file both ways): a graph on a 2 MiB thread (a spawned thread's default, and a test's),
+//! whose `_into` forms write the gradient into memory the caller owns, on the heap; and issue
+//! 15's contract, a 784-1024-10 `Sequential`, in a spawned thread, a rayon task and a test.
 
 use chainrule::graph;
 use chainrule::nalgebra::{SMatrix, SVector};
@@ -192,5 +194,28 @@ mod sequential {
     #[test]
     fn trains_in_a_test_thread() {
         check(&train_save_and_load());
+    }
+
+    /// `Trainer::fit_parallel` on rayon's global pool, whose threads have the default 2 MiB
+    /// stacks, from a test's thread.
+    #[test]
+    fn trains_with_fit_parallel_on_the_global_pool() {
+        use chainrule::data::Dataset;
+        use chainrule::nalgebra::SVector;
+        use chainrule::train::{ShowProgress, Trainer};
+        let data: Dataset<f32, 784, usize> = (0..64)
+            .map(|sample| {
+                let pixels = SVector::from_fn(|i, _| ((i * 7 + sample) % 13) as f32 / 13.0);
+                (pixels, sample % 10)
+            })
+            .collect();
+        let model = Big::init(&mut StdRng::seed_from_u64(0));
+        let mut trainer = Trainer::new(model, Adam::new(1e-3), CrossEntropy)
+            .epochs(2)
+            .progress_bar(ShowProgress::Never);
+        trainer.fit_parallel::<32, 8>(&data).expect("trains");
+        let losses = &trainer.history().steps;
+        assert_eq!(losses.len(), 4);
+        assert!(losses.iter().all(|loss| loss.is_finite()), "{losses:?}");
     }
 }
