@@ -4,6 +4,8 @@
 
 use nalgebra::SMatrix;
 
+use super::padding::{Batch, Padded};
+use super::Columns;
 use crate::data::{Dataset, Target};
 use crate::loss::Loss;
 use crate::nn::{Init, Module};
@@ -92,48 +94,101 @@ impl<const C: usize> DataParallel<C> {
         L: Loss<M::Output, Y::Batch<C>, Value = T> + Clone + Sync,
         Y: Target<T> + Sync,
     {
-        const {
-            assert!(
-                C > 0 && B > 0 && B.is_multiple_of(C),
-                "`DataParallel::<C>` needs a batch of `B` samples that is a positive multiple \
-                 of the chunk size `C`"
-            )
-        };
-        let (total, mut grads) = tree_sum(model, loss, data, indices);
-        let weight = T::ONE / T::from_f64((B / C) as f64);
-        grads.scale_by(weight);
-        (total * weight, *grads)
+        mean_over_chunks::<T, M, C, B>(indices, B, &|chunk, _| {
+            let (x, y) = data.batch(chunk);
+            model.loss_and_grad(&x, &y, loss.clone())
+        })
     }
+
+    /// As [`loss_and_grad`](DataParallel::loss_and_grad), over the real samples of a batch
+    /// that may be padded (see `train::padding`): each real sample weighs `1/R`, the padding
+    /// nothing.
+    pub(super) fn padded_loss_and_grad<T, M, L, Y, const I: usize, const B: usize>(
+        model: &M,
+        loss: &L,
+        data: &Dataset<T, I, Y>,
+        batch: &Batch<B>,
+    ) -> (T, M)
+    where
+        T: Real,
+        M: Module<SMatrix<T, I, C>> + Parameters<T> + Init + Send + Sync,
+        M::Output: Columns<T>,
+        L: Loss<M::Output, Y::Batch<C>, Value = T> + Clone + Sync,
+        Y: Target<T> + Sync,
+    {
+        if batch.real == B {
+            return Self::loss_and_grad(model, loss, data, &batch.indices);
+        }
+        // Each chunk's mean weighs `C/B` in the batch's; its real samples `1/R`.
+        let scale = T::from_f64(B as f64 / batch.real as f64);
+        mean_over_chunks::<T, M, C, B>(&batch.indices, batch.real, &|chunk, real| {
+            let (x, y) = data.batch(chunk);
+            let padded = Padded {
+                loss,
+                targets: data.targets(),
+                indices: chunk,
+                real,
+                scale,
+            };
+            model.loss_and_grad(&x, &y, padded)
+        })
+    }
+}
+
+/// A chunk's loss and gradient, from its indices and its number of real samples.
+type ChunkLossAndGrad<'a, T, M, const C: usize> = dyn Fn(&[usize; C], usize) -> (T, M) + Sync + 'a;
+
+/// The mean of `chunk_loss_and_grad` over the `B / C` chunks of `indices`, of which the
+/// first `real` samples are real: the function receives each chunk and its number of real
+/// samples.
+fn mean_over_chunks<T, M, const C: usize, const B: usize>(
+    indices: &[usize; B],
+    real: usize,
+    chunk_loss_and_grad: &ChunkLossAndGrad<'_, T, M, C>,
+) -> (T, M)
+where
+    T: Real,
+    M: Parameters<T> + Send,
+{
+    const {
+        assert!(
+            C > 0 && B > 0 && B.is_multiple_of(C),
+            "`DataParallel::<C>` needs a batch of `B` samples that is a positive multiple \
+             of the chunk size `C`"
+        )
+    };
+    let (total, mut grads) = tree_sum(indices, real, chunk_loss_and_grad);
+    let weight = T::ONE / T::from_f64((B / C) as f64);
+    grads.scale_by(weight);
+    (total * weight, *grads)
 }
 
 /// The sum of the chunks' losses and gradients over `indices` (a whole number of chunks),
 /// added in a binary tree that depends only on the number of chunks: the first half's sum plus
 /// the second half's, each half computed by `rayon::join` (in parallel if a thread is free)
 /// and split the same way, down to single chunks. Gradients live on the heap, so the
-/// recursion's stack frames stay small whatever the model's size.
-fn tree_sum<T, M, L, Y, const I: usize, const C: usize>(
-    model: &M,
-    loss: &L,
-    data: &Dataset<T, I, Y>,
+/// recursion's stack frames stay small whatever the model's size. The first `real` of
+/// `indices` are real samples.
+fn tree_sum<T, M, const C: usize>(
     indices: &[usize],
+    real: usize,
+    chunk_loss_and_grad: &ChunkLossAndGrad<'_, T, M, C>,
 ) -> (T, Box<M>)
 where
     T: Real,
-    M: Module<SMatrix<T, I, C>> + Parameters<T> + Init + Send + Sync,
-    L: Loss<M::Output, Y::Batch<C>, Value = T> + Clone + Sync,
-    Y: Target<T> + Sync,
+    M: Parameters<T> + Send,
 {
     let chunks = indices.len() / C;
     if chunks <= 1 {
         let chunk: &[usize; C] = indices.try_into().expect("a whole number of chunks of `C`");
-        let (x, y) = data.batch(chunk);
-        let (chunk_loss, grads) = model.loss_and_grad(&x, &y, loss.clone());
+        let (chunk_loss, grads) = chunk_loss_and_grad(chunk, real.min(C));
         return (chunk_loss, Box::new(grads));
     }
     let (first, second) = indices.split_at(chunks / 2 * C);
+    let second_real = real.saturating_sub(first.len());
     let ((first_loss, mut grads), (second_loss, second_grads)) = rayon::join(
-        || tree_sum::<T, M, L, Y, I, C>(model, loss, data, first),
-        || tree_sum::<T, M, L, Y, I, C>(model, loss, data, second),
+        || tree_sum(first, real, chunk_loss_and_grad),
+        || tree_sum(second, second_real, chunk_loss_and_grad),
     );
     Parameters::add(&mut *grads, &second_grads);
     (first_loss + second_loss, grads)
