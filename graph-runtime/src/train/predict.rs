@@ -34,13 +34,13 @@ impl<T: Real, M, O, L, const I: usize, Y> Trainer<T, M, O, L, I, Y> {
     /// let x = data.inputs()[4][0];
     /// assert_eq!((predictions[(0, 4)], predictions[(1, 4)]), (2.0 * x, -x));
     /// ```
-    pub fn predict<const B: usize, Z>(&mut self, data: &Dataset<T, I, Z>) -> DMatrix<T>
+    pub fn predict<const B: usize>(&mut self, data: &Dataset<T, I, impl Sized>) -> DMatrix<T>
     where
         M: Mode + Module<SMatrix<T, I, B>>,
         <M as Module<SMatrix<T, I, B>>>::Output: Columns<T>,
     {
         let mut values = Vec::new();
-        self.for_each_prediction::<B, Z>(data, |prediction| values.extend_from_slice(prediction));
+        self.for_each_prediction::<B>(data, |prediction| values.extend_from_slice(prediction));
         let outputs = values.len().checked_div(data.len()).unwrap_or(0);
         DMatrix::from_vec(outputs, data.len(), values)
     }
@@ -67,13 +67,16 @@ impl<T: Real, M, O, L, const I: usize, Y> Trainer<T, M, O, L, I, Y> {
     /// assert_eq!(right as f32 / 300.0, trainer.evaluate::<16>(&data).accuracy.unwrap());
     /// # Ok::<(), chainrule::Error>(())
     /// ```
-    pub fn predict_classes<const B: usize, Z>(&mut self, data: &Dataset<T, I, Z>) -> Vec<usize>
+    pub fn predict_classes<const B: usize>(
+        &mut self,
+        data: &Dataset<T, I, impl Sized>,
+    ) -> Vec<usize>
     where
         M: Mode + Module<SMatrix<T, I, B>>,
         <M as Module<SMatrix<T, I, B>>>::Output: Columns<T>,
     {
         let mut classes = Vec::with_capacity(data.len());
-        self.for_each_prediction::<B, Z>(data, |prediction| {
+        self.for_each_prediction::<B>(data, |prediction| {
             classes.push(argmax(prediction).unwrap_or(0))
         });
         classes
@@ -81,9 +84,9 @@ impl<T: Real, M, O, L, const I: usize, Y> Trainer<T, M, O, L, I, Y> {
 
     /// Calls `f` with the model's output for each sample of `data` in order, in evaluation
     /// mode, in batches of `B`; then puts the model back in training mode.
-    fn for_each_prediction<const B: usize, Z>(
+    fn for_each_prediction<const B: usize>(
         &mut self,
-        data: &Dataset<T, I, Z>,
+        data: &Dataset<T, I, impl Sized>,
         mut f: impl FnMut(&[T]),
     ) where
         M: Mode + Module<SMatrix<T, I, B>>,
