@@ -29,6 +29,7 @@ impl<T: Real, M, O, L, const I: usize, Y> Trainer<T, M, O, L, I, Y> {
     /// let model = Linear::new(SMatrix::<f64, 2, 1>::new(2.0, -1.0), SVector::<f64, 2>::zeros());
     /// let data = chainrule::data::sine::<f64>(5, 0.0, 0);
     /// let mut trainer = Trainer::new(model, Sgd::new(0.1), Mse);
+    /// # let _: &Trainer<f64, _, _, _, 1, SVector<f64, 2>> = &trainer;
     /// let predictions = trainer.predict::<2>(&data); // batches of 2, 2 and 1
     /// assert_eq!(predictions.shape(), (2, 5));
     /// let x = data.inputs()[4][0];

@@ -264,8 +264,9 @@ impl<T: Real, M, O: Optimizer<T>, L, const I: usize, Y> Trainer<T, M, O, L, I, Y
     /// [`loss`](crate::loss) is) and a model whose samples do not interact: in training mode
     /// `BatchNorm1d`'s batch statistics include the copies.
     ///
-    /// The default is `true`, unlike PyTorch's `DataLoader`, so that every step has `B` real
-    /// samples (see the [module docs](super)).
+    /// The default is `true`, unlike PyTorch's `DataLoader`: every step then has `B` real
+    /// samples, which a model with batch statistics needs, and an epoch `n / B` steps, which
+    /// schedules sized as `epochs * (n / B)` count on (see the [module docs](super)).
     ///
     /// ```
     /// # use chainrule::{loss::Mse, nn::Linear, optim::Sgd, train::Trainer};
