@@ -24,6 +24,15 @@ type Callback<T> = Box<dyn FnMut(&Progress<'_, T>) -> ControlFlow<()> + Send>;
 /// [`fit`](Trainer::fit)`::<B>(&train)` with the batch size `B`. See the
 /// [module docs](super) for how batches, steps and checkpoints work.
 ///
+/// `fit` trains in training mode and validates in evaluation mode, and `evaluate`, `predict`
+/// and `predict_classes` run in evaluation mode, so they take a model that implements
+/// [`Mode`](crate::nn::Mode), as every layer of `chainrule::nn`, every `Sequential` of them
+/// and `Box`es of them do. A model of your own with no dropout or batch statistics takes
+/// one line, `impl Mode for MyModel {}` (the methods default to doing nothing); without it,
+/// the compiler's error says so. We chose that line over a blanket impl, which would make
+/// every type "modeless" and let a `Dropout` hidden in a model of your own stay in training
+/// mode during validation without a word.
+///
 /// ```
 /// use chainrule::data;
 /// use chainrule::loss::CrossEntropy;
