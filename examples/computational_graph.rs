@@ -201,9 +201,9 @@ pub fn run() -> Vec<PathBuf> {
         nodes.iter().cloned().collect::<Vec<_>>().join(", "),
         edges.len(),
         if slide {
-            ", the slide's"
+            ": the slide's graph"
         } else {
-            ", NOT the slide's"
+            ": NOT the slide's graph"
         }
     );
     let labelled = lecture::dot(x, y, z);

@@ -27,7 +27,7 @@ use chainrule::graph;
 use chainrule::impl_parameters;
 use chainrule::loss::Mse;
 use chainrule::nalgebra::{SMatrix, SVector};
-use chainrule::nn::{Init, Module};
+use chainrule::nn::{Init, Mode, Module};
 use chainrule::optim::Sgd;
 use chainrule::rand::{rngs::StdRng, RngExt, SeedableRng};
 use chainrule::train::{ShowProgress, Trainer};
@@ -75,6 +75,9 @@ impl Init for Intercept {
         Intercept { b: 0.0, slope: 0.0 }
     }
 }
+
+/// The same in training and evaluation: the `Trainer` needs `train()` and `eval()`.
+impl Mode for Intercept {}
 
 impl<const B: usize> Module<SMatrix<f32, 1, B>> for Intercept {
     type Output = SMatrix<f32, 1, B>;

@@ -7,8 +7,8 @@
 //! Each part is an example of its own, included here as a module, so a student can run one
 //! alone (`cargo run --release --example deep_linear`) and read it whole. Each part prints a
 //! short summary (what it computed, the key numbers, which picture shows it), draws its
-//! pictures into `target/lecture/`, and checks what they claim: a part exits with status 1 if
-//! a check fails, which stops the tour there.
+//! pictures into `target/lecture/` (`$CARGO_TARGET_DIR/lecture/` when that is set), and checks
+//! what they claim: a part exits with status 1 if a check fails, which stops the tour there.
 //!
 //! 1. Gradient descent (`gradient_descent.rs`): Analytical Exercise 1.1.
 //! 2. The computational graph (`computational_graph.rs`): Analytical Exercise 1.2 and the

@@ -11,7 +11,8 @@
 //! finite differences, if the loss becomes NaN or infinite (naming the step and the learning
 //! rate), or if training does not lower the loss.
 //!
-//! It draws the loss curve to `target/lecture/training-loss.svg`.
+//! It draws the loss curve to `training-loss.svg` in the lecture's picture directory,
+//! `target/lecture/` (or `$CARGO_TARGET_DIR/lecture/`).
 //!
 //! `cargo run --release --example neural_network` runs this part alone;
 //! `cargo expand --example neural_network` prints the code the graph becomes.
@@ -21,6 +22,11 @@ use chainrule::nalgebra::{RowSVector, SMatrix, SVector};
 use plotters::prelude::*;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
+
+#[allow(dead_code)] // Each part uses some of the drawing helpers.
+#[allow(clippy::duplicate_mod)] // The tour includes every part, each with its own copy of them.
+#[path = "support/plot.rs"]
+mod plot;
 
 const SAMPLES: usize = 32;
 const LEARNING_RATE: f32 = 0.1;
@@ -161,11 +167,11 @@ pub fn run() -> Vec<std::path::PathBuf> {
     }
 }
 
-/// Draws the loss against the step, on a log scale, as an SVG in `target/lecture/`.
+/// Draws the loss against the step, on a log scale, as an SVG in [`plot::output_dir`].
 fn plot_loss(curve: &[(f32, f32)]) -> Result<String, Box<dyn std::error::Error>> {
-    let directory = concat!(env!("CARGO_MANIFEST_DIR"), "/target/lecture");
-    std::fs::create_dir_all(directory)?;
-    let path = format!("{directory}/training-loss.svg");
+    let path = plot::picture_path("training-loss.svg")?
+        .to_string_lossy()
+        .into_owned();
     // The drawing borrows `path` until it is dropped, at the end of this block.
     {
         let root = SVGBackend::new(&path, (640, 400)).into_drawing_area();

@@ -29,7 +29,7 @@ use std::path::PathBuf;
 use chainrule::data::Dataset;
 use chainrule::loss::{Loss, Mse};
 use chainrule::nalgebra::{SMatrix, SVector};
-use chainrule::nn::{Linear, Module, Sequential, Tanh};
+use chainrule::nn::{Linear, Sequential, Tanh};
 use chainrule::optim::{Optimizer, Sgd};
 use chainrule::rand::{rngs::StdRng, SeedableRng};
 use chainrule::train::{ShowProgress, Trainer};

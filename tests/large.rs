@@ -127,7 +127,7 @@ mod sequential {
 
     use chainrule::loss::CrossEntropy;
     use chainrule::nalgebra::SMatrix;
-    use chainrule::nn::{Linear, Module, ReLU, Sequential};
+    use chainrule::nn::{Linear, ReLU, Sequential};
     use chainrule::optim::{Adam, Optimizer};
     use chainrule::rand::{rngs::StdRng, SeedableRng};
     use chainrule::runtime::heap;

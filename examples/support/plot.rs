@@ -63,9 +63,15 @@ pub fn series_color(index: usize) -> RGBColor {
     PALETTE[ORDER[index % ORDER.len()]]
 }
 
-/// Where the pictures go: `target/lecture/` under the workspace, created if need be.
+/// Where the pictures go: `lecture/` in Cargo's target directory, created if need be. That is
+/// `$CARGO_TARGET_DIR` when it is set (a relative one is relative to the current directory,
+/// as for Cargo, which runs the example there), else `target/` under the workspace.
 pub fn output_dir() -> DrawResult<PathBuf> {
-    let directory = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target/lecture"));
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target")),
+        PathBuf::from,
+    );
+    let directory = target.join("lecture");
     std::fs::create_dir_all(&directory)?;
     Ok(directory)
 }

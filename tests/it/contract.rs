@@ -2,7 +2,7 @@
 //! imports: if this file compiles and passes, so does code written from the issues.
 
 use chainrule::nalgebra::{SMatrix, SVector};
-use chainrule::nn::{Linear, Module, ReLU, Sequential, Sigmoid, Tanh};
+use chainrule::nn::{Linear, ReLU, Sequential, Sigmoid, Tanh};
 use chainrule::optim::{Adam, AdamW, Optimizer, Sgd};
 
 #[test]

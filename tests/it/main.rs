@@ -18,4 +18,5 @@ mod primitive;
 mod scalar;
 mod tape;
 mod tensor;
+mod trainer;
 mod ui;

@@ -1,5 +1,5 @@
 use chainrule::nalgebra::SMatrix;
-use chainrule::nn::{Linear, Module, Sequential, Tanh};
+use chainrule::nn::{Linear, Sequential, Tanh};
 use chainrule::rand::{rngs::StdRng, SeedableRng};
 
 type Broken = Sequential<(Linear<f32, 2, 16>, Tanh, Linear<f32, 8, 1>)>;

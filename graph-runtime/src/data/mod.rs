@@ -94,15 +94,21 @@ impl<T: Real> Target<T> for usize {
     }
 
     fn is_correct(prediction: &[T], target: &Self) -> Option<bool> {
-        let mut best: Option<(usize, T)> = None;
-        for (index, &value) in prediction.iter().enumerate() {
-            // `!(value <= best)` would let a NaN win; a NaN never wins here.
-            if value.is_finite() && best.is_none_or(|(_, best)| value > best) {
-                best = Some((index, value));
-            }
-        }
-        Some(best.is_some_and(|(index, _)| index == *target))
+        Some(argmax(prediction) == Some(*target))
     }
+}
+
+/// The index of the largest finite element (the first, on a tie), or `None` if none is
+/// finite: the class a prediction picks.
+pub(crate) fn argmax<T: Real>(prediction: &[T]) -> Option<usize> {
+    let mut best: Option<(usize, T)> = None;
+    for (index, &value) in prediction.iter().enumerate() {
+        // `!(value <= best)` would let a NaN win; a NaN never wins here.
+        if value.is_finite() && best.is_none_or(|(_, best)| value > best) {
+            best = Some((index, value));
+        }
+    }
+    best.map(|(index, _)| index)
 }
 
 /// A regression target: the batch is `SMatrix<T, O, B>`, one target per column.

@@ -23,6 +23,11 @@
 /// model.train();
 /// assert_ne!(model.forward(&x), model.layers.0.forward(&x));
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no training and evaluation modes: it does not implement `Mode`",
+    label = "the `Trainer` switches the model to evaluation mode to validate and predict",
+    note = "for a model without dropout or batch statistics, add `impl chainrule::nn::Mode for {Self} {{}}`: the methods default to doing nothing"
+)]
 pub trait Mode {
     /// Switches to training mode (`true`) or evaluation mode (`false`): PyTorch's
     /// `module.train(mode)`. The default does nothing, for a layer without modes.
@@ -38,5 +43,21 @@ pub trait Mode {
     /// Evaluation mode: PyTorch's `module.eval()`.
     fn eval(&mut self) {
         self.set_training(false);
+    }
+}
+
+/// A boxed layer's mode is the layer's.
+///
+/// ```
+/// use chainrule::nalgebra::SMatrix;
+/// use chainrule::nn::{Dropout, Mode, Module};
+/// let mut boxed = Box::new(Dropout::new(0.5));
+/// boxed.eval();
+/// let x = SMatrix::<f32, 4, 4>::repeat(1.0);
+/// assert_eq!(Module::forward(&boxed, &x), x);
+/// ```
+impl<M: Mode + ?Sized> Mode for Box<M> {
+    fn set_training(&mut self, training: bool) {
+        (**self).set_training(training);
     }
 }

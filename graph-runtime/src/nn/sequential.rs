@@ -1,14 +1,15 @@
 //! [`Sequential`]: layers applied one after another, PyTorch's `nn.Sequential`.
 //!
-//! The layers are a tuple of one to twenty-four layers (nest `Sequential`s for more). Each
-//! takes the previous layer's output, which the compiler checks:
-//! `Sequential<(Linear<f32, 2, 16>, Linear<f32, 8, 1>)>` has no `forward`, as 16 outputs
-//! cannot feed 8 inputs.
+//! The layers are a tuple of one to twenty-four layers (nest `Sequential`s for more, under
+//! the keys `0.0.weight`, …). Each takes the previous layer's output, which the compiler
+//! checks: `forward` on `Sequential<(Linear<f32, 2, 16>, Linear<f32, 8, 1>)>` fails to
+//! compile, saying that the `Linear<f32, 8, 1>` cannot take the 16 rows it is given.
 
 use std::path::Path;
 
 use super::{Init, Mode, Module};
 use crate::heap::Recycled;
+use crate::loss::Loss;
 use crate::params::{key, TensorMut, TensorRef};
 use crate::{Parameters, Real};
 
@@ -19,9 +20,15 @@ use crate::{Parameters, Real};
 ///
 /// `forward` and `backward` allocate nothing: the tape of a batch lives on the stack.
 ///
-/// A `Sequential` takes 1 to 24 layers. For more, nest them: a `Sequential` is a layer, and
-/// its tensors are named as `nn.Sequential`'s nested in another (`0.2.weight`). Like Rust's
-/// tuples, it is `Debug` and `PartialEq` up to 12 layers only.
+/// A `Sequential` takes 1 to 24 layers ([`Layers`]); past that, the error says to nest them.
+/// A `Sequential` is a layer, so `Sequential`s nest, and their tensors are named as PyTorch
+/// names `nn.Sequential`s nested in another: layer `k` of element `j` is `j.k.weight`. Like
+/// Rust's tuples, it is `Debug` and `PartialEq` up to 12 layers only.
+///
+/// The compiler checks that the sizes chain where the model meets a batch: `forward`,
+/// `forward_with_tape`, `backward`, `loss_and_grad` and `Trainer::fit` on layers that do not
+/// chain fail to compile with an error naming the first layer that cannot take its input
+/// (`init` and `zeros` know no batch, so they do not check).
 ///
 /// ```
 /// use chainrule::nalgebra::SMatrix;
@@ -33,6 +40,21 @@ use crate::{Parameters, Real};
 /// let y: SMatrix<f32, 1, 32> = model.forward(&SMatrix::<f32, 2, 32>::zeros());
 /// // Every sample is the same input, so every prediction is the same.
 /// assert!(y.iter().all(|value| *value == y[0]));
+/// ```
+///
+/// Nested, under PyTorch's nested names:
+///
+/// ```
+/// use chainrule::nn::{Linear, Sequential, Tanh};
+/// use chainrule::rand::{rngs::StdRng, SeedableRng};
+/// use chainrule::Parameters;
+///
+/// type Block = Sequential<(Linear<f32, 4, 4>, Tanh)>; // nn.Sequential(nn.Linear(4, 4), nn.Tanh())
+/// type Deep = Sequential<(Block, Block, Linear<f32, 4, 1>)>;
+/// let model = Deep::init(&mut StdRng::seed_from_u64(0));
+/// let mut names = Vec::new();
+/// model.visit_named("", &mut |name, _| names.push(name.to_string()));
+/// assert_eq!(names, ["0.0.weight", "0.0.bias", "1.0.weight", "1.0.bias", "2.weight", "2.bias"]);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Sequential<L> {
@@ -46,32 +68,85 @@ impl<L> Sequential<L> {
         Sequential { layers }
     }
 
-    /// The forward pass, as [`Module::forward`]. (Also here, not only on the trait, so that
-    /// layers whose sizes do not chain get an error saying so, rather than "no method".)
-    #[inline]
-    pub fn forward<X>(&self, x: &X) -> <Self as Module<X>>::Output
-    where
-        Self: Module<X>,
-    {
-        Module::forward(self, x)
-    }
-}
+    // The methods below are also on the traits. They are here too, with every bound on the
+    // method, so that layers whose sizes do not chain, or too many layers, get an error saying
+    // so (the bounds' `on_unimplemented` messages) rather than "no method" or "trait bounds
+    // were not satisfied".
 
-impl<L> Sequential<L>
-where
-    Self: Init,
-{
     /// Every layer as PyTorch initialises it by default (for `Linear`, uniform in
-    /// (−1/√in, 1/√in)), drawn from `rng` in layer order.
-    pub fn init<R: rand::Rng + ?Sized>(rng: &mut R) -> Self {
+    /// (−1/√in, 1/√in)), drawn from `rng` in layer order: [`Init::init`].
+    pub fn init<R: rand::Rng + ?Sized>(rng: &mut R) -> Self
+    where
+        L: Layers,
+        Self: Init,
+    {
         <Self as Init>::init(rng)
     }
 
-    /// Every parameter zero.
-    pub fn zeros() -> Self {
+    /// Every parameter zero: [`Init::zeros`].
+    pub fn zeros() -> Self
+    where
+        L: Layers,
+        Self: Init,
+    {
         <Self as Init>::zeros()
     }
+
+    /// The forward pass: [`Module::forward`].
+    #[inline]
+    pub fn forward<X, Y>(&self, x: &X) -> Y
+    where
+        L: Layers,
+        Self: Module<X, Output = Y>,
+    {
+        Module::forward(self, x)
+    }
+
+    /// The forward pass and its tape: [`Module::forward_with_tape`].
+    #[inline]
+    pub fn forward_with_tape<X, Y, Tape>(&self, x: &X) -> (Y, Tape)
+    where
+        L: Layers,
+        Self: Module<X, Output = Y, Tape = Tape>,
+    {
+        Module::forward_with_tape(self, x)
+    }
+
+    /// The backward pass: [`Module::backward`].
+    #[inline]
+    pub fn backward<X, Y, Tape>(&self, tape: &Tape, d_output: &Y) -> (X, Self)
+    where
+        L: Layers,
+        Self: Module<X, Output = Y, Tape = Tape>,
+    {
+        Module::backward(self, tape, d_output)
+    }
+
+    /// The loss and its gradient: [`Module::loss_and_grad`].
+    #[inline]
+    pub fn loss_and_grad<X, P, Y, F, V>(&self, x: &X, y: &Y, loss: F) -> (V, Self)
+    where
+        L: Layers,
+        Self: Module<X, Output = P>,
+        F: Loss<P, Y, Value = V>,
+    {
+        Module::loss_and_grad(self, x, y, loss)
+    }
 }
+
+/// The tuples a [`Sequential`] takes: of 1 to 24 layers. (Nest `Sequential`s for more.)
+///
+/// ```
+/// use chainrule::nn::{sequential::Layers, Linear, Tanh};
+/// fn takes<L: Layers>() {}
+/// takes::<(Linear<f32, 2, 4>, Tanh)>();
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a tuple of 1 to 24 layers, which a `Sequential` takes",
+    label = "a `Sequential` takes 1 to 24 layers",
+    note = "for more, nest them: `Sequential<(Sequential<(…)>, Sequential<(…)>)>` is a `Sequential` of two `Sequential`s, whose tensors are named as PyTorch names nested `nn.Sequential`s (`0.0.weight`, `1.0.weight`, …)"
+)]
+pub trait Layers {}
 
 impl<L> Sequential<L> {
     /// Saves the parameters as safetensors, under PyTorch's `state_dict` names, atomically
@@ -234,6 +309,8 @@ macro_rules! sequential {
                 self.layers.0.backward_params_into(&tape.0, d, &mut grads.layers.0)
             }
         }
+
+        impl<$A0, $($A,)*> Layers for ($A0, $($A,)*) {}
 
         impl<$A0: Init, $($A: Init,)*> Init for Sequential<($A0, $($A,)*)> {
             fn init<R: rand::Rng + ?Sized>(rng: &mut R) -> Self {

@@ -260,7 +260,7 @@ fn sized_buffer<'a, T: Real>(
 /// Panics unless `value` is at least zero (so also if it is NaN), as PyTorch's constructors
 /// check learning rates, momenta and weight decays.
 #[track_caller]
-fn check_non_negative<T: Real>(what: &str, value: T) {
+pub(crate) fn check_non_negative<T: Real>(what: &str, value: T) {
     assert!(
         value >= T::ZERO,
         "invalid {what} `{value}`: it must be at least 0"

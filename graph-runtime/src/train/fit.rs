@@ -5,11 +5,12 @@
 
 use nalgebra::SMatrix;
 
+use super::padding::{Batch, Padded};
 use super::trainer::Trainer;
 use super::{Columns, DataParallel, Metrics, Stop};
 use crate::data::{Dataset, Target};
 use crate::loss::Loss;
-use crate::nn::{Init, Module};
+use crate::nn::{Init, Mode, Module};
 use crate::optim::Optimizer;
 use crate::{Parameters, Real, Result};
 
@@ -26,8 +27,8 @@ where
     ///
     /// Each step is `loss_and_grad_into` of one batch (into one gradient for the whole run),
     /// then [`Optimizer::step`]. Validation, when
-    /// set, runs after every epoch in batches of `B` too, over every sample (the last batch
-    /// padded, the padding not counted).
+    /// set, runs after every epoch in evaluation mode, in batches of `B` too, over every sample
+    /// (the last batch padded, the padding not counted).
     ///
     /// # Errors
     ///
@@ -67,15 +68,25 @@ where
     /// ```
     pub fn fit<const B: usize>(&mut self, train: &Dataset<T, I, Y>) -> Result<Stop>
     where
-        M: Module<SMatrix<T, I, B>>,
+        M: Mode + Module<SMatrix<T, I, B>>,
         <M as Module<SMatrix<T, I, B>>>::Output: Columns<T>,
         L: Loss<<M as Module<SMatrix<T, I, B>>>::Output, Y::Batch<B>, Value = T> + Clone,
     {
         self.run::<B>(
             train,
-            |model, loss, data, indices, grads| {
-                let (x, y) = data.batch(indices);
-                model.loss_and_grad_into(&x, &y, loss.clone(), grads)
+            |model, loss, data, batch: &Batch<B>, grads| {
+                let (x, y) = data.batch(&batch.indices);
+                if batch.real == B {
+                    return model.loss_and_grad_into(&x, &y, loss.clone(), grads);
+                }
+                let padded = Padded {
+                    loss,
+                    targets: data.targets(),
+                    indices: &batch.indices,
+                    real: batch.real,
+                    scale: T::from_f64(B as f64 / batch.real as f64),
+                };
+                model.loss_and_grad_into(&x, &y, padded, grads)
             },
             |model, loss, data| metrics::<B, T, M, L, I, Y>(model, loss, data),
         )
@@ -113,7 +124,7 @@ where
         train: &Dataset<T, I, Y>,
     ) -> Result<Stop>
     where
-        M: Module<SMatrix<T, I, C>> + Send + Sync,
+        M: Mode + Module<SMatrix<T, I, C>> + Send + Sync,
         <M as Module<SMatrix<T, I, C>>>::Output: Columns<T>,
         L: Loss<<M as Module<SMatrix<T, I, C>>>::Output, Y::Batch<C>, Value = T> + Clone + Sync,
         Y: Sync,
@@ -122,16 +133,16 @@ where
         let chunk_grads = std::cell::RefCell::new(Vec::new());
         self.run::<B>(
             train,
-            |model, loss, data, indices, grads| {
+            |model, loss, data, batch: &Batch<B>, grads| {
                 let mut chunk_grads = chunk_grads.borrow_mut();
                 if chunk_grads.is_empty() {
                     *chunk_grads = DataParallel::<C>::buffers::<M, B>();
                 }
-                let value = DataParallel::<C>::loss_and_grad_into(
+                let value = DataParallel::<C>::padded_loss_and_grad_into(
                     model,
                     loss,
                     data,
-                    indices,
+                    batch,
                     &mut chunk_grads,
                 );
                 // A swap, not a copy: every buffer is overwritten at the next step.
@@ -144,7 +155,7 @@ where
 
     /// The model's [`Metrics`] on `data`, in batches of `B`, over every sample: the mean
     /// loss, and for class targets the accuracy. An empty `data` (or `B` of 0) has a NaN
-    /// loss.
+    /// loss. In evaluation mode; the model is left in training mode.
     ///
     /// ```
     /// use chainrule::loss::Mse;
@@ -153,20 +164,23 @@ where
     /// use chainrule::train::Trainer;
     ///
     /// let data = chainrule::data::sine::<f64>(5, 0.0, 0);
-    /// let trainer = Trainer::new(Linear::<f64, 1, 1>::zeros(), Sgd::new(0.1), Mse);
+    /// let mut trainer = Trainer::new(Linear::<f64, 1, 1>::zeros(), Sgd::new(0.1), Mse);
     /// // The zero model predicts 0: its loss is the mean of sin².
     /// let expected = data.targets().iter().map(|y| y[0] * y[0]).sum::<f64>() / 5.0;
     /// let metrics = trainer.evaluate::<2>(&data); // batches of 2, 2 and 1
     /// assert!((metrics.loss - expected).abs() < 1e-15);
     /// assert_eq!(metrics.accuracy, None);
     /// ```
-    pub fn evaluate<const B: usize>(&self, data: &Dataset<T, I, Y>) -> Metrics<T>
+    pub fn evaluate<const B: usize>(&mut self, data: &Dataset<T, I, Y>) -> Metrics<T>
     where
-        M: Module<SMatrix<T, I, B>>,
+        M: Mode + Module<SMatrix<T, I, B>>,
         <M as Module<SMatrix<T, I, B>>>::Output: Columns<T>,
         L: Loss<<M as Module<SMatrix<T, I, B>>>::Output, Y::Batch<B>, Value = T>,
     {
-        metrics::<B, T, M, L, I, Y>(&self.model, &self.loss, data)
+        self.model.eval();
+        let metrics = metrics::<B, T, M, L, I, Y>(&self.model, &self.loss, data);
+        self.model.train();
+        metrics
     }
 }
 

@@ -47,10 +47,21 @@
 //! ```
 //!
 //! **Minibatches.** Epoch `e` visits the samples in the order [`epoch_order`]`(seed, e, n)`
-//! and cuts it into `n / B` batches of exactly `B`. The remaining `n mod B` samples of that
-//! order are dropped for the epoch, as PyTorch's `DataLoader(drop_last=True)`: every step then
-//! has the batch size its types say, and as each epoch's order is new, every sample is
-//! dropped only now and then, no sample always. Choose `B` dividing `n` to use them all.
+//! and cuts it into `n / B` batches of exactly `B`. By default the remaining `n mod B` samples
+//! of that order are dropped for the epoch, as PyTorch's `DataLoader(drop_last=True)`: every
+//! step then has the batch size its types say, and as each epoch's order is new, every sample
+//! is dropped only now and then, no sample always. Choose `B` dividing `n` to use them all, or
+//! [`drop_last(false)`](Trainer::drop_last) to end each epoch with a smaller batch of them,
+//! run as a padded batch of `B` whose padding weighs nothing.
+//!
+//! **Modes.** `fit` puts the model in training mode ([`Mode::train`](crate::nn::Mode::train))
+//! and validates it in evaluation mode ([`Mode::eval`](crate::nn::Mode::eval)), as PyTorch
+//! Lightning does; [`evaluate`](Trainer::evaluate), [`predict`](Trainer::predict) and
+//! [`predict_classes`](Trainer::predict_classes) run in evaluation mode too, and each leaves
+//! the model in training mode. So a trained model implements [`Mode`](crate::nn::Mode): every
+//! layer of `chainrule::nn` and every `Sequential` of them does, and a model of your own
+//! without dropout or batch statistics needs one line, `impl Mode for MyModel {}` (the
+//! trait's methods default to doing nothing).
 //!
 //! **Steps.** Step `k` (counted from 0 over the whole run) sets the optimizer's learning rate
 //! to `schedule.lr(base_lr, k)`, computes `loss_and_grad` of its batch, checks that the loss
@@ -74,7 +85,9 @@
 
 mod checkpoint;
 mod fit;
+mod padding;
 mod parallel;
+mod predict;
 mod progress;
 mod run;
 mod shuffle;
@@ -108,6 +121,9 @@ use crate::Real;
 /// let logits = SMatrix::<f64, 2, 3>::from_column_slice(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
 /// assert_eq!(logits.sample(1), [3.0, 4.0]);
 /// assert_eq!(logits.repeat_sample(2), SMatrix::<f64, 2, 3>::from_column_slice(&[5.0, 6.0, 5.0, 6.0, 5.0, 6.0]));
+/// let mut scaled = logits;
+/// scaled.scale_sample(0, 0.0);
+/// assert_eq!(scaled.sample(0), [0.0, 0.0]);
 /// ```
 pub trait Columns<T> {
     /// The prediction for sample `index` (column `index`).
@@ -120,6 +136,13 @@ pub trait Columns<T> {
     /// A batch of the same shape whose every column is column `index`: a loss averaged over
     /// it is that one sample's loss.
     fn repeat_sample(&self, index: usize) -> Self;
+
+    /// Multiplies column `index` by `factor`: how a padded batch weighs its samples.
+    ///
+    /// # Panics
+    ///
+    /// If there is no such column.
+    fn scale_sample(&mut self, index: usize, factor: T);
 }
 
 impl<T: Real, const K: usize, const B: usize> Columns<T> for SMatrix<T, K, B> {
@@ -129,6 +152,12 @@ impl<T: Real, const K: usize, const B: usize> Columns<T> for SMatrix<T, K, B> {
 
     fn repeat_sample(&self, index: usize) -> Self {
         SMatrix::from_fn(|row, _| self[(row, index)])
+    }
+
+    fn scale_sample(&mut self, index: usize, factor: T) {
+        for value in self.column_mut(index).iter_mut() {
+            *value *= factor;
+        }
     }
 }
 
@@ -266,7 +295,8 @@ pub struct Progress<'a, T> {
     pub epochs: usize,
     /// The number of steps done so far, this one included.
     pub step: usize,
-    /// The steps in one epoch, `n / B`.
+    /// The steps in one epoch: `n / B`, or `n / B` rounded up with
+    /// [`drop_last(false)`](Trainer::drop_last).
     pub steps_per_epoch: usize,
     /// The learning rate of the last step.
     pub lr: T,

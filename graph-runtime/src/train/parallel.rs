@@ -1,9 +1,11 @@
 //! Data parallelism on one machine: a minibatch's gradient computed over fixed-size chunks on
 //! rayon's threads, reduced in chunk order, so the result does not depend on the number of
-//! threads. Calls `Module::loss_and_grad` per chunk; never changes a model.
+//! threads. Calls `Module::loss_and_grad_into` per chunk; never changes a model.
 
 use nalgebra::SMatrix;
 
+use super::padding::{Batch, Padded};
+use super::Columns;
 use crate::data::{Dataset, Target};
 use crate::loss::Loss;
 use crate::nn::{Init, Module};
@@ -136,12 +138,45 @@ impl<const C: usize> DataParallel<C> {
         L: Loss<M::Output, Y::Batch<C>, Value = T> + Clone + Sync,
         Y: Target<T> + Sync,
     {
-        let chunks = Self::chunks::<B>();
-        assert_eq!(grads.len(), chunks, "one gradient buffer per chunk of `C`");
-        let total = tree_sum(model, loss, data, indices, grads);
-        let weight = T::ONE / T::from_f64(chunks as f64);
-        grads[0].scale_by(weight);
-        total * weight
+        mean_over_chunks::<T, M, C, B>(indices, B, grads, &|chunk, _, chunk_grads| {
+            let (x, y) = data.batch(chunk);
+            model.loss_and_grad_into(&x, &y, loss.clone(), chunk_grads)
+        })
+    }
+
+    /// As [`loss_and_grad_into`](DataParallel::loss_and_grad_into), over the real samples of
+    /// a batch that may be padded (see `train::padding`): each real sample weighs `1/R`, the
+    /// padding nothing.
+    pub(super) fn padded_loss_and_grad_into<T, M, L, Y, const I: usize, const B: usize>(
+        model: &M,
+        loss: &L,
+        data: &Dataset<T, I, Y>,
+        batch: &Batch<B>,
+        grads: &mut [M],
+    ) -> T
+    where
+        T: Real,
+        M: Module<SMatrix<T, I, C>> + Parameters<T> + Init + Send + Sync,
+        M::Output: Columns<T>,
+        L: Loss<M::Output, Y::Batch<C>, Value = T> + Clone + Sync,
+        Y: Target<T> + Sync,
+    {
+        if batch.real == B {
+            return Self::loss_and_grad_into(model, loss, data, &batch.indices, grads);
+        }
+        // Each chunk's mean weighs `C/B` in the batch's; its real samples `1/R`.
+        let scale = T::from_f64(B as f64 / batch.real as f64);
+        mean_over_chunks::<T, M, C, B>(&batch.indices, batch.real, grads, &|chunk, real, g| {
+            let (x, y) = data.batch(chunk);
+            let padded = Padded {
+                loss,
+                targets: data.targets(),
+                indices: chunk,
+                real,
+                scale,
+            };
+            model.loss_and_grad_into(&x, &y, padded, g)
+        })
     }
 
     /// The `B / C` zero gradients that [`loss_and_grad_into`](Self::loss_and_grad_into)
@@ -163,35 +198,58 @@ impl<const C: usize> DataParallel<C> {
     }
 }
 
-/// The sum of the chunks' losses over `indices` (a whole number of chunks), with the sum of
-/// their gradients left in `grads[0]`: chunk `k` writes into `grads[k]`, and the sums are
-/// added in a binary tree that depends only on the number of chunks: the first half's sum plus
-/// the second half's, each half computed by `rayon::join` (in parallel if a thread is free)
-/// and split the same way, down to single chunks.
-fn tree_sum<T, M, L, Y, const I: usize, const C: usize>(
-    model: &M,
-    loss: &L,
-    data: &Dataset<T, I, Y>,
-    indices: &[usize],
+/// A chunk's loss, its gradient written into the buffer given, from its indices and its
+/// number of real samples.
+type ChunkLossAndGrad<'a, T, M, const C: usize> =
+    dyn Fn(&[usize; C], usize, &mut M) -> T + Sync + 'a;
+
+/// The mean of `chunk_loss_and_grad` over the `B / C` chunks of `indices`, of which the first
+/// `real` samples are real, its gradient left in `grads[0]` (one buffer per chunk).
+fn mean_over_chunks<T, M, const C: usize, const B: usize>(
+    indices: &[usize; B],
+    real: usize,
     grads: &mut [M],
+    chunk_loss_and_grad: &ChunkLossAndGrad<'_, T, M, C>,
 ) -> T
 where
     T: Real,
-    M: Module<SMatrix<T, I, C>> + Parameters<T> + Send + Sync,
-    L: Loss<M::Output, Y::Batch<C>, Value = T> + Clone + Sync,
-    Y: Target<T> + Sync,
+    M: Parameters<T> + Send,
+{
+    let chunks = DataParallel::<C>::chunks::<B>();
+    assert_eq!(grads.len(), chunks, "one gradient buffer per chunk of `C`");
+    let total = tree_sum(indices, real, grads, chunk_loss_and_grad);
+    let weight = T::ONE / T::from_f64(chunks as f64);
+    grads[0].scale_by(weight);
+    total * weight
+}
+
+/// The sum of the chunks' losses over `indices` (a whole number of chunks, the first `real`
+/// of them real samples), with the sum of their gradients left in `grads[0]`: chunk `k`
+/// writes into `grads[k]`, and the sums are added in a binary tree that depends only on the
+/// number of chunks: the first half's sum plus the second half's, each half computed by
+/// `rayon::join` (in parallel if a thread is free) and split the same way, down to single
+/// chunks.
+fn tree_sum<T, M, const C: usize>(
+    indices: &[usize],
+    real: usize,
+    grads: &mut [M],
+    chunk_loss_and_grad: &ChunkLossAndGrad<'_, T, M, C>,
+) -> T
+where
+    T: Real,
+    M: Parameters<T> + Send,
 {
     let chunks = indices.len() / C;
     if chunks <= 1 {
         let chunk: &[usize; C] = indices.try_into().expect("a whole number of chunks of `C`");
-        let (x, y) = data.batch(chunk);
-        return model.loss_and_grad_into(&x, &y, loss.clone(), &mut grads[0]);
+        return chunk_loss_and_grad(chunk, real.min(C), &mut grads[0]);
     }
     let (first, second) = indices.split_at(chunks / 2 * C);
+    let second_real = real.saturating_sub(first.len());
     let (first_grads, second_grads) = grads.split_at_mut(chunks / 2);
     let (first_loss, second_loss) = rayon::join(
-        || tree_sum::<T, M, L, Y, I, C>(model, loss, data, first, first_grads),
-        || tree_sum::<T, M, L, Y, I, C>(model, loss, data, second, second_grads),
+        || tree_sum(first, real, first_grads, chunk_loss_and_grad),
+        || tree_sum(second, second_real, second_grads, chunk_loss_and_grad),
     );
     first_grads[0].add(&second_grads[0]);
     first_loss + second_loss

@@ -7,12 +7,13 @@ use std::ops::ControlFlow;
 
 use indicatif::ProgressBar;
 
+use super::padding::Batch;
 use super::progress;
-use super::trainer::Trainer;
+use super::trainer::{Clip, Trainer};
 use super::{epoch_order, EpochSummary, Event, Metrics, Progress, Stop};
 use crate::data::{Dataset, Target};
-use crate::nn::Init;
-use crate::optim::Optimizer;
+use crate::nn::{Init, Mode};
+use crate::optim::{clip_grad_norm, clip_grad_value, Optimizer};
 use crate::{Error, Parameters, Real, Result};
 
 /// What one call of `fit` fixes for all its steps.
@@ -33,52 +34,56 @@ struct Report<T> {
 impl<T, M, O, L, const I: usize, Y> Trainer<T, M, O, L, I, Y>
 where
     T: Real,
-    M: Parameters<T> + Init,
+    M: Parameters<T> + Init + Mode,
     O: Optimizer<T>,
     Y: Target<T>,
 {
     /// Trains until the last epoch, an early stop or the callback's stop: `gradient` computes
-    /// a step's loss and gradient, `evaluate` the validation metrics.
+    /// a step's loss and gradient, `evaluate` the validation metrics. In training mode.
     pub(super) fn run<const B: usize>(
         &mut self,
         train: &Dataset<T, I, Y>,
-        gradient: impl Fn(&M, &L, &Dataset<T, I, Y>, &[usize; B], &mut M) -> T,
+        gradient: impl Fn(&M, &L, &Dataset<T, I, Y>, &Batch<B>, &mut M) -> T,
         evaluate: impl Fn(&M, &L, &Dataset<T, I, Y>) -> Metrics<T>,
     ) -> Result<Stop> {
         let run = self.start::<B>(train.len())?;
+        self.model.train();
         // One gradient for the whole run: each step writes into it.
         let mut grads = M::zeros();
         while self.state.epoch < self.config.epochs {
             let order = epoch_order(self.config.seed, self.state.epoch, train.len());
             while self.state.batch_in_epoch < run.steps_per_epoch {
-                let start = self.state.batch_in_epoch * B;
-                let indices: [usize; B] = std::array::from_fn(|i| order[start + i]);
+                let batch = Batch::of(&order, self.state.batch_in_epoch * B);
                 if self
-                    .train_step(&run, train, &indices, &gradient, &mut grads)?
+                    .train_step(&run, train, &batch, &gradient, &mut grads)?
                     .is_break()
                 {
                     return Ok(Stop::Callback);
                 }
             }
             if let ControlFlow::Break(stop) = self.end_epoch(&run, &evaluate) {
+                self.restore_best_weights();
                 return Ok(stop);
             }
         }
         if let Some(bar) = &run.bar {
             bar.finish();
         }
+        self.restore_best_weights();
         Ok(Stop::Finished)
     }
 
-    /// Checks that `n` training samples make batches of `B`, that a validation set is not
+    /// Checks that `n` training samples make batches of `B` (or one, padded, without
+    /// `drop_last`), that a validation set is not
     /// empty, and that a run stopped mid-epoch resumes with the same `B` and `n` (else the
     /// rest of its epoch would be another shuffle's); then records them and shows the bar.
     fn start<const B: usize>(&mut self, n: usize) -> Result<Run> {
-        if n < B || B == 0 {
+        let needed = if self.config.drop_last { B.max(1) } else { 1 };
+        if n < needed || B == 0 {
             return Err(Error::TooFewSamples {
                 what: "training set",
                 samples: n,
-                needed: B.max(1),
+                needed,
             });
         }
         if self.validation.as_ref().is_some_and(Dataset::is_empty) {
@@ -104,7 +109,11 @@ where
         }
         self.state.batch_size = Some(B);
         self.state.train_samples = Some(n);
-        let steps_per_epoch = n / B;
+        let steps_per_epoch = if self.config.drop_last {
+            n / B
+        } else {
+            n.div_ceil(B)
+        };
         let done = (self.state.epoch * steps_per_epoch + self.state.batch_in_epoch) as u64;
         let total = (self.config.epochs * steps_per_epoch) as u64;
         // The run's losses, reserved at once so that its steps allocate nothing.
@@ -124,14 +133,14 @@ where
         &mut self,
         run: &Run,
         train: &Dataset<T, I, Y>,
-        indices: &[usize; B],
-        gradient: impl Fn(&M, &L, &Dataset<T, I, Y>, &[usize; B], &mut M) -> T,
+        batch: &Batch<B>,
+        gradient: impl Fn(&M, &L, &Dataset<T, I, Y>, &Batch<B>, &mut M) -> T,
         grads: &mut M,
     ) -> Result<ControlFlow<()>> {
         let epoch = self.state.epoch;
         let lr = self.lr_at(self.state.step);
         self.optimizer.set_lr(lr);
-        let loss = gradient(&self.model, &self.loss, train, indices, grads);
+        let loss = gradient(&self.model, &self.loss, train, batch, grads);
         if let Err(error) = self.apply(loss, grads, lr) {
             if let Some(bar) = &run.bar {
                 bar.abandon_with_message(format!("diverged at step {}", self.state.step));
@@ -162,8 +171,9 @@ where
     }
 
     /// One step's update, checked: the loss and gradient must be finite before it and the
-    /// parameters after it. Counts the step only if all are.
-    fn apply(&mut self, loss: T, grads: &M, lr: T) -> Result<()> {
+    /// parameters after it. Counts the step only if all are. Clips the gradient first, if
+    /// asked to.
+    fn apply(&mut self, loss: T, grads: &mut M, lr: T) -> Result<()> {
         let diverged = |what: String| Error::Diverged {
             step: self.state.step,
             epoch: self.state.epoch,
@@ -177,6 +187,11 @@ where
         if !grads.all_finite() {
             let name = first_non_finite(grads);
             return Err(diverged(format!("the gradient of {name} is not finite")));
+        }
+        match self.config.clip {
+            Some(Clip::Norm(max_norm)) => _ = clip_grad_norm(grads, max_norm),
+            Some(Clip::Value(clip_value)) => clip_grad_value(grads, clip_value),
+            None => {}
         }
         let backup: &mut M = self.backup.get_or_insert_with(|| Box::new(M::zeros()));
         backup.copy_from(&self.model);
@@ -212,10 +227,12 @@ where
     ) -> ControlFlow<Stop> {
         let epoch = self.state.epoch;
         let loss = self.epoch_mean_loss(run.steps_per_epoch);
-        let validation = self
-            .validation
-            .as_ref()
-            .map(|validation| evaluate(&self.model, &self.loss, validation));
+        let validation = self.validation.as_ref().map(|validation| {
+            self.model.eval();
+            let metrics = evaluate(&self.model, &self.loss, validation);
+            self.model.train();
+            metrics
+        });
         self.state
             .history
             .epochs
@@ -259,7 +276,7 @@ where
     }
 
     /// Early stopping's bookkeeping: whether `monitored`, epoch `epoch`'s loss, is the lowest
-    /// so far.
+    /// so far; if so, and [`restore_best`](Trainer::restore_best) asks, a copy of the model.
     fn track_best(&mut self, monitored: T, epoch: usize) {
         match self.state.best {
             Some((best, _)) if monitored.partial_cmp(&best) != Some(Ordering::Less) => {
@@ -268,8 +285,34 @@ where
             _ => {
                 self.state.best = Some((monitored, epoch));
                 self.state.epochs_without_improvement = 0;
+                if self.config.restore_best {
+                    let (best_epoch, copy) = self.best_weights.get_or_insert_default();
+                    *best_epoch = epoch;
+                    copy.clear();
+                    self.model
+                        .visit_named("", &mut |_, tensor| copy.extend_from_slice(tensor.data));
+                }
             }
         }
+    }
+
+    /// Puts back the best epoch's copy, if [`restore_best`](Trainer::restore_best) asks and
+    /// the copy is of the best epoch (a run resumed from a checkpoint may not have it).
+    fn restore_best_weights(&mut self) {
+        let (Some((_, best_epoch)), Some((copied_epoch, copy))) =
+            (self.state.best, &self.best_weights)
+        else {
+            return;
+        };
+        if !self.config.restore_best || best_epoch != *copied_epoch {
+            return;
+        }
+        let mut rest = copy.as_slice();
+        self.model.visit_named_mut("", &mut |_, tensor| {
+            let (this, others) = rest.split_at(tensor.data.len());
+            tensor.data.copy_from_slice(this);
+            rest = others;
+        });
     }
 
     /// Calls the callback, if there is one, with `report` and where training is.

@@ -9,7 +9,7 @@ use super::progress::ShowProgress;
 use super::{History, Progress};
 use crate::data::Dataset;
 use crate::optim::schedule::Schedule;
-use crate::optim::Optimizer;
+use crate::optim::{check_non_negative, Optimizer};
 use crate::Real;
 
 /// What the callback is.
@@ -23,6 +23,15 @@ type Callback<T> = Box<dyn FnMut(&Progress<'_, T>) -> ControlFlow<()> + Send>;
 /// with [`new`](Trainer::new) and the builder methods, then call
 /// [`fit`](Trainer::fit)`::<B>(&train)` with the batch size `B`. See the
 /// [module docs](super) for how batches, steps and checkpoints work.
+///
+/// `fit` trains in training mode and validates in evaluation mode, and `evaluate`, `predict`
+/// and `predict_classes` run in evaluation mode, so they take a model that implements
+/// [`Mode`](crate::nn::Mode), as every layer of `chainrule::nn`, every `Sequential` of them
+/// and `Box`es of them do. A model of your own with no dropout or batch statistics takes
+/// one line, `impl Mode for MyModel {}` (the methods default to doing nothing); without it,
+/// the compiler's error says so. We chose that line over a blanket impl, which would make
+/// every type "modeless" and let a `Dropout` hidden in a model of your own stay in training
+/// mode during validation without a word.
 ///
 /// ```
 /// use chainrule::data;
@@ -56,6 +65,17 @@ pub struct Trainer<T: Real, M, O, L, const I: usize, Y> {
     /// The parameters before the current step, to restore if its update is not finite.
     /// Allocated on the first step.
     pub(super) backup: Option<Box<M>>,
+    /// For [`restore_best`](Trainer::restore_best): every named tensor of the best epoch's
+    /// model, in `visit_named` order, and that epoch. Allocated at the first improvement,
+    /// then overwritten in place.
+    pub(super) best_weights: Option<(usize, Vec<T>)>,
+}
+
+/// How [`Trainer::clip_grad_norm`] or [`Trainer::clip_grad_value`] clips every gradient.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Clip<T> {
+    Norm(T),
+    Value(T),
 }
 
 /// What the builder methods set.
@@ -64,6 +84,9 @@ pub(super) struct Config<T> {
     pub(super) epochs: usize,
     pub(super) seed: u64,
     pub(super) patience: Option<usize>,
+    pub(super) restore_best: bool,
+    pub(super) drop_last: bool,
+    pub(super) clip: Option<Clip<T>>,
     pub(super) show_progress: ShowProgress,
     pub(super) checkpoint: Option<(usize, PathBuf)>,
 }
@@ -111,6 +134,9 @@ impl<T: Real, M, O: Optimizer<T>, L, const I: usize, Y> Trainer<T, M, O, L, I, Y
                 epochs: 1,
                 seed: 0,
                 patience: None,
+                restore_best: false,
+                drop_last: true,
+                clip: None,
                 show_progress: ShowProgress::Auto,
                 checkpoint: None,
             },
@@ -121,6 +147,7 @@ impl<T: Real, M, O: Optimizer<T>, L, const I: usize, Y> Trainer<T, M, O, L, I, Y
             callback: None,
             state: State::default(),
             backup: None,
+            best_weights: None,
         }
     }
 
@@ -191,7 +218,8 @@ impl<T: Real, M, O: Optimizer<T>, L, const I: usize, Y> Trainer<T, M, O, L, I, Y
     /// Stops when the monitored loss has not gone below its lowest for `patience` epochs in
     /// a row: the validation loss if there is a validation set, else the epoch's mean
     /// training loss (Keras' `EarlyStopping(monitor="val_loss")`, falling back to `"loss"`).
-    /// The model is the last epoch's, not the best one's.
+    /// The model is the last epoch's, unless [`restore_best`](Trainer::restore_best) asks for
+    /// the best one's.
     ///
     /// ```
     /// # use chainrule::{loss::Mse, nn::Linear, optim::Sgd, train::{Stop, Trainer}};
@@ -206,6 +234,117 @@ impl<T: Real, M, O: Optimizer<T>, L, const I: usize, Y> Trainer<T, M, O, L, I, Y
     /// ```
     pub fn early_stopping(mut self, patience: usize) -> Self {
         self.config.patience = Some(patience);
+        self
+    }
+
+    /// With `true`, `fit` ends with the parameters of the epoch whose monitored loss was the
+    /// lowest (see [`early_stopping`](Trainer::early_stopping)), when it stops early or
+    /// finishes its epochs: Keras' `EarlyStopping(restore_best_weights=True)`, which restores
+    /// only on an early stop. Every named tensor is kept, buffers such as `BatchNorm1d`'s
+    /// running statistics included, in one copy on the heap made at the first improvement
+    /// and overwritten in place after. The copy is not in checkpoints: a run resumed from one
+    /// restores only an epoch it has seen since. The default is `false`.
+    ///
+    /// ```
+    /// # use chainrule::{loss::Mse, nn::Linear, optim::Sgd, train::{Stop, Trainer}};
+    /// // Steps of 1.5 overshoot ever further: an early epoch is the best.
+    /// let (train, validation) = chainrule::data::sine::<f64>(40, 0.1, 0).split_at(32);
+    /// let mut trainer = Trainer::new(Linear::<f64, 1, 1>::zeros(), Sgd::new(1.5), Mse)
+    ///     .epochs(100)
+    ///     .validation(validation.clone())
+    ///     .early_stopping(3)
+    ///     .restore_best(true);
+    /// let Stop::EarlyStopping { best_epoch } = trainer.fit::<8>(&train)? else { panic!() };
+    /// let best = trainer.history().epochs[best_epoch].validation.unwrap().loss;
+    /// assert_eq!(trainer.evaluate::<8>(&validation).loss, best);
+    /// # Ok::<(), chainrule::Error>(())
+    /// ```
+    pub fn restore_best(mut self, restore: bool) -> Self {
+        self.config.restore_best = restore;
+        self
+    }
+
+    /// With `false`, an epoch ends with a last, smaller batch of the `n mod B` samples its
+    /// batches of `B` leave, so every sample is used every epoch: PyTorch's
+    /// `DataLoader(drop_last=False)`. The batch size is a type, so that batch is run as a
+    /// batch of `B` padded with copies of its last sample that weigh nothing: the loss and
+    /// the gradient are the mean over its real samples, and the step is PyTorch's step on the
+    /// smaller batch. This needs a loss that is a mean of per-sample losses (every loss in
+    /// [`loss`](crate::loss) is) and a model whose samples do not interact: in training mode
+    /// `BatchNorm1d`'s batch statistics include the copies.
+    ///
+    /// The default is `true`, unlike PyTorch's `DataLoader`: every step then has `B` real
+    /// samples, which a model with batch statistics needs, and an epoch `n / B` steps, which
+    /// schedules sized as `epochs * (n / B)` count on (see the [module docs](super)).
+    ///
+    /// ```
+    /// # use chainrule::{loss::Mse, nn::Linear, optim::Sgd, train::Trainer};
+    /// let data = chainrule::data::sine(10, 0.0, 0);
+    /// let mut trainer = Trainer::new(Linear::<f64, 1, 1>::zeros(), Sgd::new(0.1), Mse)
+    ///     .drop_last(false);
+    /// trainer.fit::<4>(&data)?; // batches of 4, 4 and 2
+    /// assert_eq!(trainer.step(), 3);
+    /// # Ok::<(), chainrule::Error>(())
+    /// ```
+    pub fn drop_last(mut self, drop_last: bool) -> Self {
+        self.config.drop_last = drop_last;
+        self
+    }
+
+    /// Clips every step's gradient to a total 2-norm of `max_norm` with
+    /// [`optim::clip_grad_norm`](crate::optim::clip_grad_norm) between the backward pass and
+    /// the optimizer's step, as a PyTorch loop calls `clip_grad_norm_` between
+    /// `loss.backward()` and `optimizer.step()`. Replaces a
+    /// [`clip_grad_value`](Trainer::clip_grad_value).
+    ///
+    /// ```
+    /// # use chainrule::{loss::Mse, nn::Linear, optim::Sgd, train::Trainer};
+    /// // Targets of 100: without clipping the first step of rate 1 would overshoot to ~200.
+    /// let data = chainrule::data::Dataset::from_iter([(
+    ///     chainrule::nalgebra::SVector::<f64, 1>::new(0.0),
+    ///     chainrule::nalgebra::SVector::<f64, 1>::new(100.0),
+    /// )]);
+    /// let mut trainer = Trainer::new(Linear::<f64, 1, 1>::zeros(), Sgd::new(1.0), Mse)
+    ///     .clip_grad_norm(1.0);
+    /// trainer.fit::<1>(&data)?;
+    /// assert!((trainer.model().bias[0] - 1.0).abs() < 1e-5); // a step of length 1
+    /// # Ok::<(), chainrule::Error>(())
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If `max_norm` is negative or NaN.
+    #[track_caller]
+    pub fn clip_grad_norm(mut self, max_norm: T) -> Self {
+        check_non_negative("max_norm", max_norm);
+        self.config.clip = Some(Clip::Norm(max_norm));
+        self
+    }
+
+    /// Clamps every step's gradient elements to [−`clip_value`, `clip_value`] with
+    /// [`optim::clip_grad_value`](crate::optim::clip_grad_value) between the backward pass and
+    /// the optimizer's step. Replaces a [`clip_grad_norm`](Trainer::clip_grad_norm).
+    ///
+    /// ```
+    /// # use chainrule::{loss::Mse, nn::Linear, optim::Sgd, train::Trainer};
+    /// let data = chainrule::data::Dataset::from_iter([(
+    ///     chainrule::nalgebra::SVector::<f64, 1>::new(0.0),
+    ///     chainrule::nalgebra::SVector::<f64, 1>::new(100.0),
+    /// )]);
+    /// let mut trainer = Trainer::new(Linear::<f64, 1, 1>::zeros(), Sgd::new(1.0), Mse)
+    ///     .clip_grad_value(0.5);
+    /// trainer.fit::<1>(&data)?;
+    /// assert_eq!(trainer.model().bias[0], 0.5); // the gradient −200 clamped to −0.5
+    /// # Ok::<(), chainrule::Error>(())
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If `clip_value` is negative or NaN.
+    #[track_caller]
+    pub fn clip_grad_value(mut self, clip_value: T) -> Self {
+        check_non_negative("clip_value", clip_value);
+        self.config.clip = Some(Clip::Value(clip_value));
         self
     }
 
