@@ -14,6 +14,15 @@ use nalgebra::SMatrix;
 
 use crate::Real;
 
+mod conv;
+mod pool;
+
+pub use conv::{
+    channel_sums, conv2d, conv2d_input_grad, conv2d_input_grad_slices, conv2d_slices,
+    conv2d_weight_grad, conv2d_weight_grad_slices, spread_channels, Window,
+};
+pub use pool::{avg_pool2d, avg_unpool2d, max_pool2d, max_unpool2d};
+
 /// Products with at least this many multiply-adds go to the `gemm` kernels.
 pub const GEMM_THRESHOLD: usize = 32 * 32 * 32;
 
@@ -65,9 +74,27 @@ unsafe fn product_into<T: Real, const R: usize, const C: usize>(
 #[inline]
 unsafe fn product_at<T: Real>(
     c: *mut T,
+    dims: (usize, usize, usize),
+    a: (&[T], (isize, isize)),
+    b: (&[T], (isize, isize)),
+) {
+    // SAFETY: as the caller guarantees; column-major: row stride 1, column stride `rows`.
+    unsafe { product_strided(c, dims, a, b, (1, dims.0 as isize)) }
+}
+
+/// As [`product_at`], into a `rows×cols` matrix at `c` with the given (row, column) strides.
+///
+/// # Safety
+///
+/// Every stride must stay inside its matrix, and `c` be valid for writes wherever its
+/// strides reach.
+#[inline]
+pub(crate) unsafe fn product_strided<T: Real>(
+    c: *mut T,
     (rows, cols, depth): (usize, usize, usize),
     (a, (a_row_stride, a_column_stride)): (&[T], (isize, isize)),
     (b, (b_row_stride, b_column_stride)): (&[T], (isize, isize)),
+    (c_row_stride, c_column_stride): (isize, isize),
 ) {
     // SAFETY: as the caller guarantees.
     unsafe {
@@ -76,8 +103,8 @@ unsafe fn product_at<T: Real>(
             cols,
             depth,
             c,
-            rows as isize,
-            1,
+            c_column_stride,
+            c_row_stride,
             false,
             a.as_ptr(),
             a_column_stride,
