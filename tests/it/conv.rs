@@ -1,0 +1,170 @@
+//! Convolution and pooling in the graph language: forward passes against naive loops written
+//! here from PyTorch's definitions and against values worked out by hand, gradients against
+//! central differences and `check_gradient`, and max-pool ties.
+
+use chainrule::graph;
+use chainrule::nalgebra::{SMatrix, SVector};
+
+use crate::tensor::{assert_gradient, sample};
+
+/// PyTorch's `conv2d` of one `c×h×w` image (an element `x[(c·h + y)·w + x]`) with the weight
+/// `weight[(o, (c·k + i)·k + j)]`, by its definition: out[o][y][x] = b[o] +
+/// Σ_{c,i,j} weight[o][c][i][j] · in[c][y·s + i − p][x·s + j − p], zero outside the image.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn naive_conv(
+    image: &[f64],
+    weight: impl Fn(usize, usize) -> f64,
+    bias: impl Fn(usize) -> f64,
+    (c, h, w): (usize, usize, usize),
+    out_channels: usize,
+    (k, s, p): (usize, usize, usize),
+) -> Vec<f64> {
+    let (ho, wo) = ((h + 2 * p - k) / s + 1, (w + 2 * p - k) / s + 1);
+    let mut out = Vec::new();
+    for o in 0..out_channels {
+        for y in 0..ho {
+            for x in 0..wo {
+                let mut total = bias(o);
+                for (ci, i, j) in (0..c).flat_map(|ci| (0..k).flat_map(move |i| (0..k).map(move |j| (ci, i, j)))) {
+                    let (row, col) = ((y * s + i) as isize - p as isize, (x * s + j) as isize - p as isize);
+                    if row >= 0 && col >= 0 && (row as usize) < h && (col as usize) < w {
+                        total += weight(o, (ci * k + i) * k + j) * image[(ci * h + row as usize) * w + col as usize];
+                    }
+                }
+                out.push(total);
+            }
+        }
+    }
+    out
+}
+
+/// The largest element of each `k×k` window, every `k` positions, per channel.
+pub(crate) fn naive_max_pool(image: &[f64], (c, h, w): (usize, usize, usize), k: usize) -> Vec<f64> {
+    let mut out = Vec::new();
+    for ci in 0..c {
+        for y in 0..h / k {
+            for x in 0..w / k {
+                let window = (0..k * k).map(|t| image[(ci * h + y * k + t / k) * w + x * k + t % k]);
+                out.push(window.fold(f64::NEG_INFINITY, f64::max));
+            }
+        }
+    }
+    out
+}
+
+// Two 2×5×4 images (H ≠ W, so rows and columns cannot be swapped unnoticed), three output
+// channels, a 3×3 kernel, stride 2, padding 1: a 3×2 output per channel.
+graph! {
+    fn strided<const B: usize>(x: SMatrix<f64, 40, B>, w: SMatrix<f64, 3, 18>, b: SVector<f64, 3>) -> SMatrix<f64, 18, B> {
+        conv2d(x, w, b, 2, 5, 4, 3, 2, 1)
+    }
+}
+
+graph! {
+    fn strided_probe(x: SMatrix<f64, 40, 2>, w: SMatrix<f64, 3, 18>, b: SVector<f64, 3>, #[no_grad] probe: SMatrix<f64, 18, 2>) -> f64 {
+        dot(probe, tanh(conv2d(x, w, b, 2, 5, 4, 3, 2, 1)))
+    }
+}
+
+#[test]
+fn conv2d_with_stride_and_padding_matches_the_naive_loop() {
+    let (x, w, b) = (sample::<40, 2>(1, -1.0, 1.0), sample::<3, 18>(2, -1.0, 1.0), sample::<3, 1>(3, -1.0, 1.0));
+    let y = strided::forward(x, w, b);
+    for column in 0..2 {
+        let image: Vec<f64> = x.column(column).iter().copied().collect();
+        let expected = naive_conv(&image, |o, j| w[(o, j)], |o| b[o], (2, 5, 4), 3, (3, 2, 1));
+        for (got, want) in y.column(column).iter().zip(&expected) {
+            assert!((got - want).abs() < 1e-12, "{got} vs {want}");
+        }
+    }
+}
+
+graph! {
+    fn ones_kernel(x: SMatrix<f64, 9, 1>, w: SMatrix<f64, 1, 4>, b: SVector<f64, 1>) -> SMatrix<f64, 4, 1> {
+        conv2d(x, w, b, 1, 3, 3, 2, 1, 0)
+    }
+}
+
+#[test]
+fn conv2d_of_a_small_image_gives_the_values_worked_out_by_hand() {
+    // 1 2 3 / 4 5 6 / 7 8 9 with the kernel [1 0; 0 −1] and bias 10: each output is the
+    // top-left element minus the bottom-right one of its window, plus 10: always −4 + 10.
+    let x = SMatrix::<f64, 9, 1>::from_column_slice(&[1., 2., 3., 4., 5., 6., 7., 8., 9.]);
+    let w = SMatrix::<f64, 1, 4>::new(1.0, 0.0, 0.0, -1.0);
+    let y = ones_kernel::forward(x, w, SVector::<f64, 1>::new(10.0));
+    assert_eq!(y.as_slice(), &[6.0, 6.0, 6.0, 6.0]);
+    // The kernel [0 1; 2 0], no bias: 2, 3 over 5, 6 → 1·2 + 2·4 = 10, 3 + 10 = 13, 5 + 14
+    // = 19, 6 + 16 = 22.
+    let w = SMatrix::<f64, 1, 4>::new(0.0, 1.0, 2.0, 0.0);
+    let y = ones_kernel::forward(x, w, SVector::<f64, 1>::zeros());
+    assert_eq!(y.as_slice(), &[10.0, 13.0, 19.0, 22.0]);
+}
+
+#[test]
+fn conv2d_gradients_match_central_differences_for_input_weight_and_bias() {
+    let (x, w, b) = (sample::<40, 2>(4, -1.0, 1.0), sample::<3, 18>(5, -0.5, 0.5), sample::<3, 1>(6, -1.0, 1.0));
+    let probe = sample::<18, 2>(7, -1.0, 1.0);
+    let (_, grad) = strided_probe::value_and_grad(x, w, b, probe);
+    assert_gradient(grad.x, x, |x| strided_probe::forward(x, w, b, probe));
+    assert_gradient(grad.w, w, |w| strided_probe::forward(x, w, b, probe));
+    assert_gradient(grad.b, b, |b| strided_probe::forward(x, w, b, probe));
+    strided_probe::check_gradient(x, w, b, probe).unwrap();
+}
+
+// Two 3×4×4 images, max- and average-pooled over 2×2 windows.
+graph! {
+    fn pools(x: SMatrix<f64, 48, 2>, #[no_grad] p: SMatrix<f64, 12, 2>, #[no_grad] q: SMatrix<f64, 12, 2>) -> f64 {
+        dot(p, max_pool2d(x, 3, 4, 4, 2)) + dot(q, avg_pool2d(square(x), 3, 4, 4, 2))
+    }
+}
+
+graph! {
+    fn max_pooled(x: SMatrix<f64, 48, 2>) -> SMatrix<f64, 12, 2> {
+        max_pool2d(x, 3, 4, 4, 2)
+    }
+}
+
+graph! {
+    fn avg_pooled(x: SMatrix<f64, 48, 2>) -> SMatrix<f64, 12, 2> {
+        avg_pool2d(x, 3, 4, 4, 2)
+    }
+}
+
+#[test]
+fn pooling_matches_the_naive_loop_and_its_gradients_central_differences() {
+    let x = sample::<48, 2>(8, -1.0, 1.0);
+    let y = max_pooled::forward(x);
+    for column in 0..2 {
+        let image: Vec<f64> = x.column(column).iter().copied().collect();
+        let expected = naive_max_pool(&image, (3, 4, 4), 2);
+        assert_eq!(y.column(column).iter().copied().collect::<Vec<_>>(), expected);
+    }
+    let (p, q) = (sample::<12, 2>(9, -1.0, 1.0), sample::<12, 2>(10, -1.0, 1.0));
+    let (value, grad) = pools::value_and_grad(x, p, q);
+    // The first window of the first image, averaged by hand: x[0], x[1] and, a row of 4
+    // below, x[4], x[5].
+    let first = [x[0], x[1], x[4], x[5]].iter().sum::<f64>() / 4.0;
+    assert!((avg_pooled::forward(x)[0] - first).abs() < 1e-15);
+    assert_eq!(value, pools::forward(x, p, q));
+    assert_gradient(grad.x, x, |x| pools::forward(x, p, q));
+    pools::check_gradient(x, p, q).unwrap();
+}
+
+graph! {
+    fn one_window(x: SMatrix<f64, 4, 1>) -> f64 {
+        sum(max_pool2d(x, 1, 2, 2, 2))
+    }
+}
+
+#[test]
+fn a_max_pool_tie_sends_the_gradient_to_the_first_maximum_as_pytorch_does() {
+    // A 2×2 window holding 1, 3, 3, 2: both 3s are maxima; row-major order makes the one at
+    // index 1 first.
+    let x = SMatrix::<f64, 4, 1>::from_column_slice(&[1.0, 3.0, 3.0, 2.0]);
+    let (value, grad) = one_window::value_and_grad(x);
+    assert_eq!(value, 3.0);
+    assert_eq!(grad.x.as_slice(), &[0.0, 1.0, 0.0, 0.0]);
+    // All equal: the first element.
+    let (_, grad) = one_window::value_and_grad(SMatrix::repeat(0.5));
+    assert_eq!(grad.x.as_slice(), &[1.0, 0.0, 0.0, 0.0]);
+}
