@@ -168,3 +168,39 @@ fn a_max_pool_tie_sends_the_gradient_to_the_first_maximum_as_pytorch_does() {
     let (_, grad) = one_window::value_and_grad(SMatrix::repeat(0.5));
     assert_eq!(grad.x.as_slice(), &[1.0, 0.0, 0.0, 0.0]);
 }
+
+// Second derivatives through every operation on images: the convolution's two adjoints and
+// the poolings' are differentiated again.
+graph! {
+    #[hessian]
+    fn second(a: f64, c: f64, #[no_grad] x: SMatrix<f64, 40, 2>, #[no_grad] w: SMatrix<f64, 3, 18>, #[no_grad] b: SVector<f64, 3>) -> f64 {
+        let y = conv2d(a * x, c * w, a * b, 2, 5, 4, 3, 2, 1);
+        sum(max_pool2d(square(y), 3, 3, 2, 2)) + sum(avg_pool2d(y * c, 3, 3, 2, 2))
+    }
+}
+
+#[test]
+fn the_hessian_through_convolution_and_pooling_matches_central_differences_of_the_gradient() {
+    let (x, w, b) = (sample::<40, 2>(11, -1.0, 1.0), sample::<3, 18>(12, -0.5, 0.5), sample::<3, 1>(13, -1.0, 1.0));
+    let (a, c) = (0.7, -1.3);
+    let hessian = second::hessian(a, c, x, w, b);
+    let h = 1e-5;
+    let gradient = |a: f64, c: f64| {
+        let (_, grad) = second::value_and_grad(a, c, x, w, b);
+        [grad.a, grad.c]
+    };
+    let columns = [
+        (gradient(a + h, c), gradient(a - h, c)),
+        (gradient(a, c + h), gradient(a, c - h)),
+    ];
+    for (j, (up, down)) in columns.iter().enumerate() {
+        for i in 0..2 {
+            let numeric = (up[i] - down[i]) / (2.0 * h);
+            assert!(
+                (hessian[(i, j)] - numeric).abs() <= 1e-5 * (1.0 + numeric.abs()),
+                "H[{i},{j}] = {} but central differences give {numeric}",
+                hessian[(i, j)]
+            );
+        }
+    }
+}
