@@ -127,7 +127,7 @@ pooling!(
     /// type Pool = chainrule::avg_pool2d![channels 1, kernel 2, image 2 x 4];
     /// let x = SMatrix::<f32, 8, 1>::from_column_slice(&[1., 5., 2., 0., 3., 4., 8., 6.]);
     /// let y: SMatrix<f32, 2, 1> = Pool::default().forward(&x);
-    /// assert_eq!(y.as_slice(), &[2.0, 5.0]);
+    /// assert_eq!(y.as_slice(), &[3.25, 4.0]); // (1 + 5 + 3 + 4) / 4 and (2 + 0 + 8 + 6) / 4
     /// ```
     AvgPool2d,
     "AvgPool2d",
