@@ -27,6 +27,7 @@ use chainrule::init::{self, FanMode, Nonlinearity};
 use chainrule::loss::CrossEntropy;
 use chainrule::nalgebra::SMatrix;
 use chainrule::nn::{Flatten, Linear, ReLU, Sequential};
+use chainrule::optim::schedule::CosineAnnealingLR;
 use chainrule::optim::Sgd;
 use chainrule::rand::{rngs::StdRng, SeedableRng};
 use chainrule::train::Trainer;
@@ -50,9 +51,10 @@ pub type DigitsCnn = Sequential<(
     Linear<f32, 64, 10>,
 )>;
 
-pub const BATCH: usize = 32;
+pub const BATCH: usize = 16;
 pub const EPOCHS: usize = 30;
 const SEED: u64 = 0;
+const LEARNING_RATE: f32 = 0.05;
 
 /// The digits as the network takes them: pixels scaled to [0, 1].
 pub fn digits() -> (Dataset<f32, 64, usize>, Dataset<f32, 64, usize>) {
@@ -73,12 +75,15 @@ pub fn he_init(rng: &mut StdRng) -> chainrule::Result<DigitsCnn> {
     Ok(model)
 }
 
-/// Trains the network from the fixed seed: SGD with momentum 0.9 on cross-entropy.
+/// Trains the network from the fixed seed: SGD with momentum 0.9 on cross-entropy, the
+/// learning rate annealed to 0 along a cosine.
 pub fn train(train: &Dataset<f32, 64, usize>) -> chainrule::Result<(DigitsCnn, Vec<f32>)> {
     let model = he_init(&mut StdRng::seed_from_u64(SEED))?;
-    let mut trainer = Trainer::new(model, Sgd::new(0.05).momentum(0.9), CrossEntropy)
+    let steps = EPOCHS * (train.len() / BATCH);
+    let mut trainer = Trainer::new(model, Sgd::new(LEARNING_RATE).momentum(0.9), CrossEntropy)
         .epochs(EPOCHS)
-        .seed(SEED);
+        .seed(SEED)
+        .schedule(CosineAnnealingLR::new(steps, 0.0));
     trainer.fit::<BATCH>(train)?;
     let losses = trainer.history().steps.clone();
     Ok((trainer.into_model(), losses))
