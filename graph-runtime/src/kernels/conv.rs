@@ -50,6 +50,22 @@ impl Window {
         self.out_height() * self.out_width()
     }
 
+    /// Where the input row under tap row `i` at output row `out_y` of `channel` starts, in
+    /// one image; `None` in the padding.
+    #[inline]
+    fn input_row(&self, channel: usize, i: usize, out_y: usize) -> Option<usize> {
+        // Above the image, the subtraction wraps to a huge number, past `height` too.
+        let y = (out_y * self.stride + i).wrapping_sub(self.padding);
+        (y < self.height).then(|| (channel * self.height + y) * self.width)
+    }
+
+    /// The input column under tap column `j` at output column `out_x`; `None` in the padding.
+    #[inline]
+    fn column(&self, j: usize, out_x: usize) -> Option<usize> {
+        let x = (out_x * self.stride + j).wrapping_sub(self.padding);
+        (x < self.width).then_some(x)
+    }
+
     /// The input element under window position `(out_y, out_x)`, tap `(i, j)` of channel
     /// `channel`, as an offset into one image; `None` in the padding.
     #[inline]
@@ -94,37 +110,53 @@ pub(super) fn with_workspace<T: Real, R>(
 /// `cols[(c·K + i)·K + j][b·HW + p]` (row-major, `C·K·K × B·HW`) = the input element under
 /// tap `(i, j)` of channel `c` at output position `p` of image `b`, or 0 in the padding.
 fn im2col<T: Real>(x: &[T], window: &Window, batch: usize, cols: &mut [T]) {
-    let (k, plane, out_width) = (window.kernel, window.plane_len(), window.out_width());
-    let n = batch * plane;
-    for channel in 0..window.channels {
-        for (i, j) in (0..k).flat_map(|i| (0..k).map(move |j| (i, j))) {
-            let row = &mut cols[((channel * k + i) * k + j) * n..][..n];
-            for (b, image) in x.chunks_exact(window.input_len()).enumerate() {
-                for (p, col) in row[b * plane..][..plane].iter_mut().enumerate() {
-                    let at = (p / out_width, p % out_width);
-                    *col = window
-                        .tap(channel, at, (i, j))
-                        .map_or(T::ZERO, |t| image[t]);
+    for_each_tap_row(window, batch, |channel, tap, b, out_y, row| {
+        let image = &x[b * window.input_len()..][..window.input_len()];
+        match window.input_row(channel, tap.0, out_y) {
+            Some(start) => {
+                let input = &image[start..][..window.width];
+                for (out_x, col) in row.iter_mut().enumerate() {
+                    *col = window.column(tap.1, out_x).map_or(T::ZERO, |x| input[x]);
                 }
             }
+            None => row.fill(T::ZERO),
         }
-    }
+    }, cols);
 }
 
 /// The adjoint of [`im2col`]: every column element added back into the input element it
 /// was read from (padding taps dropped).
-fn col2im<T: Real>(cols: &[T], window: &Window, batch: usize, x: &mut [T]) {
-    let (k, plane, out_width) = (window.kernel, window.plane_len(), window.out_width());
-    let n = batch * plane;
+fn col2im<T: Real>(cols: &mut [T], window: &Window, batch: usize, x: &mut [T]) {
     x.fill(T::ZERO);
+    for_each_tap_row(window, batch, |channel, tap, b, out_y, row| {
+        let image = &mut x[b * window.input_len()..][..window.input_len()];
+        if let Some(start) = window.input_row(channel, tap.0, out_y) {
+            let input = &mut image[start..][..window.width];
+            for (out_x, col) in row.iter().enumerate() {
+                if let Some(x) = window.column(tap.1, out_x) {
+                    input[x] += *col;
+                }
+            }
+        }
+    }, cols);
+}
+
+/// Calls `f(channel, (i, j), image, out_y, row)` for each row of output positions of each
+/// image under each tap, `row` being that stretch of [`im2col`]'s matrix.
+fn for_each_tap_row<T>(
+    window: &Window,
+    batch: usize,
+    mut f: impl FnMut(usize, (usize, usize), usize, usize, &mut [T]),
+    cols: &mut [T],
+) {
+    let (k, plane, out_width) = (window.kernel, window.plane_len(), window.out_width());
+    let mut rows = cols.chunks_exact_mut(out_width.max(1));
     for channel in 0..window.channels {
-        for (i, j) in (0..k).flat_map(|i| (0..k).map(move |j| (i, j))) {
-            let row = &cols[((channel * k + i) * k + j) * n..][..n];
-            for (b, image) in x.chunks_exact_mut(window.input_len()).enumerate() {
-                for (p, col) in row[b * plane..][..plane].iter().enumerate() {
-                    if let Some(t) = window.tap(channel, (p / out_width, p % out_width), (i, j)) {
-                        image[t] += *col;
-                    }
+        for tap in (0..k).flat_map(|i| (0..k).map(move |j| (i, j))) {
+            for b in 0..batch {
+                for out_y in 0..plane / out_width.max(1) {
+                    let row = rows.next().expect("im2col's matrix has a row per tap, image and line");
+                    f(channel, tap, b, out_y, row);
                 }
             }
         }

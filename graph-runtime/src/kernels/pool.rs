@@ -13,20 +13,42 @@ use nalgebra::SMatrix;
 use super::conv::{window, Window};
 use crate::Real;
 
-/// Calls `f(image, output, offset of each input element of the window)` for each window of
-/// each image: the offsets within one image, in row-major order.
-fn for_each_window(
-    window: &Window,
-    batch: usize,
-    mut f: impl FnMut(usize, usize, &mut dyn Iterator<Item = usize>),
-) {
-    let (k, out_width, plane) = (window.kernel, window.out_width(), window.plane_len());
+/// The offsets (within one image) of the input elements of one window, in row-major order,
+/// padding skipped.
+struct Taps<'w> {
+    window: &'w Window,
+    channel: usize,
+    at: (usize, usize),
+    next: usize,
+}
+
+impl Iterator for Taps<'_> {
+    type Item = usize;
+
+    #[inline]
+    fn next(&mut self) -> Option<usize> {
+        let k = self.window.kernel;
+        while self.next < k * k {
+            let (i, j) = (self.next / k, self.next % k);
+            self.next += 1;
+            if let Some(offset) = self.window.tap(self.channel, self.at, (i, j)) {
+                return Some(offset);
+            }
+        }
+        None
+    }
+}
+
+/// Calls `f(image, output, taps)` for each window of each image, `output` the window's
+/// position among one image's outputs.
+#[inline]
+fn for_each_window(window: &Window, batch: usize, mut f: impl FnMut(usize, usize, Taps<'_>)) {
+    let (out_width, plane) = (window.out_width(), window.plane_len());
     for b in 0..batch {
         for channel in 0..window.channels {
             for p in 0..plane {
                 let at = (p / out_width, p % out_width);
-                let mut taps = (0..k * k).filter_map(|t| window.tap(channel, at, (t / k, t % k)));
-                f(b, channel * plane + p, &mut taps);
+                f(b, channel * plane + p, Taps { window, channel, at, next: 0 });
             }
         }
     }
@@ -36,7 +58,7 @@ fn for_each_window(
 /// the order of the outputs.
 fn for_each_argmax<T: Real>(x: &[T], window: &Window, mut f: impl FnMut(usize, usize, usize)) {
     let batch = x.len() / window.input_len();
-    for_each_window(window, batch, |b, out, taps| {
+    for_each_window(window, batch, |b, out, mut taps| {
         let image = &x[b * window.input_len()..][..window.input_len()];
         let first = taps.next().expect("a window has at least one tap");
         // Strictly greater: a tie keeps the earlier position.
