@@ -30,14 +30,14 @@ use digits::{DigitsCnn, BATCH};
 
 /// The step's products as (rows, columns, depth): forward, then backward.
 const PRODUCTS: [(usize, usize, usize); 8] = [
-    (8, BATCH * 64, 9),    // conv 1: W₁ · cols(x)
-    (16, BATCH * 16, 72),  // conv 2: W₂ · cols(h)
-    (10, BATCH, 64),       // linear: W₃ · h
-    (10, 64, BATCH),       // d_W₃ = d_y · hᵀ
-    (64, BATCH, 10),       // d_h = W₃ᵀ · d_y
-    (16, 72, BATCH * 16),  // d_W₂ = d_z₂ · cols(h)ᵀ
-    (72, BATCH * 16, 16),  // d_cols(h) = W₂ᵀ · d_z₂
-    (8, 9, BATCH * 64),    // d_W₁ = d_z₁ · cols(x)ᵀ
+    (8, BATCH * 64, 9),   // conv 1: W₁ · cols(x)
+    (16, BATCH * 16, 72), // conv 2: W₂ · cols(h)
+    (10, BATCH, 64),      // linear: W₃ · h
+    (10, 64, BATCH),      // d_W₃ = d_y · hᵀ
+    (64, BATCH, 10),      // d_h = W₃ᵀ · d_y
+    (16, 72, BATCH * 16), // d_W₂ = d_z₂ · cols(h)ᵀ
+    (72, BATCH * 16, 16), // d_cols(h) = W₂ᵀ · d_z₂
+    (8, 9, BATCH * 64),   // d_W₁ = d_z₁ · cols(x)ᵀ
 ];
 
 /// `c = a·b`, column-major, every operand contiguous.
@@ -93,7 +93,11 @@ fn cnn(c: &mut Criterion) {
             black_box(loss)
         })
     });
-    let largest = PRODUCTS.iter().map(|(r, c, d)| (r * c).max(r * d).max(d * c)).max().unwrap_or(0);
+    let largest = PRODUCTS
+        .iter()
+        .map(|(r, c, d)| (r * c).max(r * d).max(d * c))
+        .max()
+        .unwrap_or(0);
     let (a, b) = (vec![0.5f32; largest], vec![0.25f32; largest]);
     let mut out = vec![0.0f32; largest];
     group.bench_function("floor", |bench| {

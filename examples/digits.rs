@@ -69,9 +69,24 @@ pub fn digits() -> (Dataset<f32, 64, usize>, Dataset<f32, 64, usize>) {
 pub fn he_init(rng: &mut StdRng) -> chainrule::Result<DigitsCnn> {
     let mut model = DigitsCnn::zeros();
     let layers = &mut model.layers;
-    init::kaiming_normal(&mut *layers.0.weight, FanMode::FanIn, Nonlinearity::Relu, rng)?;
-    init::kaiming_normal(&mut *layers.3.weight, FanMode::FanIn, Nonlinearity::Relu, rng)?;
-    init::kaiming_normal(&mut *layers.7.weight, FanMode::FanIn, Nonlinearity::Relu, rng)?;
+    init::kaiming_normal(
+        &mut *layers.0.weight,
+        FanMode::FanIn,
+        Nonlinearity::Relu,
+        rng,
+    )?;
+    init::kaiming_normal(
+        &mut *layers.3.weight,
+        FanMode::FanIn,
+        Nonlinearity::Relu,
+        rng,
+    )?;
+    init::kaiming_normal(
+        &mut *layers.7.weight,
+        FanMode::FanIn,
+        Nonlinearity::Relu,
+        rng,
+    )?;
     Ok(model)
 }
 
@@ -97,14 +112,23 @@ pub fn predict(model: &DigitsCnn, data: &Dataset<f32, 64, usize>) -> Vec<usize> 
         let x = SMatrix::<f32, 64, BATCH>::from_fn(|r, c| data.inputs()[indices[c]][r]);
         let logits = model.forward(&x);
         let real = BATCH.min(data.len() - start);
-        predictions.extend(logits.column_iter().take(real).map(|column| column.argmax().0));
+        predictions.extend(
+            logits
+                .column_iter()
+                .take(real)
+                .map(|column| column.argmax().0),
+        );
     }
     predictions
 }
 
 /// The fraction of `predictions` that are the targets.
 pub fn accuracy(predictions: &[usize], data: &Dataset<f32, 64, usize>) -> f64 {
-    let correct = predictions.iter().zip(data.targets()).filter(|(p, t)| p == t).count();
+    let correct = predictions
+        .iter()
+        .zip(data.targets())
+        .filter(|(p, t)| p == t)
+        .count();
     correct as f64 / data.len() as f64
 }
 
@@ -148,7 +172,10 @@ pub fn run() -> Vec<PathBuf> {
         Ok(path) => path,
         Err(error) => fail(&format!("could not draw digits.svg: {error}")),
     };
-    println!("  picture: {} (loss curve, test digits, confusion matrix)", picture.display());
+    println!(
+        "  picture: {} (loss curve, test digits, confusion matrix)",
+        picture.display()
+    );
     println!("test accuracy: {accuracy}");
     if accuracy < 0.93 {
         fail("the test accuracy is below 93%");
@@ -157,7 +184,12 @@ pub fn run() -> Vec<PathBuf> {
 }
 
 /// The loss curve, the first test digits with their predictions, and the confusion matrix.
-fn draw(losses: &[f32], test: &Dataset<f32, 64, usize>, predictions: &[usize], path: &std::path::Path) -> plot::DrawResult<()> {
+fn draw(
+    losses: &[f32],
+    test: &Dataset<f32, 64, usize>,
+    predictions: &[usize],
+    path: &std::path::Path,
+) -> plot::DrawResult<()> {
     let root = plot::canvas(path, (1800, 600))?;
     let panels = root.split_evenly((1, 3));
     let mut chart = ChartBuilder::on(&panels[0])
@@ -165,7 +197,10 @@ fn draw(losses: &[f32], test: &Dataset<f32, 64, usize>, predictions: &[usize], p
         .margin(14)
         .x_label_area_size(56)
         .y_label_area_size(64)
-        .build_cartesian_2d(0..losses.len(), 0f32..losses.iter().copied().fold(0.0, f32::max))?;
+        .build_cartesian_2d(
+            0..losses.len(),
+            0f32..losses.iter().copied().fold(0.0, f32::max),
+        )?;
     chart
         .configure_mesh()
         .x_desc("step")
@@ -173,7 +208,10 @@ fn draw(losses: &[f32], test: &Dataset<f32, 64, usize>, predictions: &[usize], p
         .label_style(plot::font(plot::TICK_SIZE))
         .axis_desc_style(plot::font(plot::LABEL_SIZE))
         .draw()?;
-    chart.draw_series(LineSeries::new(losses.iter().copied().enumerate(), plot::series_color(0)))?;
+    chart.draw_series(LineSeries::new(
+        losses.iter().copied().enumerate(),
+        plot::series_color(0),
+    ))?;
     draw_digits(&panels[1], test, predictions)?;
     draw_confusion(&panels[2], test, predictions)?;
     root.present()?;
@@ -182,7 +220,11 @@ fn draw(losses: &[f32], test: &Dataset<f32, 64, usize>, predictions: &[usize], p
 
 /// The first 48 test digits in grey, each with its predicted label: black if right, red with
 /// a red frame if wrong.
-fn draw_digits<DB: DrawingBackend>(area: &DrawingArea<DB, plotters::coord::Shift>, test: &Dataset<f32, 64, usize>, predictions: &[usize]) -> plot::DrawResult<()>
+fn draw_digits<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    test: &Dataset<f32, 64, usize>,
+    predictions: &[usize],
+) -> plot::DrawResult<()>
 where
     DB::ErrorType: 'static,
 {
@@ -195,20 +237,41 @@ where
         let side = (width.min(height) as i32 - 26) / 8;
         for (pixel, value) in image.iter().enumerate() {
             let grey = (255.0 * (1.0 - value.clamp(0.0, 1.0))) as u8;
-            let (x, y) = (4 + (pixel % 8) as i32 * side, 22 + (pixel / 8) as i32 * side);
-            cell.draw(&Rectangle::new([(x, y), (x + side, y + side)], RGBColor(grey, grey, grey).filled()))?;
+            let (x, y) = (
+                4 + (pixel % 8) as i32 * side,
+                22 + (pixel / 8) as i32 * side,
+            );
+            cell.draw(&Rectangle::new(
+                [(x, y), (x + side, y + side)],
+                RGBColor(grey, grey, grey).filled(),
+            ))?;
         }
-        let color = if wrong { plot::PALETTE[4] } else { plot::PALETTE[0] };
+        let color = if wrong {
+            plot::PALETTE[4]
+        } else {
+            plot::PALETTE[0]
+        };
         if wrong {
-            cell.draw(&Rectangle::new([(2, 20), (6 + 8 * side, 24 + 8 * side)], color.stroke_width(3)))?;
+            cell.draw(&Rectangle::new(
+                [(2, 20), (6 + 8 * side, 24 + 8 * side)],
+                color.stroke_width(3),
+            ))?;
         }
-        cell.draw(&Text::new(predicted.to_string(), (4 + 3 * side, 0), plot::font(plot::TICK_SIZE).color(&color)))?;
+        cell.draw(&Text::new(
+            predicted.to_string(),
+            (4 + 3 * side, 0),
+            plot::font(plot::TICK_SIZE).color(&color),
+        ))?;
     }
     Ok(())
 }
 
 /// Counts of (true, predicted) classes, darker for more.
-fn draw_confusion<DB: DrawingBackend>(area: &DrawingArea<DB, plotters::coord::Shift>, test: &Dataset<f32, 64, usize>, predictions: &[usize]) -> plot::DrawResult<()>
+fn draw_confusion<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    test: &Dataset<f32, 64, usize>,
+    predictions: &[usize],
+) -> plot::DrawResult<()>
 where
     DB::ErrorType: 'static,
 {
@@ -237,9 +300,16 @@ where
         for (predicted, &count) in row.iter().enumerate() {
             let (x, y) = (predicted as i32, truth as i32);
             let fill = plot::colormap(1.0 - count as f64 / most as f64);
-            chart.draw_series(std::iter::once(Rectangle::new([(x, y), (x + 1, y + 1)], fill.filled())))?;
+            chart.draw_series(std::iter::once(Rectangle::new(
+                [(x, y), (x + 1, y + 1)],
+                fill.filled(),
+            )))?;
             if count > 0 {
-                chart.draw_series(std::iter::once(Text::new(count.to_string(), (x, y), plot::font(plot::TICK_SIZE))))?;
+                chart.draw_series(std::iter::once(Text::new(
+                    count.to_string(),
+                    (x, y),
+                    plot::font(plot::TICK_SIZE),
+                )))?;
             }
         }
     }

@@ -140,11 +140,11 @@
 pub use graph_macros::graph;
 
 pub use graph_runtime as runtime;
+pub use graph_runtime::{avg_pool2d, conv2d, max_pool2d};
 pub use graph_runtime::{
     check, data, impl_parameters, init, io, loss, nalgebra, nn, optim, params, rand, train, Error,
     GradientMismatch, Parameters, Real, Result,
 };
-pub use graph_runtime::{avg_pool2d, conv2d, max_pool2d};
 pub use graph_runtime::{Primitive, SecondDerivative};
 
 #[doc(hidden)]

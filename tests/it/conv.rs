@@ -25,10 +25,16 @@ pub(crate) fn naive_conv(
         for y in 0..ho {
             for x in 0..wo {
                 let mut total = bias(o);
-                for (ci, i, j) in (0..c).flat_map(|ci| (0..k).flat_map(move |i| (0..k).map(move |j| (ci, i, j)))) {
-                    let (row, col) = ((y * s + i) as isize - p as isize, (x * s + j) as isize - p as isize);
+                for (ci, i, j) in
+                    (0..c).flat_map(|ci| (0..k).flat_map(move |i| (0..k).map(move |j| (ci, i, j))))
+                {
+                    let (row, col) = (
+                        (y * s + i) as isize - p as isize,
+                        (x * s + j) as isize - p as isize,
+                    );
                     if row >= 0 && col >= 0 && (row as usize) < h && (col as usize) < w {
-                        total += weight(o, (ci * k + i) * k + j) * image[(ci * h + row as usize) * w + col as usize];
+                        total += weight(o, (ci * k + i) * k + j)
+                            * image[(ci * h + row as usize) * w + col as usize];
                     }
                 }
                 out.push(total);
@@ -39,12 +45,17 @@ pub(crate) fn naive_conv(
 }
 
 /// The largest element of each `k×k` window, every `k` positions, per channel.
-pub(crate) fn naive_max_pool(image: &[f64], (c, h, w): (usize, usize, usize), k: usize) -> Vec<f64> {
+pub(crate) fn naive_max_pool(
+    image: &[f64],
+    (c, h, w): (usize, usize, usize),
+    k: usize,
+) -> Vec<f64> {
     let mut out = Vec::new();
     for ci in 0..c {
         for y in 0..h / k {
             for x in 0..w / k {
-                let window = (0..k * k).map(|t| image[(ci * h + y * k + t / k) * w + x * k + t % k]);
+                let window =
+                    (0..k * k).map(|t| image[(ci * h + y * k + t / k) * w + x * k + t % k]);
                 out.push(window.fold(f64::NEG_INFINITY, f64::max));
             }
         }
@@ -68,7 +79,11 @@ graph! {
 
 #[test]
 fn conv2d_with_stride_and_padding_matches_the_naive_loop() {
-    let (x, w, b) = (sample::<40, 2>(1, -1.0, 1.0), sample::<3, 18>(2, -1.0, 1.0), sample::<3, 1>(3, -1.0, 1.0));
+    let (x, w, b) = (
+        sample::<40, 2>(1, -1.0, 1.0),
+        sample::<3, 18>(2, -1.0, 1.0),
+        sample::<3, 1>(3, -1.0, 1.0),
+    );
     let y = strided::forward(x, w, b);
     for column in 0..2 {
         let image: Vec<f64> = x.column(column).iter().copied().collect();
@@ -102,7 +117,11 @@ fn conv2d_of_a_small_image_gives_the_values_worked_out_by_hand() {
 
 #[test]
 fn conv2d_gradients_match_central_differences_for_input_weight_and_bias() {
-    let (x, w, b) = (sample::<40, 2>(4, -1.0, 1.0), sample::<3, 18>(5, -0.5, 0.5), sample::<3, 1>(6, -1.0, 1.0));
+    let (x, w, b) = (
+        sample::<40, 2>(4, -1.0, 1.0),
+        sample::<3, 18>(5, -0.5, 0.5),
+        sample::<3, 1>(6, -1.0, 1.0),
+    );
     let probe = sample::<18, 2>(7, -1.0, 1.0);
     let (_, grad) = strided_probe::value_and_grad(x, w, b, probe);
     assert_gradient(grad.x, x, |x| strided_probe::forward(x, w, b, probe));
@@ -137,9 +156,15 @@ fn pooling_matches_the_naive_loop_and_its_gradients_central_differences() {
     for column in 0..2 {
         let image: Vec<f64> = x.column(column).iter().copied().collect();
         let expected = naive_max_pool(&image, (3, 4, 4), 2);
-        assert_eq!(y.column(column).iter().copied().collect::<Vec<_>>(), expected);
+        assert_eq!(
+            y.column(column).iter().copied().collect::<Vec<_>>(),
+            expected
+        );
     }
-    let (p, q) = (sample::<12, 2>(9, -1.0, 1.0), sample::<12, 2>(10, -1.0, 1.0));
+    let (p, q) = (
+        sample::<12, 2>(9, -1.0, 1.0),
+        sample::<12, 2>(10, -1.0, 1.0),
+    );
     let (value, grad) = pools::value_and_grad(x, p, q);
     // The first window of the first image, averaged by hand: x[0], x[1] and, a row of 4
     // below, x[4], x[5].
@@ -181,7 +206,11 @@ graph! {
 
 #[test]
 fn the_hessian_through_convolution_and_pooling_matches_central_differences_of_the_gradient() {
-    let (x, w, b) = (sample::<40, 2>(11, -1.0, 1.0), sample::<3, 18>(12, -0.5, 0.5), sample::<3, 1>(13, -1.0, 1.0));
+    let (x, w, b) = (
+        sample::<40, 2>(11, -1.0, 1.0),
+        sample::<3, 18>(12, -0.5, 0.5),
+        sample::<3, 1>(13, -1.0, 1.0),
+    );
     let (a, c) = (0.7, -1.3);
     let hessian = second::hessian(a, c, x, w, b);
     let h = 1e-5;

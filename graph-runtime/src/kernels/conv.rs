@@ -59,11 +59,15 @@ impl Window {
         (y < self.height).then(|| (channel * self.height + y) * self.width)
     }
 
-    /// The input column under tap column `j` at output column `out_x`; `None` in the padding.
+    /// The output columns whose tap column `j` falls inside the image (not in the padding):
+    /// `out_x·S + j − P` in `[0, W)`.
     #[inline]
-    fn column(&self, j: usize, out_x: usize) -> Option<usize> {
-        let x = (out_x * self.stride + j).wrapping_sub(self.padding);
-        (x < self.width).then_some(x)
+    fn columns_inside(&self, j: usize) -> std::ops::Range<usize> {
+        let first = self.padding.saturating_sub(j).div_ceil(self.stride);
+        let end = (self.width + self.padding)
+            .saturating_sub(j)
+            .div_ceil(self.stride);
+        first.min(self.out_width())..end.min(self.out_width())
     }
 
     /// The input element under window position `(out_y, out_x)`, tap `(i, j)` of channel
@@ -110,53 +114,85 @@ pub(super) fn with_workspace<T: Real, R>(
 /// `cols[(c·K + i)·K + j][b·HW + p]` (row-major, `C·K·K × B·HW`) = the input element under
 /// tap `(i, j)` of channel `c` at output position `p` of image `b`, or 0 in the padding.
 fn im2col<T: Real>(x: &[T], window: &Window, batch: usize, cols: &mut [T]) {
-    for_each_tap_row(window, batch, |channel, tap, b, out_y, row| {
-        let image = &x[b * window.input_len()..][..window.input_len()];
-        match window.input_row(channel, tap.0, out_y) {
-            Some(start) => {
-                let input = &image[start..][..window.width];
-                for (out_x, col) in row.iter_mut().enumerate() {
-                    *col = window.column(tap.1, out_x).map_or(T::ZERO, |x| input[x]);
+    for_each_tap_row(
+        window,
+        batch,
+        |channel, tap, inside, b, out_y, row| {
+            let image = &x[b * window.input_len()..][..window.input_len()];
+            let Some(start) = window.input_row(channel, tap.0, out_y) else {
+                row.fill(T::ZERO);
+                return;
+            };
+            let input = &image[start..][..window.width];
+            row[..inside.start].fill(T::ZERO);
+            row[inside.end..].fill(T::ZERO);
+            if inside.is_empty() {
+                return;
+            }
+            let first = inside.start * window.stride + tap.1 - window.padding;
+            if window.stride == 1 {
+                row[inside.clone()].copy_from_slice(&input[first..][..inside.len()]);
+            } else {
+                for (col, x) in row[inside]
+                    .iter_mut()
+                    .zip(input[first..].iter().step_by(window.stride))
+                {
+                    *col = *x;
                 }
             }
-            None => row.fill(T::ZERO),
-        }
-    }, cols);
+        },
+        cols,
+    );
 }
 
 /// The adjoint of [`im2col`]: every column element added back into the input element it
 /// was read from (padding taps dropped).
 fn col2im<T: Real>(cols: &mut [T], window: &Window, batch: usize, x: &mut [T]) {
     x.fill(T::ZERO);
-    for_each_tap_row(window, batch, |channel, tap, b, out_y, row| {
-        let image = &mut x[b * window.input_len()..][..window.input_len()];
-        if let Some(start) = window.input_row(channel, tap.0, out_y) {
+    for_each_tap_row(
+        window,
+        batch,
+        |channel, tap, inside, b, out_y, row| {
+            let image = &mut x[b * window.input_len()..][..window.input_len()];
+            let Some(start) = window.input_row(channel, tap.0, out_y) else {
+                return;
+            };
             let input = &mut image[start..][..window.width];
-            for (out_x, col) in row.iter().enumerate() {
-                if let Some(x) = window.column(tap.1, out_x) {
-                    input[x] += *col;
-                }
+            if inside.is_empty() {
+                return;
             }
-        }
-    }, cols);
+            let first = inside.start * window.stride + tap.1 - window.padding;
+            for (col, x) in row[inside]
+                .iter()
+                .zip(input[first..].iter_mut().step_by(window.stride))
+            {
+                *x += *col;
+            }
+        },
+        cols,
+    );
 }
 
-/// Calls `f(channel, (i, j), image, out_y, row)` for each row of output positions of each
-/// image under each tap, `row` being that stretch of [`im2col`]'s matrix.
+/// Calls `f(channel, (i, j), inside, image, out_y, row)` for each row of output positions of
+/// each image under each tap, `row` being that stretch of [`im2col`]'s matrix and `inside`
+/// its positions whose tap is inside the image.
 fn for_each_tap_row<T>(
     window: &Window,
     batch: usize,
-    mut f: impl FnMut(usize, (usize, usize), usize, usize, &mut [T]),
+    mut f: impl FnMut(usize, (usize, usize), std::ops::Range<usize>, usize, usize, &mut [T]),
     cols: &mut [T],
 ) {
     let (k, plane, out_width) = (window.kernel, window.plane_len(), window.out_width());
     let mut rows = cols.chunks_exact_mut(out_width.max(1));
     for channel in 0..window.channels {
         for tap in (0..k).flat_map(|i| (0..k).map(move |j| (i, j))) {
+            let inside = window.columns_inside(tap.1);
             for b in 0..batch {
                 for out_y in 0..plane / out_width.max(1) {
-                    let row = rows.next().expect("im2col's matrix has a row per tap, image and line");
-                    f(channel, tap, b, out_y, row);
+                    let row = rows
+                        .next()
+                        .expect("im2col's matrix has a row per tap, image and line");
+                    f(channel, tap, inside.clone(), b, out_y, row);
                 }
             }
         }

@@ -48,7 +48,16 @@ fn for_each_window(window: &Window, batch: usize, mut f: impl FnMut(usize, usize
         for channel in 0..window.channels {
             for p in 0..plane {
                 let at = (p / out_width, p % out_width);
-                f(b, channel * plane + p, Taps { window, channel, at, next: 0 });
+                f(
+                    b,
+                    channel * plane + p,
+                    Taps {
+                        window,
+                        channel,
+                        at,
+                        next: 0,
+                    },
+                );
             }
         }
     }

@@ -103,7 +103,12 @@ impl<
     }
     fn visit_named(&self, prefix: &str, f: &mut dyn FnMut(&str, TensorRef<'_, T>)) {
         let mut data = vec![T::ZERO; C_OUT * CKK];
-        for ((o, column), value) in self.weight.iter().enumerate().map(|(n, v)| ((n % C_OUT, n / C_OUT), v)) {
+        for ((o, column), value) in self
+            .weight
+            .iter()
+            .enumerate()
+            .map(|(n, v)| ((n % C_OUT, n / C_OUT), v))
+        {
             data[fortran_index(o, column, (C_OUT, C_IN, K))] = *value;
         }
         let shape = [C_OUT, C_IN, K, K];
@@ -179,6 +184,29 @@ impl<
 {
 }
 
+/// The sizes a [`Conv2d`] names, checked when its `Module` impl is compiled for an input of
+/// `R` rows: a mismatch is a compile error naming the layer.
+#[inline(always)]
+fn check_sizes<
+    const C_IN: usize,
+    const K: usize,
+    const H: usize,
+    const W: usize,
+    const CKK: usize,
+    const R: usize,
+>() {
+    const {
+        assert!(
+            R == C_IN * H * W,
+            "Conv2d: its input does not have C_in·H·W rows; the previous layer's output does not fit"
+        );
+        assert!(
+            CKK == C_IN * K * K,
+            "Conv2d: CKK is not C_in·K·K; write the type with `conv2d!`"
+        );
+    }
+}
+
 macro_rules! conv2d_for {
     ($real:ident, $graphs:ident) => {
         /// Weights are read through references (`#[by_ref]`).
@@ -231,13 +259,7 @@ macro_rules! conv2d_for {
 
             #[inline]
             fn forward(&self, x: &SMatrix<$real, R, B>) -> Self::Output {
-                const {
-                    assert!(
-                        R == C_IN * H * W,
-                        "Conv2d: its input does not have C_in·H·W rows; the previous layer's output does not fit"
-                    );
-                    assert!(CKK == C_IN * K * K, "Conv2d: CKK is not C_in·K·K; write the type with `conv2d!`");
-                };
+                check_sizes::<C_IN, K, H, W, CKK, R>();
                 $graphs::conv::forward::<C_IN, H, W, K, S, P, R, B, C_OUT, CKK, OUT>(&self.weight, &self.bias, x)
             }
 
@@ -262,7 +284,8 @@ macro_rules! conv2d_for {
 
             #[inline]
             fn forward_with_tape_into(&self, x: &SMatrix<$real, R, B>, out: &mut Self::Output) -> Self::Tape {
-                *out = self.forward(x);
+                check_sizes::<C_IN, K, H, W, CKK, R>();
+                $graphs::conv::forward_into::<C_IN, H, W, K, S, P, R, B, C_OUT, CKK, OUT>(&self.weight, &self.bias, x, out);
                 Recycled::new(*x)
             }
 

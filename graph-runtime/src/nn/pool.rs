@@ -18,6 +18,21 @@ macro_rules! pooling {
         crate::impl_parameters!([const C: usize, const H: usize, const W: usize, const K: usize, const OUT: usize] $layer<C, H, W, K, OUT>, f32, []);
         crate::impl_parameters!([const C: usize, const H: usize, const W: usize, const K: usize, const OUT: usize] $layer<C, H, W, K, OUT>, f64, []);
 
+        impl<const C: usize, const H: usize, const W: usize, const K: usize, const OUT: usize> $layer<C, H, W, K, OUT> {
+            /// The sizes the layer names, checked when its `Module` impl is compiled for an
+            /// input of `R` rows: a mismatch is a compile error naming the layer.
+            #[inline(always)]
+            fn check_sizes<const R: usize>() {
+                const {
+                    assert!(R == C * H * W, concat!($name, ": its input does not have C·H·W rows; the previous layer's output does not fit"));
+                    assert!(
+                        K > 0 && OUT == C * (H / K) * (W / K),
+                        concat!($name, ": OUT is not C·(H/K)·(W/K); write the type with `", stringify!($function), "!`")
+                    );
+                }
+            }
+        }
+
         /// No modes: the same in training and evaluation.
         impl<const C: usize, const H: usize, const W: usize, const K: usize, const OUT: usize> Mode for $layer<C, H, W, K, OUT> {}
 
@@ -58,10 +73,7 @@ macro_rules! pooling {
 
             #[inline]
             fn forward(&self, x: &SMatrix<$real, R, B>) -> Self::Output {
-                const {
-                    assert!(R == C * H * W, concat!($name, ": its input does not have C·H·W rows; the previous layer's output does not fit"));
-                    assert!(K > 0 && OUT == C * (H / K) * (W / K), concat!($name, ": OUT is not C·(H/K)·(W/K); write the type with `", stringify!($function), "!`"));
-                };
+                Self::check_sizes::<R>();
                 $graph::graph::forward::<C, H, W, K, R, B, OUT>(x)
             }
 
@@ -79,7 +91,8 @@ macro_rules! pooling {
 
             #[inline]
             fn forward_with_tape_into(&self, x: &SMatrix<$real, R, B>, out: &mut Self::Output) -> Self::Tape {
-                *out = self.forward(x);
+                Self::check_sizes::<R>();
+                $graph::graph::forward_into::<C, H, W, K, R, B, OUT>(x, out);
                 Recycled::new(*x)
             }
 

@@ -97,7 +97,10 @@ impl Lowering {
         }
         let lowered: Vec<Option<NodeId>> =
             args[..matrices].iter().map(|arg| self.expr(arg)).collect();
-        let dims: Vec<Option<Dim>> = args[matrices..].iter().map(|arg| self.size(arg, &name)).collect();
+        let dims: Vec<Option<Dim>> = args[matrices..]
+            .iter()
+            .map(|arg| self.size(arg, &name))
+            .collect();
         let operands: Vec<NodeId> = lowered.into_iter().collect::<Option<_>>()?;
         let dims: Vec<Dim> = dims.into_iter().collect::<Option<_>>()?;
         let geometry = match self.geometry(function, &name, &operands, &dims) {
@@ -112,11 +115,13 @@ impl Lowering {
         let span = func.span();
         let result = match function {
             ImageFn::Conv2d => {
-                let conv = self.graph.push_op(Op::Conv2d(operands[0], operands[1], window), span);
-                let shape = self.shape(conv).clone();
-                let bias = self
+                let conv = self
                     .graph
-                    .push_shaped(Op::SpreadChannels(operands[2], window), span, shape);
+                    .push_op(Op::Conv2d(operands[0], operands[1], window), span);
+                let shape = self.shape(conv).clone();
+                let bias =
+                    self.graph
+                        .push_shaped(Op::SpreadChannels(operands[2], window), span, shape);
                 self.graph.push_op(Op::Add(conv, bias), span)
             }
             ImageFn::MaxPool2d => {
@@ -164,8 +169,9 @@ impl Lowering {
     ) -> Result<Geometry, String> {
         let image = format!("{}×{}×{}", dims[0], dims[1], dims[2]);
         let x_shape = self.shape(operands[0]);
-        let (x_rows, _) = rows_cols(x_shape)
-            .ok_or_else(|| format!("`{name}` needs a batch of images, one per column, found `{x_shape}`"))?;
+        let (x_rows, _) = rows_cols(x_shape).ok_or_else(|| {
+            format!("`{name}` needs a batch of images, one per column, found `{x_shape}`")
+        })?;
         let input_rows = agree(
             product(&[&dims[0], &dims[1], &dims[2]]),
             &x_rows,
@@ -174,7 +180,12 @@ impl Lowering {
         let (stride, padding, out_channels, weight_cols) = match function {
             ImageFn::Conv2d => self.conv_weight(name, operands, dims)?,
             // PyTorch's default stride for pooling is the window's side.
-            _ => (dims[3].clone(), Dim::Fixed(0), dims[0].clone(), Dim::Fixed(1)),
+            _ => (
+                dims[3].clone(),
+                Dim::Fixed(0),
+                dims[0].clone(),
+                Dim::Fixed(1),
+            ),
         };
         let mut geometry = Geometry {
             channels: dims[0].clone(),
@@ -195,10 +206,16 @@ impl Lowering {
 
     /// A convolution's stride, padding, output channels and weight columns, checking the
     /// weight's and the bias's shapes.
-    fn conv_weight(&self, name: &str, operands: &[NodeId], dims: &[Dim]) -> Result<(Dim, Dim, Dim, Dim), String> {
+    fn conv_weight(
+        &self,
+        name: &str,
+        operands: &[NodeId],
+        dims: &[Dim],
+    ) -> Result<(Dim, Dim, Dim, Dim), String> {
         let (w_shape, b_shape) = (self.shape(operands[1]), self.shape(operands[2]));
-        let (out_channels, w_cols) = rows_cols(w_shape)
-            .ok_or_else(|| format!("`{name}` needs a weight matrix `C_out×C·K·K`, found `{w_shape}`"))?;
+        let (out_channels, w_cols) = rows_cols(w_shape).ok_or_else(|| {
+            format!("`{name}` needs a weight matrix `C_out×C·K·K`, found `{w_shape}`")
+        })?;
         let weight_cols = agree(
             product(&[&dims[0], &dims[3], &dims[3]]),
             &w_cols,
@@ -216,7 +233,14 @@ impl Lowering {
 
 /// `C_out·H_out·W_out`, computed when every size is a number, else the last argument.
 fn output_rows(geometry: &Geometry, declared: Option<&Dim>, name: &str) -> Result<Dim, String> {
-    let numbers = product(&[&geometry.height, &geometry.width, &geometry.kernel, &geometry.stride, &geometry.padding]).is_some();
+    let numbers = product(&[
+        &geometry.height,
+        &geometry.width,
+        &geometry.kernel,
+        &geometry.stride,
+        &geometry.padding,
+    ])
+    .is_some();
     let computed = match geometry.out_size() {
         Some((height, width)) => product(&[&geometry.out_channels]).map(|c| c * height * width),
         None if numbers => {

@@ -27,26 +27,55 @@ pub fn apply(g: &mut Vjp, op: Op) {
             pass(g, x, Op::Conv2dInputGrad(d_y, adjoint, window), "d_y ⋆ᵀ A");
         }
         Op::SpreadChannels(bias, window) => {
-            pass(g, bias, Op::ChannelSums(adjoint, window), "the channel sums of d_y");
+            pass(
+                g,
+                bias,
+                Op::ChannelSums(adjoint, window),
+                "the channel sums of d_y",
+            );
         }
         Op::ChannelSums(a, window) => {
             let shape = g.graph.node(a).shape.clone();
             let spread = g
                 .graph
                 .push_shaped(Op::SpreadChannels(adjoint, window), g.span, shape);
-            g.give(a, spread, format!("d_{} = d_y over each channel", g.describe(a)));
+            g.give(
+                a,
+                spread,
+                format!("d_{} = d_y over each channel", g.describe(a)),
+            );
         }
         Op::MaxPool2d(a, x, window) => {
-            pass(g, a, Op::MaxUnpool2d(adjoint, x, window), "d_y at each first maximum");
+            pass(
+                g,
+                a,
+                Op::MaxUnpool2d(adjoint, x, window),
+                "d_y at each first maximum",
+            );
         }
         Op::MaxUnpool2d(d, x, window) => {
-            pass(g, d, Op::MaxPool2d(adjoint, x, window), "A at each first maximum");
+            pass(
+                g,
+                d,
+                Op::MaxPool2d(adjoint, x, window),
+                "A at each first maximum",
+            );
         }
         Op::AvgPool2d(a, window) => {
-            pass(g, a, Op::AvgUnpool2d(adjoint, window), "d_y spread over its window");
+            pass(
+                g,
+                a,
+                Op::AvgUnpool2d(adjoint, window),
+                "d_y spread over its window",
+            );
         }
         Op::AvgUnpool2d(d, window) => {
-            pass(g, d, Op::AvgPool2d(adjoint, window), "the window means of A");
+            pass(
+                g,
+                d,
+                Op::AvgPool2d(adjoint, window),
+                "the window means of A",
+            );
         }
         _ => unreachable!("{op:?} is not an operation on images"),
     }
