@@ -2,8 +2,11 @@
 //! here from PyTorch's definitions and against values worked out by hand, gradients against
 //! central differences and `check_gradient`, and max-pool ties.
 
-use chainrule::graph;
+use chainrule::check::check_gradient;
+use chainrule::loss::CrossEntropy;
 use chainrule::nalgebra::{SMatrix, SVector};
+use chainrule::nn::{Flatten, Init, Linear, Module, ReLU, Sequential};
+use chainrule::{avg_pool2d, conv2d, graph, max_pool2d, Parameters};
 
 use crate::tensor::{assert_gradient, sample};
 
@@ -232,4 +235,177 @@ fn the_hessian_through_convolution_and_pooling_matches_central_differences_of_th
             );
         }
     }
+}
+
+/// The digits CNN of `examples/digits.rs`, as `nn.Sequential` indexes it: `0`, `3` and `7`
+/// hold the parameters.
+type DigitsCnn = Sequential<(
+    conv2d![f32; 1 => 8, kernel 3, stride 1, padding 1, image 8 x 8],
+    ReLU,
+    max_pool2d![channels 8, kernel 2, image 8 x 8],
+    conv2d![f32; 8 => 16, kernel 3, stride 1, padding 1, image 4 x 4],
+    ReLU,
+    max_pool2d![channels 16, kernel 2, image 4 x 4],
+    Flatten,
+    Linear<f32, 64, 10>,
+)>;
+
+/// A deterministic value for element `n` of tensor `salt`, in (−0.5, 0.5).
+fn weight(salt: usize, n: usize) -> f32 {
+    (((salt * 7919 + n * 104_729) % 1000) as f32 / 1000.0) - 0.5
+}
+
+/// The PyTorch model's tensors, flat in row-major order, as `state_dict()` gives them.
+fn pytorch_state_dict() -> Vec<(&'static str, Vec<usize>, Vec<f32>)> {
+    let tensor = |name, shape: Vec<usize>, salt| {
+        let len = shape.iter().product();
+        (name, shape, (0..len).map(|n| weight(salt, n)).collect())
+    };
+    vec![
+        tensor("0.weight", vec![8, 1, 3, 3], 1),
+        tensor("0.bias", vec![8], 2),
+        tensor("3.weight", vec![16, 8, 3, 3], 3),
+        tensor("3.bias", vec![16], 4),
+        tensor("7.weight", vec![10, 64], 5),
+        tensor("7.bias", vec![10], 6),
+    ]
+}
+
+/// The network by its definition on one image, from the flat PyTorch tensors: the logits.
+fn naive_digits_cnn(image: &[f64], tensors: &[(&str, Vec<usize>, Vec<f32>)]) -> Vec<f64> {
+    let t = |n: usize| &tensors[n].2;
+    let relu = |v: Vec<f64>| v.into_iter().map(|x| x.max(0.0)).collect::<Vec<_>>();
+    let h = naive_conv(
+        image,
+        |o, j| f64::from(t(0)[o * 9 + j]),
+        |o| f64::from(t(1)[o]),
+        (1, 8, 8),
+        8,
+        (3, 1, 1),
+    );
+    let h = naive_max_pool(&relu(h), (8, 8, 8), 2);
+    let h = naive_conv(
+        &h,
+        |o, j| f64::from(t(2)[o * 72 + j]),
+        |o| f64::from(t(3)[o]),
+        (8, 4, 4),
+        16,
+        (3, 1, 1),
+    );
+    let h = naive_max_pool(&relu(h), (16, 4, 4), 2);
+    (0..10)
+        .map(|o| {
+            f64::from(t(5)[o])
+                + (0..64)
+                    .map(|i| f64::from(t(4)[o * 64 + i]) * h[i])
+                    .sum::<f64>()
+        })
+        .collect()
+}
+
+#[test]
+fn a_pytorch_state_dict_predicts_what_the_naive_network_predicts() {
+    let tensors = pytorch_state_dict();
+    // The file as `safetensors.torch.save_file(model.state_dict())` writes it.
+    let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = tensors
+        .iter()
+        .map(|(name, shape, data)| {
+            let bytes: &[u8] = bytemuck_bytes(data);
+            let view =
+                safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), bytes)
+                    .unwrap();
+            (name.to_string(), view)
+        })
+        .collect();
+    let file = std::env::temp_dir().join(format!(
+        "chainrule-conv-state-dict-{}.safetensors",
+        std::process::id()
+    ));
+    safetensors::serialize_to_file(views, None, &file).unwrap();
+    let mut model = DigitsCnn::zeros();
+    chainrule::io::load_safetensors(&mut model, &file).unwrap();
+    std::fs::remove_file(&file).unwrap();
+
+    let (_, test) = chainrule::data::digits::<f32>();
+    let x = SMatrix::<f32, 64, 8>::from_fn(|r, c| test.inputs()[c * 40][r] / 16.0);
+    let logits = model.forward(&x);
+    for column in 0..8 {
+        let image: Vec<f64> = x.column(column).iter().map(|&p| f64::from(p)).collect();
+        let expected = naive_digits_cnn(&image, &tensors);
+        for (got, want) in logits.column(column).iter().zip(&expected) {
+            assert!((f64::from(*got) - want).abs() < 1e-4, "{got} vs {want}");
+        }
+        let argmax = |v: &[f64]| (0..10).fold(0, |best, i| if v[i] > v[best] { i } else { best });
+        assert_eq!(logits.column(column).argmax().0, argmax(&expected));
+    }
+}
+
+/// Little-endian bytes of `values`, as safetensors stores them.
+fn bytemuck_bytes(values: &[f32]) -> &[u8] {
+    assert!(cfg!(target_endian = "little"));
+    // SAFETY: any f32 is 4 initialised bytes, and u8 has no alignment requirement.
+    unsafe {
+        std::slice::from_raw_parts(values.as_ptr().cast::<u8>(), std::mem::size_of_val(values))
+    }
+}
+
+#[test]
+fn conv2d_layer_gradients_match_central_differences_and_state_dict_names_are_pytorchs() {
+    type Layer = conv2d![f64; 2 => 3, kernel 3, stride 2, padding 1, image 5 x 4];
+    let mut layer = Layer::zeros();
+    layer.weight.copy_from(&sample::<3, 18>(20, -0.5, 0.5));
+    layer.bias = sample::<3, 1>(21, -0.5, 0.5);
+    let x = sample::<40, 2>(22, -1.0, 1.0);
+    let d_output = sample::<18, 2>(23, -1.0, 1.0);
+    let (output, tape) = layer.forward_with_tape(&x);
+    assert_eq!(output, strided::forward(x, *layer.weight, layer.bias));
+    let (d_x, grads) = layer.backward(&tape, &d_output);
+    check_gradient(&layer, &grads, |l| l.forward(&x).dot(&d_output)).unwrap();
+    assert_gradient(d_x, x, |x| layer.forward(&x).dot(&d_output));
+    let mut names = Vec::new();
+    layer.visit_named("", &mut |name, tensor| {
+        names.push((name.to_string(), tensor.shape.to_vec()))
+    });
+    assert_eq!(
+        names,
+        [
+            ("weight".to_string(), vec![3, 2, 3, 3]),
+            ("bias".to_string(), vec![3])
+        ]
+    );
+}
+
+#[test]
+fn pooling_layers_pass_their_gradients_to_their_input() {
+    type Max = max_pool2d![channels 3, kernel 2, image 4 x 4];
+    type Avg = avg_pool2d![channels 3, kernel 2, image 4 x 4];
+    let x = sample::<48, 2>(24, -1.0, 1.0);
+    let d_output = sample::<12, 2>(25, -1.0, 1.0);
+    let (_, tape) = Max::default().forward_with_tape(&x);
+    assert_gradient(Max::default().backward(&tape, &d_output).0, x, |x| {
+        Max::default().forward(&x).dot(&d_output)
+    });
+    let (_, tape) = Avg::default().forward_with_tape(&x);
+    assert_gradient(Avg::default().backward(&tape, &d_output).0, x, |x| {
+        Avg::default().forward(&x).dot(&d_output)
+    });
+}
+
+#[test]
+fn a_cnn_training_step_after_the_first_allocates_nothing() {
+    use chainrule::optim::{Optimizer, Sgd};
+    let mut model = DigitsCnn::zeros();
+    let mut grads = DigitsCnn::zeros();
+    let mut optimizer = Sgd::new(0.01f32).momentum(0.9);
+    let x = SMatrix::<f32, 64, 4>::from_fn(|r, c| weight(c, r));
+    let y = [1, 2, 3, 4];
+    model.loss_and_grad_into(&x, &y, CrossEntropy, &mut grads);
+    let (_, forward) = crate::allocation::allocations_during(|| model.forward(&x));
+    model.loss_and_grad_into(&x, &y, CrossEntropy, &mut grads);
+    let (_, backward) = crate::allocation::allocations_during(|| {
+        model.loss_and_grad_into(&x, &y, CrossEntropy, &mut grads)
+    });
+    optimizer.step(&mut model, &grads);
+    let ((), update) = crate::allocation::allocations_during(|| optimizer.step(&mut model, &grads));
+    assert_eq!((forward, backward, update), (0, 0, 0));
 }

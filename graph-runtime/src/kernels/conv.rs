@@ -1,14 +1,13 @@
 //! 2-D convolution (PyTorch's cross-correlation, zero padding) over a batch of images, one
 //! image per column, each image `C×H×W` in PyTorch's row-major `(C, H, W)` order, and its
-//! gradients. Each is im2col and one `gemm` product over the whole batch, in workspaces kept
-//! per thread (`with_workspace`), so a step after the first allocates nothing.
+//! gradients. Each is im2col and one product over the whole batch (`combine_rows`), in
+//! workspaces kept per thread (`with_workspace`), so a step after the first allocates nothing.
 //!
 //! The weight is `C_out×(C·K·K)`, row `o` PyTorch's `weight[o]` flattened in `(c, i, j)`
 //! order; nalgebra stores it column-major, and the products read it in place.
 
 use nalgebra::{SMatrix, SVector};
 
-use super::product_strided;
 use crate::Real;
 
 /// The geometry of a convolution or a pooling: the input image (`channels×height×width`),
@@ -226,17 +225,7 @@ pub fn conv2d_slices<T: Real>(
     );
     with_workspace::<T, _>(depth * n, out_channels * n, |cols, grouped| {
         im2col(x, window, batch, cols);
-        // SAFETY: `grouped` is `out_channels×n` row-major, `weight` `out_channels×depth`
-        // column-major, `cols` `depth×n` row-major: every stride stays inside its slice.
-        unsafe {
-            product_strided(
-                grouped.as_mut_ptr(),
-                (out_channels, n, depth),
-                (weight, (1, out_channels as isize)),
-                (cols, (n as isize, 1)),
-                (n as isize, 1),
-            );
-        }
+        combine_rows(grouped, cols, n, |o, d| weight[o + out_channels * d]);
         ungroup(grouped, y, out_channels, window.plane_len());
     });
 }
@@ -256,17 +245,7 @@ pub fn conv2d_input_grad_slices<T: Real>(
     );
     with_workspace::<T, _>(depth * n, out_channels * n, |cols, grouped| {
         regroup(d_y, grouped, out_channels, window.plane_len());
-        // SAFETY: `cols` is `depth×n` row-major, `weight` read transposed (`depth×out_channels`,
-        // row stride `out_channels`), `grouped` `out_channels×n` row-major.
-        unsafe {
-            product_strided(
-                cols.as_mut_ptr(),
-                (depth, n, out_channels),
-                (weight, (out_channels as isize, 1)),
-                (grouped, (n as isize, 1)),
-                (n as isize, 1),
-            );
-        }
+        combine_rows(cols, grouped, n, |d, o| weight[o + out_channels * d]);
         col2im(cols, window, batch, d_x);
     });
 }
@@ -287,16 +266,9 @@ pub fn conv2d_weight_grad_slices<T: Real>(
     with_workspace::<T, _>(depth * n, out_channels * n, |cols, grouped| {
         im2col(x, window, batch, cols);
         regroup(d_y, grouped, out_channels, window.plane_len());
-        // SAFETY: `d_weight` is `out_channels×depth` column-major, `grouped` `out_channels×n`
-        // row-major, `cols` read transposed (`n×depth`, column stride `n`).
-        unsafe {
-            product_strided(
-                d_weight.as_mut_ptr(),
-                (out_channels, depth, n),
-                (grouped, (n as isize, 1)),
-                (cols, (1, n as isize)),
-                (1, out_channels as isize),
-            );
+        for (at, gradient) in d_weight.iter_mut().enumerate() {
+            let (o, d) = (at % out_channels, at / out_channels);
+            *gradient = dot(&grouped[o * n..][..n], &cols[d * n..][..n]);
         }
     });
 }
@@ -309,6 +281,53 @@ fn regroup<T: Real>(batch_major: &[T], channel_major: &mut [T], channels: usize,
             channel_major[(o * n + b) * plane..][..plane].copy_from_slice(source);
         }
     }
+}
+
+/// `out[r] = Σ_k coefficient(r, k) · inputs[k]` over rows of `n` elements: the products of
+/// a convolution, whose matrices are a few rows deep and thousands of elements wide, as
+/// row operations the compiler vectorises along the rows (`gemm` packs its operands into
+/// memory it allocates on every call, and at these sizes spends longer on that).
+fn combine_rows<T: Real>(
+    out: &mut [T],
+    inputs: &[T],
+    n: usize,
+    coefficient: impl Fn(usize, usize) -> T,
+) {
+    let n = n.max(1);
+    let depth = inputs.len() / n;
+    for (r, row) in out.chunks_exact_mut(n).enumerate() {
+        row.fill(T::ZERO);
+        // Four input rows per pass over the output row: a quarter of its loads and stores.
+        let mut k = 0;
+        while k + 4 <= depth {
+            let c = [0, 1, 2, 3].map(|i| coefficient(r, k + i));
+            let [a, b, d, e] = [0, 1, 2, 3].map(|i| &inputs[(k + i) * n..][..n]);
+            for ((((value, a), b), d), e) in row.iter_mut().zip(a).zip(b).zip(d).zip(e) {
+                *value += c[0] * *a + c[1] * *b + c[2] * *d + c[3] * *e;
+            }
+            k += 4;
+        }
+        for k in k..depth {
+            let c = coefficient(r, k);
+            for (value, x) in row.iter_mut().zip(&inputs[k * n..][..n]) {
+                *value += c * *x;
+            }
+        }
+    }
+}
+
+/// `Σ a·b`, in eight independent sums that the compiler keeps in one vector register.
+fn dot<T: Real>(a: &[T], b: &[T]) -> T {
+    let mut lanes = [T::ZERO; 8];
+    let (a_chunks, b_chunks) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail = a_chunks.remainder().iter().zip(b_chunks.remainder());
+    for (x, y) in a_chunks.zip(b_chunks) {
+        for lane in 0..8 {
+            lanes[lane] += x[lane] * y[lane];
+        }
+    }
+    let tail = tail.fold(T::ZERO, |total, (x, y)| total + *x * *y);
+    lanes.iter().fold(tail, |total, lane| total + *lane)
 }
 
 /// A `C×H×W` geometry from const generics, after checking at compile time (when the

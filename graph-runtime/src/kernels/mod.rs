@@ -1,5 +1,6 @@
 //! Matrix products for generated code: small ones inline, as nalgebra writes them; large ones
-//! by the `gemm` crate's kernels, which pick AVX-512, AVX2 or NEON at run time.
+//! by the `gemm` crate's kernels, which pick AVX-512, AVX2 or NEON at run time. The operations
+//! on images (convolution and pooling) are in `conv` and `pool`.
 //!
 //! A product of an `R×K` and a `K×C` matrix costs `R·K·C` multiply-adds. Below
 //! [`GEMM_THRESHOLD`] of them, nalgebra's unrolled code wins (a 16×2 by 2×32 product is a few
@@ -74,27 +75,9 @@ unsafe fn product_into<T: Real, const R: usize, const C: usize>(
 #[inline]
 unsafe fn product_at<T: Real>(
     c: *mut T,
-    dims: (usize, usize, usize),
-    a: (&[T], (isize, isize)),
-    b: (&[T], (isize, isize)),
-) {
-    // SAFETY: as the caller guarantees; column-major: row stride 1, column stride `rows`.
-    unsafe { product_strided(c, dims, a, b, (1, dims.0 as isize)) }
-}
-
-/// As [`product_at`], into a `rows×cols` matrix at `c` with the given (row, column) strides.
-///
-/// # Safety
-///
-/// Every stride must stay inside its matrix, and `c` be valid for writes wherever its
-/// strides reach.
-#[inline]
-pub(crate) unsafe fn product_strided<T: Real>(
-    c: *mut T,
     (rows, cols, depth): (usize, usize, usize),
     (a, (a_row_stride, a_column_stride)): (&[T], (isize, isize)),
     (b, (b_row_stride, b_column_stride)): (&[T], (isize, isize)),
-    (c_row_stride, c_column_stride): (isize, isize),
 ) {
     // SAFETY: as the caller guarantees.
     unsafe {
@@ -103,8 +86,8 @@ pub(crate) unsafe fn product_strided<T: Real>(
             cols,
             depth,
             c,
-            c_column_stride,
-            c_row_stride,
+            rows as isize,
+            1,
             false,
             a.as_ptr(),
             a_column_stride,
