@@ -267,6 +267,8 @@ where
 }
 
 /// Counts of (true, predicted) classes, darker for more.
+// The y range runs from 10 down to 0 on purpose: plotters then draws class 0 at the top.
+#[allow(clippy::reversed_empty_ranges)]
 fn draw_confusion<DB: DrawingBackend>(
     area: &DrawingArea<DB, plotters::coord::Shift>,
     test: &Dataset<f32, 64, usize>,

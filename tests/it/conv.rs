@@ -307,10 +307,14 @@ fn naive_digits_cnn(image: &[f64], tensors: &[(&str, Vec<usize>, Vec<f32>)]) -> 
 fn a_pytorch_state_dict_predicts_what_the_naive_network_predicts() {
     let tensors = pytorch_state_dict();
     // The file as `safetensors.torch.save_file(model.state_dict())` writes it.
+    let bytes: Vec<Vec<u8>> = tensors
+        .iter()
+        .map(|(_, _, data)| data.iter().flat_map(|value| value.to_le_bytes()).collect())
+        .collect();
     let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = tensors
         .iter()
-        .map(|(name, shape, data)| {
-            let bytes: &[u8] = bytemuck_bytes(data);
+        .zip(&bytes)
+        .map(|((name, shape, _), bytes)| {
             let view =
                 safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), bytes)
                     .unwrap();
@@ -337,15 +341,6 @@ fn a_pytorch_state_dict_predicts_what_the_naive_network_predicts() {
         }
         let argmax = |v: &[f64]| (0..10).fold(0, |best, i| if v[i] > v[best] { i } else { best });
         assert_eq!(logits.column(column).argmax().0, argmax(&expected));
-    }
-}
-
-/// Little-endian bytes of `values`, as safetensors stores them.
-fn bytemuck_bytes(values: &[f32]) -> &[u8] {
-    assert!(cfg!(target_endian = "little"));
-    // SAFETY: any f32 is 4 initialised bytes, and u8 has no alignment requirement.
-    unsafe {
-        std::slice::from_raw_parts(values.as_ptr().cast::<u8>(), std::mem::size_of_val(values))
     }
 }
 

@@ -525,7 +525,7 @@ pub fn spread_channels<T: Real, const CO: usize, const OUT: usize, const B: usiz
 ) -> SMatrix<T, OUT, B> {
     const {
         assert!(
-            CO > 0 && OUT % CO == 0,
+            CO > 0 && OUT.is_multiple_of(CO),
             "conv2d: the output's rows are not a multiple of its channels"
         )
     };
@@ -552,7 +552,7 @@ pub fn channel_sums<T: Real, const CO: usize, const OUT: usize, const B: usize>(
 ) -> SVector<T, CO> {
     const {
         assert!(
-            CO > 0 && OUT % CO == 0,
+            CO > 0 && OUT.is_multiple_of(CO),
             "conv2d: the output's rows are not a multiple of its channels"
         )
     };
