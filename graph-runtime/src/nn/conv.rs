@@ -265,7 +265,7 @@ macro_rules! conv2d_for {
 
             #[inline]
             fn forward_with_tape(&self, x: &SMatrix<$real, R, B>) -> (Self::Output, Self::Tape) {
-                (self.forward(x), Recycled::new(*x))
+                (self.forward(x), copied(x))
             }
 
             #[inline]
@@ -286,7 +286,7 @@ macro_rules! conv2d_for {
             fn forward_with_tape_into(&self, x: &SMatrix<$real, R, B>, out: &mut Self::Output) -> Self::Tape {
                 check_sizes::<C_IN, K, H, W, CKK, R>();
                 $graphs::conv::forward_into::<C_IN, H, W, K, S, P, R, B, C_OUT, CKK, OUT>(&self.weight, &self.bias, x, out);
-                Recycled::new(*x)
+                copied(x)
             }
 
             #[inline]
@@ -337,3 +337,13 @@ conv2d_for!(f64, graphs_f64);
 /// assert_eq!(Flatten::default().forward(&x), x);
 /// ```
 pub type Flatten = super::Identity;
+
+/// `x` copied into a box from the pool: once, straight from `x` (`Recycled::new(*x)` would
+/// copy it to the stack first).
+pub(super) fn copied<T: crate::Real, const R: usize, const B: usize>(
+    x: &nalgebra::SMatrix<T, R, B>,
+) -> Recycled<nalgebra::SMatrix<T, R, B>> {
+    let mut tape = Recycled::<nalgebra::SMatrix<T, R, B>>::scratch();
+    tape.copy_from(x);
+    tape
+}

@@ -6,6 +6,7 @@
 
 use nalgebra::SMatrix;
 
+use super::conv::copied;
 use super::{Init, Mode, Module};
 use crate::heap::Recycled;
 
@@ -79,7 +80,7 @@ macro_rules! pooling {
 
             #[inline]
             fn forward_with_tape(&self, x: &SMatrix<$real, R, B>) -> (Self::Output, Self::Tape) {
-                (self.forward(x), Recycled::new(*x))
+                (self.forward(x), copied(x))
             }
 
             #[inline]
@@ -93,7 +94,7 @@ macro_rules! pooling {
             fn forward_with_tape_into(&self, x: &SMatrix<$real, R, B>, out: &mut Self::Output) -> Self::Tape {
                 Self::check_sizes::<R>();
                 $graph::graph::forward_into::<C, H, W, K, R, B, OUT>(x, out);
-                Recycled::new(*x)
+                copied(x)
             }
 
             /// The input's gradient straight into `d_x`.
