@@ -1,4 +1,4 @@
-//! The tour: the whole lecture, "Deep Linear Neural Networks", its six parts in order, each
+//! The tour: the whole lecture, "Deep Linear Neural Networks", its six parts in order, then the Example slide, each
 //! under a heading, with the pictures each draws.
 //!
 //! `cargo run --release --example lecture` runs it; `cargo run --release --example lecture --
@@ -19,6 +19,8 @@
 //! 5. Learning rates (`learning_rates.rs`): the four regimes, and a sweep.
 //! 6. Deep linear networks (`deep_linear.rs`): plateaus, depth, initial scale and the modes of
 //!    Saxe, McClelland & Ganguli (2013).
+//! 7. The "Example" slide (`digits.rs`): a convolutional ReLU network, He initialisation,
+//!    cross-entropy and SGD with momentum on UCI's handwritten digits.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -28,6 +30,8 @@ use std::time::Instant;
 mod computational_graph;
 #[path = "deep_linear.rs"]
 mod deep_linear;
+#[path = "digits.rs"]
+mod digits;
 #[path = "gradient_descent.rs"]
 mod gradient_descent;
 #[path = "learning_rates.rs"]
@@ -80,6 +84,11 @@ const PARTS: &[Part] = &[
         title: "Deep linear neural networks",
         examples: &["deep_linear"],
         runs: &[deep_linear::run],
+    },
+    Part {
+        title: "Example: a convolutional network on real images",
+        examples: &["digits"],
+        runs: &[digits::run],
     },
 ];
 

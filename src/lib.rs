@@ -132,10 +132,15 @@
 /// binary_cross_entropy`. Per column of a batch: `softmax_columns log_softmax_columns
 /// logsumexp_columns column_sums column_means`, per row `row_sums row_means`, and
 /// `batch_cross_entropy(logits, target)`, the mean over the columns of each column's
-/// `cross_entropy`.
+/// `cross_entropy`. On a batch of `C×H×W` images, one per column in PyTorch's `(C, H, W)`
+/// order: `conv2d(x, w, b, C, H, W, K, stride, padding)` (`w` is `C_out×C·K·K`, PyTorch's
+/// `[C_out, C, K, K]` flattened row by row, and `b` is `C_out×1`), `max_pool2d(x, C, H, W, K)`
+/// and `avg_pool2d(x, C, H, W, K)` (stride `K`). Sizes are integers or const generic
+/// parameters; over const generics, a last argument names the output's rows.
 pub use graph_macros::graph;
 
 pub use graph_runtime as runtime;
+pub use graph_runtime::{avg_pool2d, conv2d, max_pool2d};
 pub use graph_runtime::{
     check, data, impl_parameters, init, io, loss, nalgebra, nn, optim, params, rand, train, Error,
     GradientMismatch, Parameters, Real, Result,

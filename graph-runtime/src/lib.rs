@@ -39,7 +39,9 @@ pub mod __private {
     pub use crate::check;
     pub use crate::impl_parameters;
     pub use crate::kernels::{
-        matmul, matmul_into, matmul_nt, matmul_nt_into, matmul_tn, matmul_tn_into,
+        avg_pool2d, avg_unpool2d, channel_sums, conv2d, conv2d_input_grad, conv2d_weight_grad,
+        matmul, matmul_into, matmul_nt, matmul_nt_into, matmul_tn, matmul_tn_into, max_pool2d,
+        max_unpool2d, spread_channels,
     };
     pub use crate::picture::render_dot;
     pub use crate::primitive::{Primitive, SecondDerivative};

@@ -4,6 +4,7 @@ mod activations;
 mod allocation;
 mod batch;
 mod contract;
+mod conv;
 mod files;
 mod functions;
 mod hessian;

@@ -93,22 +93,26 @@
 //! ```
 pub mod activation;
 pub mod batch_norm;
+pub mod conv;
 pub mod dropout;
 pub mod embedding;
 pub mod layer_norm;
 pub mod linear;
 mod mode;
+pub mod pool;
 pub mod sequential;
 
 pub use activation::{
     Identity, LeakyReLU, LogSoftmax, ReLU, SiLU, Sigmoid, Softmax, Softplus, Tanh, ELU, GELU,
 };
 pub use batch_norm::BatchNorm1d;
+pub use conv::{Conv2d, Flatten};
 pub use dropout::Dropout;
 pub use embedding::Embedding;
 pub use layer_norm::LayerNorm;
 pub use linear::Linear;
 pub use mode::Mode;
+pub use pool::{AvgPool2d, MaxPool2d};
 pub use sequential::Sequential;
 
 use crate::loss::Loss;

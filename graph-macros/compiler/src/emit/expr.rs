@@ -10,6 +10,8 @@ use super::target::{dim, type_of, Target};
 use crate::ir::{Func, Graph, Kind, NodeId, Op, Shape};
 use crate::syntax::signature::Real;
 
+mod images;
+
 /// Operator precedence of an emitted expression, loosest first.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
 pub enum Prec {
@@ -309,6 +311,7 @@ pub fn expression(context: &Context, id: NodeId) -> Fragment {
             let (private, operand) = (&context.target.private, context.by_ref(a));
             Fragment::atom(quote!(#private::#helper(#operand)))
         }
+        op if op.window().is_some() => images::expression(context, op, &node.shape, span),
         // Element-wise on matrices.
         op if node.shape.may_be_large() => in_place(context, op, span),
         op => elementwise(context, op, span),

@@ -347,8 +347,10 @@ impl Printer<'_> {
         });
         let names = &check.names;
         let output_type = type_of(&check.output, &self.target);
-        // `self::`: a parameter may be called `forward` or `backward`.
-        let forward = quote!(self::forward(#(#arguments),*));
+        // `self::`: a parameter may be called `forward` or `backward`. The turbofish names
+        // generics that only the body uses (an image's size in `conv2d`), which rustc cannot infer.
+        let turbofish = ty_generics.as_turbofish();
+        let forward = quote!(self::forward #turbofish (#(#arguments),*));
         let (seed, projection) = if check.output.is_scalar() {
             (literal(1.0, self.target.real).tokens, forward)
         } else {
@@ -366,7 +368,7 @@ impl Printer<'_> {
             let #point = Grad { #(#fields),* };
             #private::check::check_gradient(
                 &#point,
-                &self::backward(#(#names,)* #d_out_argument),
+                &self::backward #turbofish (#(#names,)* #d_out_argument),
                 |#point: &Grad #ty_generics| #projection,
             )
         }

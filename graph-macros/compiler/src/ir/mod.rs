@@ -9,9 +9,11 @@ use proc_macro2::{Ident, Span};
 
 mod op;
 mod shape;
+mod window;
 
 pub use op::{result_shape, Binding, Const, Func, Kind, Notation, Op, Symbol};
 pub use shape::{Dim, Shape, LARGE_ELEMENTS};
+pub use window::{Geometry, WindowId};
 
 /// Index of a node in its [`Graph`]. Operands always have smaller ids than their users.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]

@@ -4,6 +4,7 @@
 //! expression printer (`emit::expr`) hold facts of their own about an operation.
 
 use super::shape::{Dim, Shape};
+use super::window::WindowId;
 use super::{Graph, NodeId};
 
 /// A constant, compared and hashed by its bits so that nodes can be keys for CSE.
@@ -196,6 +197,30 @@ pub enum Op {
     /// The largest element of each column, `R×C` → `1×C`. Treated as a constant by `diff`,
     /// like [`Op::MaxElement`]: it only shifts the per-column softmax and logsumexp.
     ColumnMaxes(NodeId),
+    /// `conv2d(x, w)`: PyTorch's cross-correlation of a batch of images `x` (one per column,
+    /// `C·H·W` rows) with the weight `w` (`C_out×C·K·K`), by the geometry.
+    Conv2d(NodeId, NodeId, WindowId),
+    /// `Conv2dInputGrad(d_y, w)`: the input's adjoint of [`Op::Conv2d`] (a transposed
+    /// convolution), linear in each operand.
+    Conv2dInputGrad(NodeId, NodeId, WindowId),
+    /// `Conv2dWeightGrad(d_y, x)`: the weight's adjoint of [`Op::Conv2d`], linear in each.
+    Conv2dWeightGrad(NodeId, NodeId, WindowId),
+    /// A `C_out×1` bias repeated over each channel's positions of every image.
+    SpreadChannels(NodeId, WindowId),
+    /// The sum of each channel's positions over every image: the adjoint of
+    /// [`Op::SpreadChannels`].
+    ChannelSums(NodeId, WindowId),
+    /// `MaxPool2d(a, x)`: the elements of `a` where each window of `x` has its first largest
+    /// element; the max-pooling of `x` is `MaxPool2d(x, x)`. No gradient reaches `x` through
+    /// the selection, which is piecewise constant in `x`.
+    MaxPool2d(NodeId, NodeId, WindowId),
+    /// `MaxUnpool2d(d, x)`: each element of `d` sent to its window's first maximum of `x`:
+    /// the adjoint of [`Op::MaxPool2d`] in `a`.
+    MaxUnpool2d(NodeId, NodeId, WindowId),
+    /// The mean of each window.
+    AvgPool2d(NodeId, WindowId),
+    /// Each element spread evenly over its window: the adjoint of [`Op::AvgPool2d`].
+    AvgUnpool2d(NodeId, WindowId),
 }
 
 impl Op {
@@ -216,8 +241,17 @@ impl Op {
             | Op::SpreadRow(a)
             | Op::RowSums(a)
             | Op::ColumnSums(a)
-            | Op::ColumnMaxes(a) => (Some(a), None),
-            Op::MatMul(a, b) => (Some(a), Some(b)),
+            | Op::ColumnMaxes(a)
+            | Op::SpreadChannels(a, _)
+            | Op::ChannelSums(a, _)
+            | Op::AvgPool2d(a, _)
+            | Op::AvgUnpool2d(a, _) => (Some(a), None),
+            Op::MatMul(a, b)
+            | Op::Conv2d(a, b, _)
+            | Op::Conv2dInputGrad(a, b, _)
+            | Op::Conv2dWeightGrad(a, b, _)
+            | Op::MaxPool2d(a, b, _)
+            | Op::MaxUnpool2d(a, b, _) => (Some(a), Some(b)),
             op => {
                 let (a, b) = op
                     .elementwise_operands()
@@ -258,6 +292,15 @@ impl Op {
             Op::RowSums(a) => Op::RowSums(f(a)),
             Op::ColumnSums(a) => Op::ColumnSums(f(a)),
             Op::ColumnMaxes(a) => Op::ColumnMaxes(f(a)),
+            Op::Conv2d(a, b, g) => Op::Conv2d(f(a), f(b), g),
+            Op::Conv2dInputGrad(a, b, g) => Op::Conv2dInputGrad(f(a), f(b), g),
+            Op::Conv2dWeightGrad(a, b, g) => Op::Conv2dWeightGrad(f(a), f(b), g),
+            Op::SpreadChannels(a, g) => Op::SpreadChannels(f(a), g),
+            Op::ChannelSums(a, g) => Op::ChannelSums(f(a), g),
+            Op::MaxPool2d(a, b, g) => Op::MaxPool2d(f(a), f(b), g),
+            Op::MaxUnpool2d(a, b, g) => Op::MaxUnpool2d(f(a), f(b), g),
+            Op::AvgPool2d(a, g) => Op::AvgPool2d(f(a), g),
+            Op::AvgUnpool2d(a, g) => Op::AvgUnpool2d(f(a), g),
         }
     }
 
@@ -285,17 +328,34 @@ impl Op {
     pub fn is_spread(&self) -> bool {
         matches!(
             self,
-            Op::Broadcast(_) | Op::SpreadColumn(_) | Op::SpreadRow(_)
+            Op::Broadcast(_) | Op::SpreadColumn(_) | Op::SpreadRow(_) | Op::SpreadChannels(..)
         )
     }
 
     /// Whether the compiler can compute the operation itself, to fold constants: not a user's
-    /// primitive, which only the emitted code can call.
+    /// primitive, which only the emitted code can call, nor an operation on images, whose
+    /// value on 1×1 matrices (`evaluate`) is not its value on the images.
     pub fn is_foldable(&self) -> bool {
         !matches!(
             self,
             Op::Call(Func::Primitive(_), _) | Op::Derivative(..) | Op::Input(_)
-        )
+        ) && self.window().is_none()
+    }
+
+    /// The geometry of an operation on images.
+    pub fn window(&self) -> Option<WindowId> {
+        match *self {
+            Op::Conv2d(.., g)
+            | Op::Conv2dInputGrad(.., g)
+            | Op::Conv2dWeightGrad(.., g)
+            | Op::SpreadChannels(_, g)
+            | Op::ChannelSums(_, g)
+            | Op::MaxPool2d(.., g)
+            | Op::MaxUnpool2d(.., g)
+            | Op::AvgPool2d(_, g)
+            | Op::AvgUnpool2d(_, g) => Some(g),
+            _ => None,
+        }
     }
 
     pub fn as_const(&self) -> Option<f64> {
@@ -337,10 +397,29 @@ pub fn result_shape(graph: &Graph, op: Op) -> Shape {
             Shape::Matrix { cols, .. } => Shape::matrix(Dim::Fixed(1), cols),
             Shape::Scalar => Shape::Scalar,
         },
-        Op::Broadcast(_) | Op::SpreadColumn(_) | Op::SpreadRow(_) => {
+        Op::Conv2d(a, _, g) | Op::MaxPool2d(a, _, g) | Op::AvgPool2d(a, g) => {
+            image_batch(g.geometry().output_rows.clone(), shape(a))
+        }
+        Op::Conv2dInputGrad(a, _, g) | Op::MaxUnpool2d(a, _, g) | Op::AvgUnpool2d(a, g) => {
+            image_batch(g.geometry().input_rows.clone(), shape(a))
+        }
+        Op::Conv2dWeightGrad(_, _, g) => {
+            let geometry = g.geometry();
+            Shape::matrix(geometry.out_channels.clone(), geometry.weight_cols.clone())
+        }
+        Op::ChannelSums(_, g) => Shape::matrix(g.geometry().out_channels.clone(), Dim::Fixed(1)),
+        Op::Broadcast(_) | Op::SpreadColumn(_) | Op::SpreadRow(_) | Op::SpreadChannels(..) => {
             panic!("a spread's shape is its target's; push it with `push_shaped`")
         }
         _ => unreachable!("element-wise operations returned above"),
+    }
+}
+
+/// A batch of images of `rows` rows, as many as `batch` has columns.
+fn image_batch(rows: Dim, batch: Shape) -> Shape {
+    match batch {
+        Shape::Matrix { cols, .. } => Shape::matrix(rows, cols),
+        Shape::Scalar => Shape::matrix(rows, Dim::Fixed(1)),
     }
 }
 
@@ -447,8 +526,17 @@ impl Op {
             Op::Hypot(a, b) => value(a).hypot(value(b)),
             Op::Call(func, a) => func.evaluate(value(a)),
             Op::Derivative(..) => f64::NAN,
-            Op::MatMul(a, b) => value(a) * value(b),
-            Op::Transpose(a)
+            Op::MatMul(a, b)
+            | Op::Conv2d(a, b, _)
+            | Op::Conv2dInputGrad(a, b, _)
+            | Op::Conv2dWeightGrad(a, b, _) => value(a) * value(b),
+            // One 1×1 image, one 1×1 window: the selection and the means are the value.
+            Op::MaxPool2d(a, ..) | Op::MaxUnpool2d(a, ..) => value(a),
+            Op::SpreadChannels(a, _)
+            | Op::ChannelSums(a, _)
+            | Op::AvgPool2d(a, _)
+            | Op::AvgUnpool2d(a, _)
+            | Op::Transpose(a)
             | Op::StopGradient(a)
             | Op::Sum(a)
             | Op::MaxElement(a)
@@ -514,7 +602,10 @@ impl Op {
     pub fn kind(&self) -> Kind {
         match self {
             Op::Input(_) | Op::Const(_) => Kind::Leaf,
-            Op::MatMul(..) => Kind::Product,
+            Op::MatMul(..) | Op::Conv2d(..) | Op::Conv2dInputGrad(..) => Kind::Product,
+            Op::Conv2dWeightGrad(..) => Kind::Product,
+            Op::MaxPool2d(..) | Op::AvgPool2d(..) | Op::ChannelSums(..) => Kind::Reduction,
+            Op::MaxUnpool2d(..) | Op::AvgUnpool2d(..) | Op::SpreadChannels(..) => Kind::Movement,
             Op::Sum(_) | Op::MaxElement(_) => Kind::Reduction,
             Op::RowSums(_) | Op::ColumnSums(_) | Op::ColumnMaxes(_) => Kind::Reduction,
             Op::Transpose(_) | Op::Broadcast(_) | Op::SpreadColumn(_) | Op::SpreadRow(_) => {
@@ -546,6 +637,7 @@ impl Op {
             // A repeated value reads as itself: `w·x + b` over a batch, and `d_b` is the
             // adjoint of the bias, not of a matrix of copies of it.
             Op::Broadcast(_) | Op::SpreadColumn(_) | Op::SpreadRow(_) => Notation::Operand,
+            Op::SpreadChannels(..) => Notation::Operand,
             Op::Derivative(..) => Notation::Derivative,
             _ => Notation::Call,
         }
@@ -591,6 +683,15 @@ impl Op {
             Op::RowSums(_) => "row_sums",
             Op::ColumnSums(_) => "column_sums",
             Op::ColumnMaxes(_) => "column_maxes",
+            Op::Conv2d(..) => "conv2d",
+            Op::Conv2dInputGrad(..) => "conv2d_input_grad",
+            Op::Conv2dWeightGrad(..) => "conv2d_weight_grad",
+            Op::SpreadChannels(..) => "spread_channels",
+            Op::ChannelSums(..) => "channel_sums",
+            Op::MaxPool2d(..) => "max_pool2d",
+            Op::MaxUnpool2d(..) => "max_unpool2d",
+            Op::AvgPool2d(..) => "avg_pool2d",
+            Op::AvgUnpool2d(..) => "avg_unpool2d",
         }
     }
 }

@@ -13,6 +13,7 @@ use crate::syntax::signature::{Errors, Real, Signature};
 use builtins::BUILTINS;
 
 pub mod builtins;
+mod images;
 
 /// The closest of `candidates` to `name`, if it is close enough to be a typo.
 fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
@@ -370,6 +371,9 @@ impl Lowering {
         // A declared primitive may shadow a builtin: the declaration is explicit.
         if self.primitives.contains(&name) {
             return self.primitive_call(func, args_span, args);
+        }
+        if let Some(function) = images::lookup(&name) {
+            return self.image_call(function, func, args_span, args);
         }
         // The function's name comes first in the source, so its error does too.
         let builtin = builtins::lookup(&name);

@@ -18,6 +18,8 @@ use proc_macro2::Span;
 
 use crate::ir::{primes, Func, Graph, NodeId, Op, Symbol};
 
+mod images;
+
 /// One operand's share of the adjoint: `(operand, contribution, chain-rule note)`. The
 /// contribution has the node's shape; `diff` sums it down to a broadcast scalar operand's.
 pub type Product = (NodeId, NodeId, String);
@@ -69,6 +71,8 @@ fn apply(g: &mut Vjp, op: Op) {
         Op::SpreadRow(a) => spread_row(g, a),
         Op::RowSums(a) => row_sums(g, a),
         Op::ColumnSums(a) => column_sums(g, a),
+        op if op.window().is_some() => images::apply(g, op),
+        _ => unreachable!("every operation has a rule above"),
     }
 }
 

@@ -1,5 +1,6 @@
 //! Matrix products for generated code: small ones inline, as nalgebra writes them; large ones
-//! by the `gemm` crate's kernels, which pick AVX-512, AVX2 or NEON at run time.
+//! by the `gemm` crate's kernels, which pick AVX-512, AVX2 or NEON at run time. The operations
+//! on images (convolution and pooling) are in `conv` and `pool`.
 //!
 //! A product of an `R×K` and a `K×C` matrix costs `R·K·C` multiply-adds. Below
 //! [`GEMM_THRESHOLD`] of them, nalgebra's unrolled code wins (a 16×2 by 2×32 product is a few
@@ -18,6 +19,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use nalgebra::SMatrix;
 
 use crate::Real;
+
+mod conv;
+mod pool;
+
+pub use conv::{
+    channel_sums, conv2d, conv2d_input_grad, conv2d_input_grad_slices, conv2d_slices,
+    conv2d_weight_grad, conv2d_weight_grad_slices, spread_channels, Window,
+};
+pub use pool::{avg_pool2d, avg_unpool2d, max_pool2d, max_unpool2d};
 
 /// Products with at least this many multiply-adds go to the `gemm` kernels.
 pub const GEMM_THRESHOLD: usize = 32 * 32 * 32;

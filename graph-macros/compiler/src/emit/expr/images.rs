@@ -1,0 +1,51 @@
+//! The operations on images, as calls of the runtime's kernels (`kernels::conv2d`, …) with
+//! every size as a const generic argument: the kernels check at monomorphisation the sizes
+//! only rustc can multiply.
+
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::{format_ident, quote};
+
+use super::{Context, Fragment};
+use crate::emit::target::dim;
+use crate::ir::{Dim, NodeId, Op, Shape};
+
+/// The kernel call computing `op`, whose result has shape `shape`.
+pub fn expression(context: &Context, op: Op, shape: &Shape, span: Span) -> Fragment {
+    let geometry = op.window().expect("an operation on images").geometry();
+    let cols = |shape: &Shape| match shape {
+        Shape::Matrix { cols, .. } => dim(cols),
+        Shape::Scalar => dim(&Dim::Fixed(1)),
+    };
+    let batch_of = |id: NodeId| cols(&context.graph.node(id).shape);
+    let [c, h, w, k, s, p, co, ckk, rows, out] = [
+        &geometry.channels,
+        &geometry.height,
+        &geometry.width,
+        &geometry.kernel,
+        &geometry.stride,
+        &geometry.padding,
+        &geometry.out_channels,
+        &geometry.weight_cols,
+        &geometry.input_rows,
+        &geometry.output_rows,
+    ]
+    .map(dim);
+    // The batch: the result's columns, or those of the batch a reduction reads.
+    let (b, operands) = match op {
+        Op::Conv2dWeightGrad(a, x, _) => (batch_of(a), vec![a, x]),
+        Op::ChannelSums(a, _) => (batch_of(a), vec![a]),
+        _ => (cols(shape), op.operands().collect()),
+    };
+    let real = format_ident!("{}", context.target.real.name());
+    let generics = match op {
+        Op::Conv2d(..) | Op::Conv2dInputGrad(..) | Op::Conv2dWeightGrad(..) => {
+            quote!(#real, #c, #h, #w, #k, #s, #p, #rows, #b, #co, #ckk, #out)
+        }
+        Op::SpreadChannels(..) | Op::ChannelSums(..) => quote!(#real, #co, #out, #b),
+        _ => quote!(#real, #c, #h, #w, #k, #s, #rows, #b, #out),
+    };
+    let kernel = Ident::new(op.mnemonic(), span);
+    let private = &context.target.private;
+    let operands: Vec<TokenStream> = operands.into_iter().map(|id| context.by_ref(id)).collect();
+    Fragment::atom(quote!(#private::#kernel::<#generics>(#(#operands),*)))
+}

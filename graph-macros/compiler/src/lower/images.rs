@@ -1,0 +1,273 @@
+//! The functions on images: `conv2d(x, w, b, C, H, W, K, stride, padding)`,
+//! `max_pool2d(x, C, H, W, K)` and `avg_pool2d(x, C, H, W, K)`, PyTorch's `F.conv2d`,
+//! `F.max_pool2d` and `F.avg_pool2d` on a batch of `C×H×W` images, one per column of `x`.
+//!
+//! Sizes are integers or const generic parameters. The compiler checks every size it can
+//! compute, naming both shapes; a product of const generics is only rustc's to compute (stable
+//! Rust has no `generic_const_exprs`), so a call over const generic sizes names its output's
+//! rows in one more argument, and the runtime's kernel checks them all when it is
+//! monomorphised.
+
+use proc_macro2::Span;
+
+use super::Lowering;
+use crate::ir::{Dim, Geometry, NodeId, Op, Shape, WindowId};
+use crate::syntax::ast::Expr;
+
+/// A function on images.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ImageFn {
+    Conv2d,
+    MaxPool2d,
+    AvgPool2d,
+}
+
+/// Every function on images, by name.
+pub const IMAGE_FNS: &[(&str, ImageFn)] = &[
+    ("conv2d", ImageFn::Conv2d),
+    ("max_pool2d", ImageFn::MaxPool2d),
+    ("avg_pool2d", ImageFn::AvgPool2d),
+];
+
+pub fn lookup(name: &str) -> Option<ImageFn> {
+    IMAGE_FNS
+        .iter()
+        .find(|(known, _)| *known == name)
+        .map(|(_, function)| *function)
+}
+
+impl ImageFn {
+    /// The matrix arguments, then the names of the sizes (one more, the output's rows, may
+    /// follow).
+    fn arguments(self) -> (usize, &'static [&'static str]) {
+        match self {
+            ImageFn::Conv2d => (3, &["C", "H", "W", "K", "stride", "padding"]),
+            ImageFn::MaxPool2d | ImageFn::AvgPool2d => (1, &["C", "H", "W", "K"]),
+        }
+    }
+}
+
+/// The product of `dims`, if they are all numbers.
+fn product(dims: &[&Dim]) -> Option<usize> {
+    dims.iter().try_fold(1usize, |total, dim| match dim {
+        Dim::Fixed(n) => total.checked_mul(*n),
+        Dim::Named(_) => None,
+    })
+}
+
+fn rows_cols(shape: &Shape) -> Option<(Dim, Dim)> {
+    match shape {
+        Shape::Matrix { rows, cols } => Some((rows.clone(), cols.clone())),
+        Shape::Scalar => None,
+    }
+}
+
+/// `computed` when known, else `declared`; an error if both are known and differ.
+fn agree(computed: Option<usize>, declared: &Dim, what: &str) -> Result<Dim, String> {
+    match (computed, declared) {
+        (Some(n), Dim::Fixed(m)) if n != *m => Err(format!("{what}: {n}, found {m}")),
+        (Some(n), _) => Ok(Dim::Fixed(n)),
+        (None, declared) => Ok(declared.clone()),
+    }
+}
+
+impl Lowering {
+    pub(super) fn image_call(
+        &mut self,
+        function: ImageFn,
+        func: &proc_macro2::Ident,
+        args_span: Span,
+        args: &[Expr],
+    ) -> Option<NodeId> {
+        let name = func.to_string();
+        let (matrices, sizes) = function.arguments();
+        if args.len() < matrices + sizes.len() || args.len() > matrices + sizes.len() + 1 {
+            let mut all: Vec<&str> = ["x", "w", "b"][..matrices].to_vec();
+            all.extend(sizes);
+            self.errors.push(syn::Error::new(
+                args_span,
+                format!(
+                    "`{name}` takes {} arguments, `{name}({})`, and the output's rows after them over const generic sizes; found {}",
+                    matrices + sizes.len(),
+                    all.join(", "),
+                    args.len()
+                ),
+            ));
+            return None;
+        }
+        let lowered: Vec<Option<NodeId>> =
+            args[..matrices].iter().map(|arg| self.expr(arg)).collect();
+        let dims: Vec<Option<Dim>> = args[matrices..]
+            .iter()
+            .map(|arg| self.size(arg, &name))
+            .collect();
+        let operands: Vec<NodeId> = lowered.into_iter().collect::<Option<_>>()?;
+        let dims: Vec<Dim> = dims.into_iter().collect::<Option<_>>()?;
+        let geometry = match self.geometry(function, &name, &operands, &dims) {
+            Ok(geometry) => geometry,
+            Err(message) => {
+                self.errors.push(syn::Error::new(func.span(), message));
+                return None;
+            }
+        };
+        let window = WindowId::intern(geometry);
+        let first = self.graph.len();
+        let span = func.span();
+        let result = match function {
+            ImageFn::Conv2d => {
+                let conv = self
+                    .graph
+                    .push_op(Op::Conv2d(operands[0], operands[1], window), span);
+                let shape = self.shape(conv).clone();
+                let bias =
+                    self.graph
+                        .push_shaped(Op::SpreadChannels(operands[2], window), span, shape);
+                self.graph.push_op(Op::Add(conv, bias), span)
+            }
+            ImageFn::MaxPool2d => {
+                let x = operands[0];
+                self.graph.push_op(Op::MaxPool2d(x, x, window), span)
+            }
+            ImageFn::AvgPool2d => self.graph.push_op(Op::AvgPool2d(operands[0], window), span),
+        };
+        self.internal
+            .extend(self.graph.ids().skip(first).filter(|id| *id != result));
+        self.calls.push((name, operands, first..result.index()));
+        Some(result)
+    }
+
+    /// A size: an integer, or the name of a const generic parameter.
+    fn size(&mut self, arg: &Expr, function: &str) -> Option<Dim> {
+        let error = |span: Span, what: String| {
+            syn::Error::new(
+                span,
+                format!("`{function}` takes its sizes as integers or const generic parameters, found {what}"),
+            )
+        };
+        let error = match arg {
+            Expr::Number { value, .. } if value.fract() == 0.0 && *value >= 0.0 => {
+                return Some(Dim::Fixed(*value as usize));
+            }
+            Expr::Name(name) if !self.scope.contains_key(&name.to_string()) => {
+                return Some(Dim::Named(name.to_string()));
+            }
+            Expr::Number { value, span } => error(*span, format!("`{value}`")),
+            Expr::Name(name) => error(name.span(), format!("`{name}`, a value of the graph")),
+            other => error(expression_span(other), format!("`{other}`")),
+        };
+        self.errors.push(error);
+        None
+    }
+
+    /// The geometry of a call, checking every size it can compute against the operands'.
+    fn geometry(
+        &self,
+        function: ImageFn,
+        name: &str,
+        operands: &[NodeId],
+        dims: &[Dim],
+    ) -> Result<Geometry, String> {
+        let image = format!("{}×{}×{}", dims[0], dims[1], dims[2]);
+        let x_shape = self.shape(operands[0]);
+        let (x_rows, _) = rows_cols(x_shape).ok_or_else(|| {
+            format!("`{name}` needs a batch of images, one per column, found `{x_shape}`")
+        })?;
+        let input_rows = agree(
+            product(&[&dims[0], &dims[1], &dims[2]]),
+            &x_rows,
+            &format!("`{name}` over {image} images needs an input of C·H·W rows, one image per column, found `{x_shape}`; C·H·W"),
+        )?;
+        let (stride, padding, out_channels, weight_cols) = match function {
+            ImageFn::Conv2d => self.conv_weight(name, operands, dims)?,
+            // PyTorch's default stride for pooling is the window's side.
+            _ => (
+                dims[3].clone(),
+                Dim::Fixed(0),
+                dims[0].clone(),
+                Dim::Fixed(1),
+            ),
+        };
+        let mut geometry = Geometry {
+            channels: dims[0].clone(),
+            height: dims[1].clone(),
+            width: dims[2].clone(),
+            kernel: dims[3].clone(),
+            stride,
+            padding,
+            out_channels,
+            weight_cols,
+            input_rows,
+            output_rows: Dim::Fixed(0),
+        };
+        let declared = dims.get(function.arguments().1.len());
+        geometry.output_rows = output_rows(&geometry, declared, name)?;
+        Ok(geometry)
+    }
+
+    /// A convolution's stride, padding, output channels and weight columns, checking the
+    /// weight's and the bias's shapes.
+    fn conv_weight(
+        &self,
+        name: &str,
+        operands: &[NodeId],
+        dims: &[Dim],
+    ) -> Result<(Dim, Dim, Dim, Dim), String> {
+        let (w_shape, b_shape) = (self.shape(operands[1]), self.shape(operands[2]));
+        let (out_channels, w_cols) = rows_cols(w_shape).ok_or_else(|| {
+            format!("`{name}` needs a weight matrix `C_out×C·K·K`, found `{w_shape}`")
+        })?;
+        let weight_cols = agree(
+            product(&[&dims[0], &dims[3], &dims[3]]),
+            &w_cols,
+            &format!("`{name}` with {} channels and a {}×{} kernel needs a weight of C·K·K columns, found `{w_shape}`; C·K·K", dims[0], dims[3], dims[3]),
+        )?;
+        let bias = Shape::matrix(out_channels.clone(), Dim::Fixed(1));
+        if !b_shape.compatible(&bias) {
+            return Err(format!(
+                "`{name}` needs a bias of one element per output channel of the weight `{w_shape}`, `{bias}`, found `{b_shape}`"
+            ));
+        }
+        Ok((dims[4].clone(), dims[5].clone(), out_channels, weight_cols))
+    }
+}
+
+/// `C_out·H_out·W_out`, computed when every size is a number, else the last argument.
+fn output_rows(geometry: &Geometry, declared: Option<&Dim>, name: &str) -> Result<Dim, String> {
+    let numbers = product(&[
+        &geometry.height,
+        &geometry.width,
+        &geometry.kernel,
+        &geometry.stride,
+        &geometry.padding,
+    ])
+    .is_some();
+    let computed = match geometry.out_size() {
+        Some((height, width)) => product(&[&geometry.out_channels]).map(|c| c * height * width),
+        None if numbers => {
+            return Err(format!(
+                "`{name}`'s window, {}×{} with padding {}, is larger than its {}×{} image, or its stride is 0",
+                geometry.kernel, geometry.kernel, geometry.padding, geometry.height, geometry.width
+            ))
+        }
+        None => None,
+    };
+    match (computed, declared) {
+        (Some(n), Some(Dim::Fixed(m))) if n != *m => Err(format!(
+            "`{name}`'s output has {n} rows (C_out·H_out·W_out), not {m}"
+        )),
+        (Some(n), _) => Ok(Dim::Fixed(n)),
+        (None, Some(declared)) => Ok(declared.clone()),
+        (None, None) => Err(format!(
+            "`{name}` over const generic sizes needs its output's rows (C_out·H_out·W_out) as a last argument: stable Rust cannot multiply const generics"
+        )),
+    }
+}
+
+/// Where an expression starts, for an error about all of it.
+fn expression_span(expr: &Expr) -> Span {
+    match expr {
+        Expr::Number { span, .. } | Expr::Neg { span, .. } | Expr::Binary { span, .. } => *span,
+        Expr::Name(name) => name.span(),
+        Expr::Call { func, .. } => func.span(),
+    }
+}
