@@ -58,7 +58,46 @@ fn vmath_benches(c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, vmath_benches);
+/// Where `vmath` starts to pay: one call on a few elements against the scalar function mapped,
+/// which sets the compiler's `VECTORISE_ELEMENTS` (`graph-macros/compiler/src/passes/fuse.rs`).
+fn small_benches(c: &mut Criterion) {
+    let mut group = c.benchmark_group("vmath_small");
+    for len in [2, 4, 8, 16, 32] {
+        let input: Vec<f32> = (0..len).map(|i| i as f32 / len as f32 - 0.5).collect();
+        let mut output = vec![0.0_f32; len];
+        group.bench_function(format!("tanh_std_{len}"), |b| {
+            b.iter(|| {
+                for (out, &x) in output.iter_mut().zip(black_box(&input)) {
+                    *out = x.tanh();
+                }
+                black_box(&mut output);
+            })
+        });
+        group.bench_function(format!("tanh_vmath_{len}"), |b| {
+            b.iter(|| {
+                vmath::apply(Function::Tanh, black_box(&input), &mut output);
+                black_box(&mut output);
+            })
+        });
+        group.bench_function(format!("exp_std_{len}"), |b| {
+            b.iter(|| {
+                for (out, &x) in output.iter_mut().zip(black_box(&input)) {
+                    *out = x.exp();
+                }
+                black_box(&mut output);
+            })
+        });
+        group.bench_function(format!("exp_vmath_{len}"), |b| {
+            b.iter(|| {
+                vmath::apply(Function::Exp, black_box(&input), &mut output);
+                black_box(&mut output);
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, vmath_benches, small_benches);
 
 /// The largest error of one function over all `f32`s, in ulp of the exact result.
 #[derive(Clone, Copy, Debug)]

@@ -9,7 +9,9 @@ use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 
 use super::expr::{expression, write_into, Context, Fragment, Prec};
+use super::fused::{read_by_a_loop, region, Surroundings};
 use super::target::Target;
+use crate::compile::api::Plan;
 use crate::ir::{mint, Graph, Node, NodeId, Op};
 
 /// The statements computing a graph, and an expression for each requested output (empty for
@@ -28,13 +30,27 @@ pub fn body(
     outputs: &[NodeId],
     places: &[Option<TokenStream>],
     target: &Target,
+    plan: &Plan,
 ) -> Body {
-    let uses = uses(graph, outputs);
+    let mut uses = uses(graph, outputs);
+    // A value a fused loop reads is computed once, before it.
+    for (uses, read) in uses.iter_mut().zip(read_by_a_loop(graph, plan)) {
+        *uses += if read { 2 } else { 0 };
+    }
     let (place_of, written) = places_of(graph, outputs, places);
     let mut fragments: Vec<Fragment> = Vec::with_capacity(graph.len());
     let mut bound: Vec<bool> = Vec::with_capacity(graph.len());
     let mut statements = Vec::new();
-    let mut names = Vec::new();
+    // The names each statement binds, for `scoped`, and the name of each node, if any.
+    let mut names: Vec<Vec<Ident>> = Vec::new();
+    let mut name_of: Vec<Option<Ident>> = graph
+        .nodes()
+        .iter()
+        .map(|node| match node.op {
+            Op::Input(n) => Some(graph.inputs[usize::from(n)].name.clone()),
+            _ => None,
+        })
+        .collect();
     // The statement each bound node's `let` is, for `scoped`.
     let mut statement_of: Vec<Option<usize>> = vec![None; graph.len()];
     let mut temporaries = 0;
@@ -47,17 +63,64 @@ pub fn body(
         .collect();
     for id in graph.ids() {
         let node = graph.node(id);
-        let context = Context {
-            graph,
-            target,
-            fragments: &fragments,
-            bound: &bound,
-        };
         let note = node.note.as_ref().map(|note| {
             let text = format!(" {note}");
             quote!(#[doc = #text])
         });
         let placed = place_of[id.index()].is_some();
+        if let Some(fused) = plan.region(id) {
+            // A member is computed in its region's loop, written where its last member is;
+            // only the members read after it get a name (and a matrix) outside the loop.
+            let escapes = fused.outputs.contains(&id);
+            let binding = binding(node, escapes, &mut temporaries);
+            let fragment = match binding.map(|name| unique(name, &mut taken)) {
+                Some(name) if placed => {
+                    name_of[id.index()] = Some(name.clone());
+                    Fragment::atom(quote!((*#name)))
+                }
+                Some(name) => {
+                    name_of[id.index()] = Some(name.clone());
+                    Fragment::atom(quote!(#name))
+                }
+                None => Fragment::atom(TokenStream::new()),
+            };
+            fragments.push(fragment);
+            bound.push(escapes);
+            if fused.members.last() == Some(&id) {
+                let around = Surroundings {
+                    names: &name_of,
+                    places: &place_of,
+                    uses: &uses,
+                };
+                let context = Context {
+                    graph,
+                    target,
+                    fragments: &fragments,
+                    bound: &bound,
+                    plan,
+                };
+                let computed = region(&context, fused, &around, &mut temporaries, &mut taken);
+                for member in &fused.members {
+                    statement_of[member.index()] = Some(statements.len());
+                }
+                statements.push(computed);
+                names.push(
+                    fused
+                        .outputs
+                        .iter()
+                        .filter_map(|o| name_of[o.index()].clone())
+                        .collect(),
+                );
+            }
+            continue;
+        }
+        let context = Context {
+            graph,
+            target,
+            fragments: &fragments,
+            bound: &bound,
+            plan,
+        };
         let binding = binding(node, uses[id.index()] > 1 || placed, &mut temporaries);
         if let (Some(place), Some(name)) = (place_of[id.index()], &binding) {
             // The name is the place, borrowed: `let d_w = &mut *grad.w;`, then written.
@@ -67,7 +130,8 @@ pub fn body(
             statement_of[id.index()] = Some(statements.len());
             statements.push(quote!(#note let #name = &mut *#place; #write;));
             fragments.push(Fragment::atom(quote!((*#name))));
-            names.push(Some(name));
+            name_of[id.index()] = Some(name.clone());
+            names.push(vec![name]);
             continue;
         }
         let fragment = expression(&context, id);
@@ -81,9 +145,10 @@ pub fn body(
         statement_of[id.index()] = Some(statements.len());
         statements.push(quote!(#note let #name = #value;));
         fragments.push(Fragment::atom(quote!(#name)));
-        names.push(Some(name));
+        name_of[id.index()] = Some(name.clone());
+        names.push(vec![name]);
     }
-    let last_reads = last_reads(graph, outputs, &statement_of);
+    let last_reads = last_reads(graph, outputs, &statement_of, statements.len());
     let mut statements = scoped(statements, names, last_reads);
     let mut expressions = Vec::with_capacity(outputs.len());
     for (k, (id, place)) in outputs.iter().zip(places).enumerate() {
@@ -154,10 +219,15 @@ fn uses(graph: &Graph, outputs: &[NodeId]) -> Vec<u32> {
     uses
 }
 
-/// For each statement (each bound node, in order), the last statement that reads its name:
+/// For each statement (each bound node or fused loop, in order), the last statement that reads its name:
 /// `usize::MAX` for the outputs, read after every statement. An inlined node is read where
 /// its user is written.
-fn last_reads(graph: &Graph, outputs: &[NodeId], statement_of: &[Option<usize>]) -> Vec<usize> {
+fn last_reads(
+    graph: &Graph,
+    outputs: &[NodeId],
+    statement_of: &[Option<usize>],
+    n_statements: usize,
+) -> Vec<usize> {
     let mut written_in = vec![usize::MAX; graph.len()];
     let mut user = vec![None; graph.len()];
     for id in graph.ids() {
@@ -181,11 +251,14 @@ fn last_reads(graph: &Graph, outputs: &[NodeId], statement_of: &[Option<usize>])
     for output in outputs {
         last_read[output.index()] = usize::MAX;
     }
-    graph
-        .ids()
-        .filter(|id| statement_of[id.index()].is_some())
-        .map(|id| last_read[id.index()])
-        .collect()
+    // A fused loop's statement binds several names: it is read last where any of them is.
+    let mut per_statement = vec![0; n_statements];
+    for id in graph.ids() {
+        if let Some(statement) = statement_of[id.index()] {
+            per_statement[statement] = per_statement[statement].max(last_read[id.index()]);
+        }
+    }
+    per_statement
 }
 
 /// Up to this many `let`s, a function's body is one flat list, as `cargo expand` shows it.
@@ -201,7 +274,7 @@ const FLAT_STATEMENTS: usize = 256;
 /// A block binds only the names read after it (`last_reads`, by statement).
 fn scoped(
     statements: Vec<TokenStream>,
-    names: Vec<Option<Ident>>,
+    names: Vec<Vec<Ident>>,
     last_reads: Vec<usize>,
 ) -> Vec<TokenStream> {
     if statements.len() <= FLAT_STATEMENTS {
@@ -215,7 +288,7 @@ fn scoped(
             let end = (chunk + 1) * size;
             let names: Vec<&Ident> = (chunk * size..end.min(names.len()))
                 .filter(|statement| last_reads[*statement] >= end)
-                .filter_map(|statement| names[statement].as_ref())
+                .flat_map(|statement| &names[statement])
                 .collect();
             quote! {
                 let (#(#names,)*) = {
@@ -228,7 +301,7 @@ fn scoped(
 }
 
 /// `name`, or `name_2`, `name_3`, … if the spelling is taken; records the result as taken.
-fn unique(name: Ident, taken: &mut HashSet<String>) -> Ident {
+pub(super) fn unique(name: Ident, taken: &mut HashSet<String>) -> Ident {
     let spelling = name.to_string();
     if taken.insert(spelling.clone()) {
         return name;
