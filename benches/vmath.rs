@@ -57,9 +57,7 @@ fn bench_function(
     // A graph's element-wise function of a vector, against the same vector mapped by std's
     // scalar function: both take and return the vector by value.
     group.bench_function("graph", |b| b.iter(|| graph(black_box(vector))));
-    group.bench_function("std_mapped", |b| {
-        b.iter(|| black_box(vector).map(scalar))
-    });
+    group.bench_function("std_mapped", |b| b.iter(|| black_box(vector).map(scalar)));
     group.bench_function("std_scalar", |b| {
         b.iter(|| {
             for (out, &x) in output.iter_mut().zip(black_box(&input)) {

@@ -17,10 +17,10 @@ use std::collections::HashSet;
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
-use super::body::unique;
+use super::body::{note, unique};
 use super::expr::{formula, Context, Fragment, Prec};
-use crate::compile::api::Region;
-use crate::ir::{mint, NodeId, Op};
+use crate::compile::api::{Plan, Region};
+use crate::ir::{mint, Graph, NodeId, Op};
 
 /// `vmath::map(Function::Tanh, &a)`: a vectorised node, the whole matrix in one call.
 pub fn vectorised(context: &Context, id: NodeId, operand: NodeId) -> Fragment {
@@ -122,10 +122,7 @@ fn closure_body(
             element[member.index()] = Some(value.sealed());
             continue;
         };
-        let note = node.note.as_ref().map(|note| {
-            let text = format!(" {note}");
-            quote!(#[doc = #text])
-        });
+        let note = note(node);
         let value = value.at_least(Prec::Conditional);
         statements.push(quote!(#note let #name = #value;));
         element[member.index()] = Some(Fragment::atom(quote!(#name)));
@@ -137,18 +134,15 @@ fn closure_body(
     quote!(#(#statements)* [#(#outputs),*])
 }
 
-/// Whether node `id` must be bound to a name before its region's loop: a value the loop reads
-/// that is neither an input nor a constant, computed once rather than once per element.
-pub fn read_by_a_loop(
-    context_graph: &crate::ir::Graph,
-    plan: &crate::compile::api::Plan,
-) -> Vec<bool> {
-    let mut read = vec![false; context_graph.len()];
+/// Per node: whether a fused loop reads it and it is neither an input nor a constant. It must
+/// be bound to a name before the loop, so that it is computed once, not once per element.
+pub fn read_by_a_loop(graph: &Graph, plan: &Plan) -> Vec<bool> {
+    let mut read = vec![false; graph.len()];
     for region in &plan.regions {
         for member in &region.members {
-            for operand in context_graph.node(*member).op.operands() {
+            for operand in graph.node(*member).op.operands() {
                 let outside = !region.members.contains(&operand);
-                let leaf = matches!(context_graph.node(operand).op, Op::Input(_) | Op::Const(_));
+                let leaf = matches!(graph.node(operand).op, Op::Input(_) | Op::Const(_));
                 if outside && !leaf {
                     read[operand.index()] = true;
                 }
