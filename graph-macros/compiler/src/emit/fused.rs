@@ -5,9 +5,8 @@
 //! ```text
 //! let mut d_v1 = ::chainrule::__private::zeroed();
 //! ::chainrule::__private::fused([&h, &d_h], [&mut d_v1], |[h, d_h]| {
-//!     let t1 = 1.0 - h * h;
 //!     /// ∂h/∂v1 = 1 - h²
-//!     let d_v1 = d_h * t1;
+//!     let d_v1 = d_h * (1.0 - h * h);
 //!     [d_v1]
 //! });
 //! ```

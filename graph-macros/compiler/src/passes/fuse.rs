@@ -43,7 +43,7 @@ pub struct Region {
 
 impl Plan {
     /// A plan with nothing vectorised or fused: every node as it is written alone.
-    pub fn none(graph: &Graph) -> Plan {
+    fn none(graph: &Graph) -> Plan {
         Plan {
             vectorised: vec![None; graph.len()],
             region_of: vec![None; graph.len()],
