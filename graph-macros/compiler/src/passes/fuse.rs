@@ -13,6 +13,11 @@
 //! *sealed*, because the region is computed where its last member is, and that reader must
 //! come after. So every region can be emitted at its last member, after every value it reads
 //! and before every value that reads it.
+//!
+//! Greedy, and in node order: a region sealed by a reader is not reopened for later nodes even
+//! where moving the reader after them would be sound (in `value_and_grad`, the `sum` of a
+//! ReLU's output seals the forward loop before the mask is reached, so the mask gets a pass of
+//! its own). Reordering the nodes around regions would lift that.
 
 use crate::ir::{Dim, Func, Graph, Kind, NodeId, Op, Shape};
 
