@@ -1,6 +1,7 @@
 //! `vmath`'s vectorised `tanh`, `exp` and `sigmoid` against mapping the scalar functions
-//! generated code calls today (std's `tanhf` and `expf`, the runtime's `sigmoid`) over the same
-//! 4096 `f32`s, in one run: `cargo bench --bench vmath`. `BENCHMARKS.md` reports the ratios.
+//! (std's `tanhf` and `expf`, the runtime's `sigmoid`) over the same 4096 `f32`s, on each
+//! path, and a `graph!` computing the function of a 4096-vector, which calls `vmath`, in one
+//! run: `cargo bench --bench vmath`. `BENCHMARKS.md` reports the ratios.
 //!
 //! Before timing, every run (the `-- --test` smoke run included) checks `tanh` and `exp` on
 //! all 2³² `f32` inputs against `f64`'s functions, and fails past 2 ulp.
@@ -9,10 +10,26 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
+use chainrule::graph;
+use chainrule::nalgebra::SVector;
 use chainrule::runtime::vmath::{self, Function, Path, Simd};
 use criterion::{criterion_group, Criterion};
 
 const LEN: usize = 4096;
+
+type Vector = SVector<f32, LEN>;
+
+graph! {
+    fn tanh_graph(x: SVector<f32, 4096>) -> SVector<f32, 4096> { tanh(x) }
+}
+
+graph! {
+    fn exp_graph(x: SVector<f32, 4096>) -> SVector<f32, 4096> { exp(x) }
+}
+
+graph! {
+    fn sigmoid_graph(x: SVector<f32, 4096>) -> SVector<f32, 4096> { sigmoid(x) }
+}
 
 /// Inputs spread evenly over [−range, range], where each function does all its work.
 fn inputs(range: f32) -> Vec<f32> {
@@ -21,10 +38,26 @@ fn inputs(range: f32) -> Vec<f32> {
         .collect()
 }
 
-fn bench_function(c: &mut Criterion, function: Function, range: f32, scalar: fn(f32) -> f32) {
+fn bench_function(
+    c: &mut Criterion,
+    function: Function,
+    range: f32,
+    scalar: fn(f32) -> f32,
+    graph: fn(Vector) -> Vector,
+) {
     let input = inputs(range);
     let mut output = vec![0.0_f32; LEN];
+    let vector = Vector::from_column_slice(&input);
+    let from_graph = graph(vector);
+    for (&x, &y) in input.iter().zip(from_graph.iter()) {
+        let exact = scalar(x);
+        assert!((y - exact).abs() <= 4.0 * f32::EPSILON * exact.abs().max(f32::MIN_POSITIVE));
+    }
     let mut group = c.benchmark_group(format!("vmath_{function:?}").to_lowercase());
+    // A graph's element-wise function of a vector, against the same vector mapped by std's
+    // scalar function: both take and return the vector by value.
+    group.bench_function("graph", |b| b.iter(|| graph(black_box(vector))));
+    group.bench_function("std_mapped", |b| b.iter(|| black_box(vector).map(scalar)));
     group.bench_function("std_scalar", |b| {
         b.iter(|| {
             for (out, &x) in output.iter_mut().zip(black_box(&input)) {
@@ -48,17 +81,57 @@ fn bench_function(c: &mut Criterion, function: Function, range: f32, scalar: fn(
 }
 
 fn vmath_benches(c: &mut Criterion) {
-    bench_function(c, Function::Tanh, 5.0, f32::tanh);
-    bench_function(c, Function::Exp, 10.0, f32::exp);
+    bench_function(c, Function::Tanh, 5.0, f32::tanh, tanh_graph::forward);
+    bench_function(c, Function::Exp, 10.0, f32::exp, exp_graph::forward);
     bench_function(
         c,
         Function::Sigmoid,
         10.0,
         chainrule::runtime::sigmoid::<f32>,
+        sigmoid_graph::forward,
     );
 }
 
-criterion_group!(benches, vmath_benches);
+/// Where `vmath` starts to pay: one call on a few elements against the scalar function mapped,
+/// which sets the compiler's `VECTORISE_ELEMENTS` (`graph-macros/compiler/src/passes/fuse.rs`).
+fn small_benches(c: &mut Criterion) {
+    let mut group = c.benchmark_group("vmath_small");
+    for len in [2, 4, 8, 16, 32] {
+        let input: Vec<f32> = (0..len).map(|i| i as f32 / len as f32 - 0.5).collect();
+        let mut output = vec![0.0_f32; len];
+        group.bench_function(format!("tanh_std_{len}"), |b| {
+            b.iter(|| {
+                for (out, &x) in output.iter_mut().zip(black_box(&input)) {
+                    *out = x.tanh();
+                }
+                black_box(&mut output);
+            })
+        });
+        group.bench_function(format!("tanh_vmath_{len}"), |b| {
+            b.iter(|| {
+                vmath::apply(Function::Tanh, black_box(&input), &mut output);
+                black_box(&mut output);
+            })
+        });
+        group.bench_function(format!("exp_std_{len}"), |b| {
+            b.iter(|| {
+                for (out, &x) in output.iter_mut().zip(black_box(&input)) {
+                    *out = x.exp();
+                }
+                black_box(&mut output);
+            })
+        });
+        group.bench_function(format!("exp_vmath_{len}"), |b| {
+            b.iter(|| {
+                vmath::apply(Function::Exp, black_box(&input), &mut output);
+                black_box(&mut output);
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, vmath_benches, small_benches);
 
 /// The largest error of one function over all `f32`s, in ulp of the exact result.
 #[derive(Clone, Copy, Debug)]

@@ -132,3 +132,44 @@ pub fn filled<T: Real, const R: usize, const C: usize>(value: T) -> SMatrix<T, R
     out.as_mut_slice().fill(value);
     out
 }
+
+/// A matrix of zeros, made in place: where generated code's fused loops write their outputs.
+///
+/// ```
+/// use chainrule::__private::zeroed;
+/// use chainrule::nalgebra::Matrix2x3;
+/// assert_eq!(zeroed::<f64, 2, 3>(), Matrix2x3::zeros());
+/// ```
+#[inline]
+pub fn zeroed<T: Real, const R: usize, const C: usize>() -> SMatrix<T, R, C> {
+    bytemuck::Zeroable::zeroed()
+}
+
+/// One loop over the elements of same-shaped matrices: `element` gets the elements at one
+/// place of each of `inputs` and returns those of each of `outputs`. Generated code writes a
+/// chain of element-wise nodes as one such loop (see the compiler's `passes::fuse`), so the
+/// values between them stay in registers instead of passing through a matrix each.
+///
+/// ```
+/// use chainrule::__private::{fused, zeroed};
+/// use chainrule::nalgebra::Matrix2x3;
+/// let (a, b) = (Matrix2x3::repeat(2.0), Matrix2x3::new(1.0, 2.0, 3.0, 4.0, 5.0, 6.0));
+/// let (mut sum, mut product) = (zeroed(), zeroed());
+/// fused([&a, &b], [&mut sum, &mut product], |[a, b]: [f64; 2]| [a + b, a * b]);
+/// assert_eq!((sum, product), (a + b, a.component_mul(&b)));
+/// ```
+#[inline]
+pub fn fused<T: Real, const R: usize, const C: usize, const I: usize, const O: usize>(
+    inputs: [&SMatrix<T, R, C>; I],
+    outputs: [&mut SMatrix<T, R, C>; O],
+    element: impl Fn([T; I]) -> [T; O],
+) {
+    let inputs = inputs.map(|input| input.as_slice());
+    let mut outputs = outputs.map(|output| output.as_mut_slice());
+    for k in 0..R * C {
+        let values = element(inputs.map(|input| input[k]));
+        for (output, value) in outputs.iter_mut().zip(values) {
+            output[k] = value;
+        }
+    }
+}

@@ -57,6 +57,18 @@ fn mlp_loss_over_matrices() {
 }
 
 #[test]
+fn relu_layer_fuses_the_bias_relu_and_its_mask() {
+    insta::assert_snapshot!(pretty(
+        "/// A batched ReLU layer's summed output: the bias added, the ReLU and, backwards, its
+        /// mask times the adjoint are each one loop over the batch.
+        pub fn relu_layer(w: SMatrix<f32, 16, 2>, b: SVector<f32, 16>,
+                          #[no_grad] x: SMatrix<f32, 2, 32>) -> f32 {
+            sum(relu(w * x + b))
+        }"
+    ));
+}
+
+#[test]
 fn const_generic_linear_layer() {
     insta::assert_snapshot!(pretty(
         "pub fn linear<const I: usize, const O: usize>(w: SMatrix<f32, O, I>, b: SVector<f32, O>,

@@ -4,6 +4,7 @@
 use proc_macro2::{Ident, Span, TokenStream};
 
 use crate::ir::{Graph, NodeId, Shape};
+pub use crate::passes::fuse::{Plan, Region};
 use crate::syntax::signature::Real;
 
 /// What one `graph!` expands to.
@@ -125,6 +126,8 @@ pub struct GraphBody {
     /// Where each output goes: into a place the caller owns, or (`None`) into `result`.
     pub places: Vec<Option<Place>>,
     pub result: Value,
+    /// Which element-wise nodes are vectorised and which are fused into loops.
+    pub plan: Plan,
 }
 
 /// A `&mut` parameter, or a `&mut` field of one (`grad.w`), that an output is written into.

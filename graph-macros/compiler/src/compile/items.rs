@@ -11,7 +11,7 @@ use super::api::{
 };
 use super::Graphs;
 use crate::ir::{Dim, Graph, NodeId, Shape};
-use crate::passes::{cost, dot};
+use crate::passes::{cost, dot, fuse};
 use crate::syntax::ast::GraphDef;
 
 /// What every item's signature is built from: the user's parameters with their shapes, and
@@ -621,6 +621,7 @@ fn into_body(parts: Option<IntoParts>) -> Body {
     match parts {
         None => Body::Unimplemented,
         Some((unpack, graph, outputs, places, result)) => Body::Graph(GraphBody {
+            plan: fuse::plan(&graph, &outputs),
             unpack,
             graph,
             outputs,
@@ -668,6 +669,7 @@ pub fn graph_body(
 ) -> Body {
     let places = outputs.iter().map(|_| None).collect();
     Body::Graph(GraphBody {
+        plan: fuse::plan(&graph, &outputs),
         unpack,
         graph,
         outputs,

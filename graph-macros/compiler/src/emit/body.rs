@@ -9,7 +9,9 @@ use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 
 use super::expr::{expression, write_into, Context, Fragment, Prec};
+use super::fused::{read_by_a_loop, region as fused_region, Surroundings};
 use super::target::Target;
+use crate::compile::api::{Plan, Region};
 use crate::ir::{mint, Graph, Node, NodeId, Op};
 
 /// The statements computing a graph, and an expression for each requested output (empty for
@@ -22,68 +24,31 @@ pub struct Body {
 /// Emits one `let` per named node (and per temporary used more than once), in forward order.
 /// An output with a place (a `&mut` the caller owns, as `grad.w`) is written there instead:
 /// computed into it where the node is, or copied into it at the end if it is an input, a
-/// constant, or another output's node too.
+/// constant, or another output's node too. A fused region's members are computed in one loop,
+/// written where its last member is.
 pub fn body(
     graph: &Graph,
     outputs: &[NodeId],
     places: &[Option<TokenStream>],
     target: &Target,
+    plan: &Plan,
 ) -> Body {
-    let uses = uses(graph, outputs);
     let (place_of, written) = places_of(graph, outputs, places);
-    let mut fragments: Vec<Fragment> = Vec::with_capacity(graph.len());
-    let mut bound: Vec<bool> = Vec::with_capacity(graph.len());
-    let mut statements = Vec::new();
-    let mut names = Vec::new();
-    // The statement each bound node's `let` is, for `scoped`.
-    let mut statement_of: Vec<Option<usize>> = vec![None; graph.len()];
-    let mut temporaries = 0;
-    // Names already bound in this function. A minted name may spell the same as another
-    // (`d_out` the adjoint of a `let out`, and `d_out` the seed): it gets a suffix.
-    let mut taken: HashSet<String> = graph
-        .inputs
-        .iter()
-        .map(|input| input.name.to_string())
-        .collect();
+    let mut schedule = Schedule::new(graph, outputs, target, plan, place_of);
     for id in graph.ids() {
-        let node = graph.node(id);
-        let context = Context {
-            graph,
-            target,
-            fragments: &fragments,
-            bound: &bound,
-        };
-        let note = node.note.as_ref().map(|note| {
-            let text = format!(" {note}");
-            quote!(#[doc = #text])
-        });
-        let placed = place_of[id.index()].is_some();
-        let binding = binding(node, uses[id.index()] > 1 || placed, &mut temporaries);
-        if let (Some(place), Some(name)) = (place_of[id.index()], &binding) {
-            // The name is the place, borrowed: `let d_w = &mut *grad.w;`, then written.
-            let name = unique(name.clone(), &mut taken);
-            let write = write_into(&context, id, &quote!(#name));
-            bound.push(true);
-            statement_of[id.index()] = Some(statements.len());
-            statements.push(quote!(#note let #name = &mut *#place; #write;));
-            fragments.push(Fragment::atom(quote!((*#name))));
-            names.push(Some(name));
-            continue;
+        match plan.region(id) {
+            Some(region) => schedule.member(id, region),
+            None => schedule.node(id),
         }
-        let fragment = expression(&context, id);
-        bound.push(binding.is_some());
-        let Some(name) = binding else {
-            fragments.push(fragment.sealed());
-            continue;
-        };
-        let name = unique(name, &mut taken);
-        let value = fragment.at_least(Prec::Conditional);
-        statement_of[id.index()] = Some(statements.len());
-        statements.push(quote!(#note let #name = #value;));
-        fragments.push(Fragment::atom(quote!(#name)));
-        names.push(Some(name));
     }
-    let last_reads = last_reads(graph, outputs, &statement_of);
+    let Schedule {
+        fragments,
+        statements,
+        names,
+        statement_of,
+        ..
+    } = schedule;
+    let last_reads = last_reads(graph, outputs, &statement_of, statements.len());
     let mut statements = scoped(statements, names, last_reads);
     let mut expressions = Vec::with_capacity(outputs.len());
     for (k, (id, place)) in outputs.iter().zip(places).enumerate() {
@@ -101,6 +66,168 @@ pub fn body(
         statements,
         outputs: expressions,
     }
+}
+
+/// The statements of a body so far, and what the nodes before the next one left.
+struct Schedule<'a> {
+    graph: &'a Graph,
+    target: &'a Target,
+    plan: &'a Plan,
+    place_of: Vec<Option<&'a TokenStream>>,
+    uses: Vec<u32>,
+    fragments: Vec<Fragment>,
+    bound: Vec<bool>,
+    statements: Vec<TokenStream>,
+    /// The names each statement binds, for `scoped`.
+    names: Vec<Vec<Ident>>,
+    /// The name bound to each node, if any (an input's is its parameter's).
+    name_of: Vec<Option<Ident>>,
+    /// The statement computing each node that has one, for `scoped`.
+    statement_of: Vec<Option<usize>>,
+    temporaries: usize,
+    /// Names already bound in this function. A minted name may spell the same as another
+    /// (`d_out` the adjoint of a `let out`, and `d_out` the seed): it gets a suffix.
+    taken: HashSet<String>,
+}
+
+impl<'a> Schedule<'a> {
+    fn new(
+        graph: &'a Graph,
+        outputs: &[NodeId],
+        target: &'a Target,
+        plan: &'a Plan,
+        place_of: Vec<Option<&'a TokenStream>>,
+    ) -> Self {
+        let mut uses = uses(graph, outputs);
+        // A value a fused loop reads is computed once, before it.
+        for (uses, read) in uses.iter_mut().zip(read_by_a_loop(graph, plan)) {
+            *uses += if read { 2 } else { 0 };
+        }
+        let name_of = graph
+            .nodes()
+            .iter()
+            .map(|node| match node.op {
+                Op::Input(n) => Some(graph.inputs[usize::from(n)].name.clone()),
+                _ => None,
+            })
+            .collect();
+        Schedule {
+            graph,
+            target,
+            plan,
+            place_of,
+            uses,
+            fragments: Vec::with_capacity(graph.len()),
+            bound: Vec::with_capacity(graph.len()),
+            statements: Vec::new(),
+            names: Vec::new(),
+            name_of,
+            statement_of: vec![None; graph.len()],
+            temporaries: 0,
+            taken: graph.inputs.iter().map(|i| i.name.to_string()).collect(),
+        }
+    }
+
+    fn context(&self) -> Context<'_> {
+        Context {
+            graph: self.graph,
+            target: self.target,
+            fragments: &self.fragments,
+            bound: &self.bound,
+            plan: self.plan,
+        }
+    }
+
+    /// Records node `id`'s statement, its name and how its users write it.
+    fn bind(&mut self, id: NodeId, statement: TokenStream, name: Ident, fragment: Fragment) {
+        self.statement_of[id.index()] = Some(self.statements.len());
+        self.statements.push(statement);
+        self.fragments.push(fragment);
+        self.bound.push(true);
+        self.name_of[id.index()] = Some(name.clone());
+        self.names.push(vec![name]);
+    }
+
+    /// A node outside every region: a `let`, a write into its place, or an inline fragment.
+    fn node(&mut self, id: NodeId) {
+        let node = self.graph.node(id);
+        let note = note(node);
+        let place = self.place_of[id.index()];
+        let bind = self.uses[id.index()] > 1 || place.is_some();
+        let binding = binding(node, bind, &mut self.temporaries);
+        let Some(name) = binding.map(|name| unique(name, &mut self.taken)) else {
+            let fragment = expression(&self.context(), id).sealed();
+            self.fragments.push(fragment);
+            self.bound.push(false);
+            return;
+        };
+        if let Some(place) = place {
+            // The name is the place, borrowed: `let d_w = &mut *grad.w;`, then written.
+            let write = write_into(&self.context(), id, &quote!(#name));
+            let statement = quote!(#note let #name = &mut *#place; #write;);
+            self.bind(
+                id,
+                statement,
+                name.clone(),
+                Fragment::atom(quote!((*#name))),
+            );
+            return;
+        }
+        let value = expression(&self.context(), id).at_least(Prec::Conditional);
+        let statement = quote!(#note let #name = #value;);
+        self.bind(id, statement, name.clone(), Fragment::atom(quote!(#name)));
+    }
+
+    /// A member of `region`: only a member read after the loop gets a name (and a matrix)
+    /// outside it. At the last member, the loop.
+    fn member(&mut self, id: NodeId, region: &Region) {
+        let escapes = region.outputs.contains(&id);
+        let binding = binding(self.graph.node(id), escapes, &mut self.temporaries);
+        let fragment = match binding.map(|name| unique(name, &mut self.taken)) {
+            Some(name) => {
+                self.name_of[id.index()] = Some(name.clone());
+                match self.place_of[id.index()] {
+                    Some(_) => Fragment::atom(quote!((*#name))),
+                    None => Fragment::atom(quote!(#name)),
+                }
+            }
+            None => Fragment::atom(TokenStream::new()),
+        };
+        self.fragments.push(fragment);
+        self.bound.push(escapes);
+        if region.members.last() != Some(&id) {
+            return;
+        }
+        let around = Surroundings {
+            names: &self.name_of,
+            places: &self.place_of,
+            uses: &self.uses,
+        };
+        let (mut temporaries, mut taken) = (self.temporaries, std::mem::take(&mut self.taken));
+        let statement = fused_region(
+            &self.context(),
+            region,
+            &around,
+            &mut temporaries,
+            &mut taken,
+        );
+        (self.temporaries, self.taken) = (temporaries, taken);
+        for member in &region.members {
+            self.statement_of[member.index()] = Some(self.statements.len());
+        }
+        self.statements.push(statement);
+        let names = region.outputs.iter();
+        let names = names.filter_map(|output| self.name_of[output.index()].clone());
+        self.names.push(names.collect());
+    }
+}
+
+/// A node's chain-rule note, as a doc comment on its `let`.
+pub(super) fn note(node: &Node) -> Option<TokenStream> {
+    node.note.as_ref().map(|note| {
+        let text = format!(" {note}");
+        quote!(#[doc = #text])
+    })
 }
 
 /// The place each node is computed into (the first output with a place that is neither an
@@ -154,10 +281,15 @@ fn uses(graph: &Graph, outputs: &[NodeId]) -> Vec<u32> {
     uses
 }
 
-/// For each statement (each bound node, in order), the last statement that reads its name:
+/// For each statement (each bound node or fused loop, in order), the last statement that reads its name:
 /// `usize::MAX` for the outputs, read after every statement. An inlined node is read where
 /// its user is written.
-fn last_reads(graph: &Graph, outputs: &[NodeId], statement_of: &[Option<usize>]) -> Vec<usize> {
+fn last_reads(
+    graph: &Graph,
+    outputs: &[NodeId],
+    statement_of: &[Option<usize>],
+    n_statements: usize,
+) -> Vec<usize> {
     let mut written_in = vec![usize::MAX; graph.len()];
     let mut user = vec![None; graph.len()];
     for id in graph.ids() {
@@ -181,11 +313,14 @@ fn last_reads(graph: &Graph, outputs: &[NodeId], statement_of: &[Option<usize>])
     for output in outputs {
         last_read[output.index()] = usize::MAX;
     }
-    graph
-        .ids()
-        .filter(|id| statement_of[id.index()].is_some())
-        .map(|id| last_read[id.index()])
-        .collect()
+    // A fused loop's statement binds several names: it is read last where any of them is.
+    let mut per_statement = vec![0; n_statements];
+    for id in graph.ids() {
+        if let Some(statement) = statement_of[id.index()] {
+            per_statement[statement] = per_statement[statement].max(last_read[id.index()]);
+        }
+    }
+    per_statement
 }
 
 /// Up to this many `let`s, a function's body is one flat list, as `cargo expand` shows it.
@@ -201,7 +336,7 @@ const FLAT_STATEMENTS: usize = 256;
 /// A block binds only the names read after it (`last_reads`, by statement).
 fn scoped(
     statements: Vec<TokenStream>,
-    names: Vec<Option<Ident>>,
+    names: Vec<Vec<Ident>>,
     last_reads: Vec<usize>,
 ) -> Vec<TokenStream> {
     if statements.len() <= FLAT_STATEMENTS {
@@ -215,7 +350,7 @@ fn scoped(
             let end = (chunk + 1) * size;
             let names: Vec<&Ident> = (chunk * size..end.min(names.len()))
                 .filter(|statement| last_reads[*statement] >= end)
-                .filter_map(|statement| names[statement].as_ref())
+                .flat_map(|statement| &names[statement])
                 .collect();
             quote! {
                 let (#(#names,)*) = {
@@ -228,7 +363,7 @@ fn scoped(
 }
 
 /// `name`, or `name_2`, `name_3`, … if the spelling is taken; records the result as taken.
-fn unique(name: Ident, taken: &mut HashSet<String>) -> Ident {
+pub(super) fn unique(name: Ident, taken: &mut HashSet<String>) -> Ident {
     let spelling = name.to_string();
     if taken.insert(spelling.clone()) {
         return name;

@@ -7,6 +7,7 @@ use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 
 use super::target::{dim, type_of, Target};
+use crate::compile::api::Plan;
 use crate::ir::{Func, Graph, Kind, NodeId, Op, Shape};
 use crate::syntax::signature::Real;
 
@@ -148,10 +149,12 @@ pub struct Context<'a> {
     pub fragments: &'a [Fragment],
     /// `bound[i]`: node `i` has a `let`; otherwise its fragment is written inline.
     pub bound: &'a [bool],
+    /// Which nodes are vectorised, and which are fused into loops.
+    pub plan: &'a Plan,
 }
 
 impl Context<'_> {
-    fn operand(&self, id: NodeId) -> &Fragment {
+    pub fn operand(&self, id: NodeId) -> &Fragment {
         &self.fragments[id.index()]
     }
 
@@ -207,7 +210,7 @@ impl Context<'_> {
         }
     }
 
-    fn by_ref(&self, id: NodeId) -> TokenStream {
+    pub fn by_ref(&self, id: NodeId) -> TokenStream {
         if let Some(name) = self.input_reference(id) {
             return name;
         }
@@ -282,6 +285,9 @@ pub fn expression(context: &Context, id: NodeId) -> Fragment {
         Op::Input(n) => input(context, n),
         Op::Const(c) => literal(c.0, context.target.real),
         _ if scalars && node.shape.is_scalar() => scalar_expression(context, id),
+        Op::Call(_, a) if context.plan.vectorised(id).is_some() => {
+            super::fused::vectorised(context, id, a)
+        }
         Op::MatMul(a, b) if context.is_matrix(a) && context.is_matrix(b) => {
             kernel_product(context, a, b, span)
         }
@@ -341,10 +347,16 @@ fn scalar_expression(context: &Context, id: NodeId) -> Fragment {
     match node.op {
         // `simplify` removes these on scalars; if one remains, it means what it means on a
         // 1×1 matrix, as in `eval`.
-        Op::Count(_) => return literal(1.0, context.target.real),
-        _ if !matches!(node.op.kind(), Kind::Elementwise) => return fragments.swap_remove(0),
-        _ => {}
+        Op::Count(_) => literal(1.0, context.target.real),
+        _ if !matches!(node.op.kind(), Kind::Elementwise) => fragments.swap_remove(0),
+        _ => formula(context, id, fragments),
     }
+}
+
+/// The scalar formula of element-wise node `id`, given a fragment per operand (the operands
+/// themselves, or one element of each).
+pub fn formula(context: &Context, id: NodeId, mut fragments: Vec<Fragment>) -> Fragment {
+    let node = context.graph.node(id);
     if let Some(first) = node.op.operands().next() {
         // A constant receiver needs its type: `2.0.powf(x)` is ambiguous.
         if is_method(node.op) && matches!(context.graph.node(first).op, Op::Const(_)) {

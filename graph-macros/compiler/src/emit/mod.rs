@@ -4,6 +4,7 @@
 
 mod body;
 mod expr;
+mod fused;
 mod target;
 
 use proc_macro2::{Ident, Literal, Span, TokenStream};
@@ -271,7 +272,13 @@ impl Printer<'_> {
                 })
             })
             .collect();
-        let computed = body::body(&graph.graph, &graph.outputs, &places, &self.target);
+        let computed = body::body(
+            &graph.graph,
+            &graph.outputs,
+            &places,
+            &self.target,
+            &graph.plan,
+        );
         let statements = &computed.statements;
         let result = self.value(&graph.result, &computed.outputs);
         quote! {

@@ -4,6 +4,7 @@ pub mod cost;
 pub mod diff;
 pub mod dot;
 pub mod eval;
+pub mod fuse;
 pub mod rules;
 pub mod second;
 pub mod simplify;
