@@ -307,3 +307,31 @@ fn a_pytorch_state_dict_with_batch_norm2d_predicts_what_the_naive_network_predic
         }
     }
 }
+
+#[test]
+fn batch_norm2d_on_the_digits_cnns_activations_runs_on_a_main_threads_stack() {
+    // 8 channels of 8×8 at batch 32, as after the digits CNN's first convolution: 64 KiB a
+    // matrix. An unoptimised build gives each of the graph's values a stack slot, so this
+    // needs more than a test thread's 2 MiB: FIXME, a `forward_with_tape_into` would put
+    // them on the heap. Linux gives a main thread 8 MiB.
+    let run = || {
+        let norm = BatchNorm2d::<f32, 8>::new(1e-5, Some(0.1));
+        let x = Box::new(SMatrix::<f32, 512, 32>::from_fn(|r, c| {
+            ((r * 31 + c * 17) % 23) as f32
+        }));
+        let (y, tape) = norm.forward_with_tape(&x);
+        let (d_x, grads) = norm.backward(&tape, &y);
+        // Each channel of the output has mean 0, and so has the gradient of ½‖y‖².
+        for c in 0..8 {
+            let channel = |m: &SMatrix<f32, 512, 32>| m.rows(c * 64, 64).sum() / 2048.0;
+            assert!(
+                channel(&y).abs() < 1e-4 && channel(&d_x).abs() < 1e-4,
+                "channel {c}"
+            );
+        }
+        // ∂(½‖y‖²)/∂weight is Σ ŷ² = 2048 (less eps's share) a channel.
+        assert!(grads.weight.iter().all(|w| (w - 2048.0).abs() < 0.5));
+    };
+    let thread = std::thread::Builder::new().stack_size(8 << 20).spawn(run);
+    thread.unwrap().join().unwrap();
+}

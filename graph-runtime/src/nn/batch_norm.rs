@@ -20,6 +20,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use nalgebra::{SMatrix, SVector};
 
 use super::{Init, Mode, Module};
+use crate::heap::Recycled;
 use crate::params::{key, TensorMut, TensorRef};
 use crate::{Parameters, Real};
 
@@ -152,6 +153,10 @@ pub type BatchNorm1d<T, const N: usize> = BatchNorm<T, N, Features>;
 /// `B·H·W − 1`. Like PyTorch's, it takes images of any size: `H·W` is the input's rows over
 /// `C`, so the type names only the channels, and an input whose rows are not a multiple of
 /// `C` does not compile. Keys and shapes are `BatchNorm1d`'s with `[C]`.
+///
+/// Its graph's values sit on the stack: an unoptimised build gives each a slot, so a batch of
+/// 64 KiB (8 channels of 8×8 at batch 32) takes about 3 MiB of stack to train on, more than a
+/// spawned thread's default 2 MiB (a main thread has 8). Optimised builds take far less.
 ///
 /// ```
 /// use chainrule::nalgebra::SMatrix;
@@ -372,8 +377,8 @@ impl<T: Real, const N: usize, L: Layout> Parameters<T> for BatchNorm<T, N, L> {
     }
 }
 
-/// What [`BatchNorm`]'s backward pass needs: the input, and the tape of the graph the
-/// forward pass ran, with the batch's statistics or the running ones.
+/// What [`BatchNorm`]'s backward pass needs: the tape of the graph the forward pass ran (on
+/// the heap, see `heap::Recycled`), with the batch's statistics or the running ones.
 ///
 /// ```
 /// use chainrule::nalgebra::SMatrix;
@@ -385,12 +390,17 @@ impl<T: Real, const N: usize, L: Layout> Parameters<T> for BatchNorm<T, N, L> {
 /// norm.eval();
 /// assert!(matches!(norm.forward_with_tape(&x).1, BatchNormTape::Running(..)));
 /// ```
-#[derive(Clone, Copy, Debug)]
-pub enum BatchNormTape<X, Stats, Batch, Running> {
+#[derive(Clone, Debug)]
+pub enum BatchNormTape<Stats, Batch, Running> {
     /// Training mode: normalised by the batch's own statistics, which depend on `x`.
-    Batch(X, Batch),
+    Batch(Batch),
     /// Evaluation mode: normalised by these running statistics, constants for the gradient.
-    Running(X, Stats, Running),
+    Running(Stats, Running),
+}
+
+/// One over the number of values a channel's batch statistics average: `B·R/C`.
+fn inv_count<const C: usize, const R: usize, const B: usize>() -> f64 {
+    1.0 / (B * (R / C)) as f64
 }
 
 macro_rules! batch_norm_for {
@@ -404,6 +414,7 @@ macro_rules! batch_norm_for {
                 /// product.
                 #[chainrule(crate = crate)]
                 #[tape]
+                #[by_ref]
                 pub fn batch<const C: usize, const R: usize, const B: usize>(
                     weight: SVector<$real, C>,
                     bias: SVector<$real, C>,
@@ -424,6 +435,7 @@ macro_rules! batch_norm_for {
                 /// Evaluation mode: each channel by the running statistics.
                 #[chainrule(crate = crate)]
                 #[tape]
+                #[by_ref]
                 pub fn running<const C: usize, const R: usize, const B: usize>(
                     weight: SVector<$real, C>,
                     bias: SVector<$real, C>,
@@ -440,20 +452,43 @@ macro_rules! batch_norm_for {
             }
         }
 
+        /// Matrices pass by reference and tapes live on the heap, so a batch of images never
+        /// sits on the stack more often than the generated code needs.
         impl<const C: usize, const R: usize, const B: usize, L: Layout> Module<SMatrix<$real, R, B>>
             for BatchNorm<$real, C, L>
         {
             type Output = SMatrix<$real, R, B>;
             type Tape = BatchNormTape<
-                SMatrix<$real, R, B>,
                 RunningStats<$real, C>,
-                $graph::batch::Tape<C, R, B>,
-                $graph::running::Tape<C, R, B>,
+                Recycled<$graph::batch::Tape<C, R, B>>,
+                Recycled<$graph::running::Tape<C, R, B>>,
             >;
 
-            #[inline]
             fn forward(&self, x: &SMatrix<$real, R, B>) -> Self::Output {
-                self.forward_with_tape(x).0
+                L::check_sizes::<C, R>();
+                let (eps, ones) = (<$real as Real>::from_f64(self.eps), SMatrix::repeat(1.0));
+                if self.training {
+                    self.track(x);
+                    let inv_count = inv_count::<C, R, B>() as $real;
+                    return $graph::batch::forward(
+                        &self.weight,
+                        &self.bias,
+                        eps,
+                        inv_count,
+                        &ones,
+                        x,
+                    );
+                }
+                let stats = self.running_stats();
+                $graph::running::forward(
+                    &self.weight,
+                    &self.bias,
+                    &stats.mean,
+                    &stats.var,
+                    eps,
+                    &ones,
+                    x,
+                )
             }
 
             fn forward_with_tape(&self, x: &SMatrix<$real, R, B>) -> (Self::Output, Self::Tape) {
@@ -461,28 +496,28 @@ macro_rules! batch_norm_for {
                 let (eps, ones) = (<$real as Real>::from_f64(self.eps), SMatrix::repeat(1.0));
                 if self.training {
                     self.track(x);
-                    let inv_count = 1.0 / (B * (R / C)) as $real;
+                    let inv_count = inv_count::<C, R, B>() as $real;
                     let (output, tape) = $graph::batch::forward_with_tape(
-                        self.weight,
-                        self.bias,
+                        &self.weight,
+                        &self.bias,
                         eps,
                         inv_count,
-                        ones,
-                        *x,
+                        &ones,
+                        x,
                     );
-                    return (output, BatchNormTape::Batch(*x, tape));
+                    return (output, BatchNormTape::Batch(Recycled::new(tape)));
                 }
                 let stats = self.running_stats();
                 let (output, tape) = $graph::running::forward_with_tape(
-                    self.weight,
-                    self.bias,
-                    stats.mean,
-                    stats.var,
+                    &self.weight,
+                    &self.bias,
+                    &stats.mean,
+                    &stats.var,
                     eps,
-                    ones,
-                    *x,
+                    &ones,
+                    x,
                 );
-                (output, BatchNormTape::Running(*x, stats, tape))
+                (output, BatchNormTape::Running(stats, Recycled::new(tape)))
             }
 
             fn backward(
@@ -490,38 +525,64 @@ macro_rules! batch_norm_for {
                 tape: &Self::Tape,
                 d_output: &Self::Output,
             ) -> (SMatrix<$real, R, B>, Self) {
+                let mut grads = self.with_parameters(SVector::zeros(), SVector::zeros());
+                let mut d_x = bytemuck::Zeroable::zeroed();
+                self.backward_into(tape, d_output, &mut grads, &mut d_x);
+                (d_x, grads)
+            }
+
+            /// The gradients straight into `grads` and `d_x`. The tape holds what the
+            /// derivative needs, so the input is not read again and `d_output` stands in for
+            /// it (the tests check both modes' gradients against finite differences).
+            fn backward_into(
+                &self,
+                tape: &Self::Tape,
+                d_output: &Self::Output,
+                grads: &mut Self,
+                d_x: &mut SMatrix<$real, R, B>,
+            ) {
                 let (eps, ones) = (<$real as Real>::from_f64(self.eps), SMatrix::repeat(1.0));
-                let (d_x, d_weight, d_bias) = match tape {
-                    BatchNormTape::Batch(x, tape) => {
-                        let inv_count = 1.0 / (B * (R / C)) as $real;
-                        let grad = $graph::batch::backward_with_tape(
-                            *tape,
-                            self.weight,
-                            self.bias,
+                let (weight, bias) = (&mut grads.weight, &mut grads.bias);
+                match tape {
+                    BatchNormTape::Batch(tape) => {
+                        let inv_count = inv_count::<C, R, B>() as $real;
+                        let grad = $graph::batch::GradMut {
+                            weight,
+                            bias,
+                            x: d_x,
+                        };
+                        $graph::batch::backward_with_tape_into(
+                            **tape,
+                            &self.weight,
+                            &self.bias,
                             eps,
                             inv_count,
-                            ones,
-                            *x,
-                            *d_output,
+                            &ones,
+                            d_output,
+                            d_output,
+                            grad,
                         );
-                        (grad.x, grad.weight, grad.bias)
                     }
-                    BatchNormTape::Running(x, stats, tape) => {
-                        let grad = $graph::running::backward_with_tape(
-                            *tape,
-                            self.weight,
-                            self.bias,
-                            stats.mean,
-                            stats.var,
+                    BatchNormTape::Running(stats, tape) => {
+                        let grad = $graph::running::GradMut {
+                            weight,
+                            bias,
+                            x: d_x,
+                        };
+                        $graph::running::backward_with_tape_into(
+                            **tape,
+                            &self.weight,
+                            &self.bias,
+                            &stats.mean,
+                            &stats.var,
                             eps,
-                            ones,
-                            *x,
-                            *d_output,
+                            &ones,
+                            d_output,
+                            d_output,
+                            grad,
                         );
-                        (grad.x, grad.weight, grad.bias)
                     }
-                };
-                (d_x, self.with_parameters(d_weight, d_bias))
+                }
             }
         }
     };
