@@ -156,7 +156,7 @@ pub type BatchNorm1d<T, const N: usize> = BatchNorm<T, N, Features>;
 ///
 /// Its graph's values sit on the stack: an unoptimised build gives each a slot, so a batch of
 /// 64 KiB (8 channels of 8×8 at batch 32) takes about 3 MiB of stack to train on, more than a
-/// spawned thread's default 2 MiB (a main thread has 8). Optimised builds take far less.
+/// spawned thread's default 2 MiB (a main thread has 8).
 ///
 /// ```
 /// use chainrule::nalgebra::SMatrix;
