@@ -47,6 +47,15 @@ pub struct RunningStats<T: Real, const N: usize> {
 
 /// How a [`BatchNorm`] finds its `C` channels in a column of `R` rows: [`Features`] for
 /// `BatchNorm1d`, [`Channels`] for `BatchNorm2d`.
+///
+/// ```
+/// use chainrule::nn::batch_norm::{BatchNorm, Channels, Layout};
+/// use chainrule::nn::BatchNorm2d;
+/// fn layout<L: Layout>(_: &BatchNorm<f32, 4, L>) -> L {
+///     L::default()
+/// }
+/// assert_eq!(layout(&BatchNorm2d::<f32, 4>::new(1e-5, Some(0.1))), Channels);
+/// ```
 pub trait Layout: Clone + Copy + Debug + Default + PartialEq + Send + Sync + 'static {
     /// Checks, when a layer's `Module` impl is compiled for columns of `R` rows, that they
     /// hold `C` channels: a mismatch is a compile error naming the layer.
@@ -54,11 +63,21 @@ pub trait Layout: Clone + Copy + Debug + Default + PartialEq + Send + Sync + 'st
 }
 
 /// `nn.BatchNorm1d`'s layout: a column is `N` features, each its own channel.
+///
+/// ```
+/// use chainrule::nn::batch_norm::{BatchNorm, Features};
+/// let _: BatchNorm<f64, 3, Features> = chainrule::nn::BatchNorm1d::new(1e-5, Some(0.1));
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Features;
 
 /// `nn.BatchNorm2d`'s layout: a column is one `C×H×W` image in PyTorch's `(C, H, W)` order,
 /// each channel a plane of `H·W` consecutive rows.
+///
+/// ```
+/// use chainrule::nn::batch_norm::{BatchNorm, Channels};
+/// let _: BatchNorm<f64, 3, Channels> = chainrule::nn::BatchNorm2d::new(1e-5, Some(0.1));
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Channels;
 
@@ -144,6 +163,14 @@ pub struct BatchNorm<T: Real, const N: usize, L: Layout> {
 
 /// Each feature (each row) normalised over the batch (the columns): `nn.BatchNorm1d(N)`.
 /// See [`BatchNorm`].
+///
+/// ```
+/// use chainrule::nalgebra::SMatrix;
+/// use chainrule::nn::{BatchNorm1d, Module};
+/// let norm = BatchNorm1d::<f64, 1>::new(1e-5, Some(0.1));
+/// let y = norm.forward(&SMatrix::<f64, 1, 2>::new(-1.0, 1.0));
+/// assert!((y[1] - 1.0 / (1.0f64 + 1e-5).sqrt()).abs() < 1e-12);
+/// ```
 pub type BatchNorm1d<T, const N: usize> = BatchNorm<T, N, Features>;
 
 /// Each channel of a batch of `C×H×W` images (one per column, PyTorch's `(C, H, W)` order, as
