@@ -13,7 +13,7 @@ use safetensors::tensor::TensorView;
 use safetensors::Dtype;
 
 /// An irregular matrix, so every element differs.
-fn irregular<const R: usize, const C: usize>(phase: f64) -> SMatrix<f64, R, C> {
+pub(crate) fn irregular<const R: usize, const C: usize>(phase: f64) -> SMatrix<f64, R, C> {
     SMatrix::from_fn(|r, c| ((r * 5 + c * 3) as f64 * 0.61 + phase).sin())
 }
 
@@ -120,7 +120,7 @@ fn dropout_gradient_for_its_mask_matches_finite_differences() {
 /// `layer`'s gradients, for its input and its parameters, against central differences of
 /// `⟨d_output, forward⟩`, with the tape's forward pass equal to the plain one.
 #[track_caller]
-fn check_layer_gradients<M, const R: usize, const O: usize, const B: usize>(
+pub(crate) fn check_layer_gradients<M, const R: usize, const O: usize, const B: usize>(
     layer: &M,
     x: SMatrix<f64, R, B>,
 ) where

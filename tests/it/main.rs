@@ -3,6 +3,7 @@
 mod activations;
 mod allocation;
 mod batch;
+mod batch_norm2d;
 mod contract;
 mod conv;
 mod files;

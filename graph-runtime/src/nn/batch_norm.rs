@@ -1,22 +1,31 @@
-//! [`BatchNorm1d`]: PyTorch's `nn.BatchNorm1d`, normalising each feature over the batch.
+//! [`BatchNorm1d`] and [`BatchNorm2d`]: PyTorch's `nn.BatchNorm1d` and `nn.BatchNorm2d`,
+//! normalising each feature, or each channel of a batch of images, over the batch. Both are
+//! one type, [`BatchNorm`], whose [`Layout`] says how a column holds its channels: one row a
+//! feature, or one plane of `H·W` rows a channel (PyTorch's `(C, H, W)` order, as the
+//! convolutions lay images out). A feature is a channel of one position, so one `graph!`,
+//! over per-channel sums, computes both.
 //!
 //! **Running statistics.** PyTorch updates `running_mean` and `running_var` inside
 //! `forward` in training mode, and [`Module::forward`] takes `&self`; so the statistics sit
 //! behind a `Mutex`, and every training-mode forward pass (with or without a tape) updates them
 //! once, as PyTorch's does. A training loop needs no extra call, and the layer stays `Sync`.
-//! Two consequences, both documented on [`BatchNorm1d`]: an optimizer does not see the
+//! Two consequences, both documented on [`BatchNorm`]: an optimizer does not see the
 //! statistics (they are buffers, not parameters), and in `fit_parallel` each chunk is a batch
 //! of its own, updating them in the order the threads finish.
 
+use std::fmt::Debug;
+use std::marker::PhantomData;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use nalgebra::{SMatrix, SVector};
 
 use super::{Init, Mode, Module};
+use crate::heap::Recycled;
 use crate::params::{key, TensorMut, TensorRef};
 use crate::{Parameters, Real};
 
-/// PyTorch's buffers of `nn.BatchNorm1d`, as [`BatchNorm1d::running_stats`] returns them.
+/// PyTorch's buffers of `nn.BatchNorm1d` and `nn.BatchNorm2d`, as [`BatchNorm::running_stats`]
+/// returns them.
 ///
 /// ```
 /// use chainrule::nn::{BatchNorm1d, Init};
@@ -26,12 +35,74 @@ use crate::{Parameters, Real};
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RunningStats<T: Real, const N: usize> {
-    /// Each feature's mean over the batches seen, averaged with the momentum: `[N]`.
+    /// Each feature's (or channel's) mean over the batches seen, averaged with the momentum:
+    /// `[N]`.
     pub mean: SVector<T, N>,
-    /// Each feature's unbiased variance over the batches seen, averaged likewise: `[N]`.
+    /// Each feature's (or channel's) unbiased variance over the batches seen, averaged
+    /// likewise: `[N]`.
     pub var: SVector<T, N>,
     /// The number of training-mode forward passes.
     pub num_batches_tracked: i64,
+}
+
+/// How a [`BatchNorm`] finds its `C` channels in a column of `R` rows: [`Features`] for
+/// `BatchNorm1d`, [`Channels`] for `BatchNorm2d`.
+///
+/// ```
+/// use chainrule::nn::batch_norm::{BatchNorm, Channels, Layout};
+/// use chainrule::nn::BatchNorm2d;
+/// fn layout<L: Layout>(_: &BatchNorm<f32, 4, L>) -> L {
+///     L::default()
+/// }
+/// assert_eq!(layout(&BatchNorm2d::<f32, 4>::new(1e-5, Some(0.1))), Channels);
+/// ```
+pub trait Layout: Clone + Copy + Debug + Default + PartialEq + Send + Sync + 'static {
+    /// Checks, when a layer's `Module` impl is compiled for columns of `R` rows, that they
+    /// hold `C` channels: a mismatch is a compile error naming the layer.
+    fn check_sizes<const C: usize, const R: usize>();
+}
+
+/// `nn.BatchNorm1d`'s layout: a column is `N` features, each its own channel.
+///
+/// ```
+/// use chainrule::nn::batch_norm::{BatchNorm, Features};
+/// let _: BatchNorm<f64, 3, Features> = chainrule::nn::BatchNorm1d::new(1e-5, Some(0.1));
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Features;
+
+/// `nn.BatchNorm2d`'s layout: a column is one `C×H×W` image in PyTorch's `(C, H, W)` order,
+/// each channel a plane of `H·W` consecutive rows.
+///
+/// ```
+/// use chainrule::nn::batch_norm::{BatchNorm, Channels};
+/// let _: BatchNorm<f64, 3, Channels> = chainrule::nn::BatchNorm2d::new(1e-5, Some(0.1));
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Channels;
+
+impl Layout for Features {
+    #[inline(always)]
+    fn check_sizes<const C: usize, const R: usize>() {
+        const {
+            assert!(
+                R == C,
+                "BatchNorm1d: its input does not have N rows; the previous layer's output does not fit"
+            )
+        }
+    }
+}
+
+impl Layout for Channels {
+    #[inline(always)]
+    fn check_sizes<const C: usize, const R: usize>() {
+        const {
+            assert!(
+                C > 0 && R.is_multiple_of(C),
+                "BatchNorm2d: its input's rows are not C·H·W; the previous layer's output does not fit"
+            )
+        }
+    }
 }
 
 /// Each feature (each row) normalised over the batch (the columns), then scaled and shifted:
@@ -70,8 +141,11 @@ pub struct RunningStats<T: Real, const N: usize> {
 /// let y = norm.forward(&x); // with the running statistics now
 /// assert_eq!(norm.running_stats().num_batches_tracked, 1);
 /// ```
+///
+/// [`BatchNorm2d`] is the same layer over images: read "channel" for "feature", each over the
+/// batch and the image's positions.
 #[derive(Debug)]
-pub struct BatchNorm1d<T: Real, const N: usize> {
+pub struct BatchNorm<T: Real, const N: usize, L: Layout> {
     /// The scale of each feature: `[N]`, ones at first.
     pub weight: SVector<T, N>,
     /// The shift of each feature: `[N]`, zeros at first.
@@ -84,10 +158,50 @@ pub struct BatchNorm1d<T: Real, const N: usize> {
     /// Training mode (the default) or evaluation mode.
     pub training: bool,
     running: Mutex<RunningStats<T, N>>,
+    layout: PhantomData<L>,
 }
 
-impl<T: Real, const N: usize> BatchNorm1d<T, N> {
-    /// `nn.BatchNorm1d(N, eps, momentum)`: weight ones, bias zeros, running mean zeros, running
+/// Each feature (each row) normalised over the batch (the columns): `nn.BatchNorm1d(N)`.
+/// See [`BatchNorm`].
+///
+/// ```
+/// use chainrule::nalgebra::SMatrix;
+/// use chainrule::nn::{BatchNorm1d, Module};
+/// let norm = BatchNorm1d::<f64, 1>::new(1e-5, Some(0.1));
+/// let y = norm.forward(&SMatrix::<f64, 1, 2>::new(-1.0, 1.0));
+/// assert!((y[1] - 1.0 / (1.0f64 + 1e-5).sqrt()).abs() < 1e-12);
+/// ```
+pub type BatchNorm1d<T, const N: usize> = BatchNorm<T, N, Features>;
+
+/// Each channel of a batch of `C×H×W` images (one per column, PyTorch's `(C, H, W)` order, as
+/// [`Conv2d`](super::Conv2d) lays them out) normalised over the batch and the image's `H·W`
+/// positions: `nn.BatchNorm2d(C)`, as [`BatchNorm1d`] is over features (see [`BatchNorm`]).
+/// Its statistics are over `B·H·W` values a channel, the running variance unbiased by
+/// `B·H·W − 1`. Like PyTorch's, it takes images of any size: `H·W` is the input's rows over
+/// `C`, so the type names only the channels, and an input whose rows are not a multiple of
+/// `C` does not compile. Keys and shapes are `BatchNorm1d`'s with `[C]`.
+///
+/// Its graph's values sit on the stack: an unoptimised build gives each a slot, so a batch of
+/// 64 KiB (8 channels of 8×8 at batch 32) takes about 3 MiB of stack to train on, more than a
+/// spawned thread's default 2 MiB (a main thread has 8).
+///
+/// ```
+/// use chainrule::nalgebra::SMatrix;
+/// use chainrule::nn::{BatchNorm2d, Init, Module};
+/// use chainrule::rand::{rngs::StdRng, SeedableRng};
+///
+/// let norm = BatchNorm2d::<f64, 2>::init(&mut StdRng::seed_from_u64(0));
+/// // Two channels of 2×2 images: rows 0..4 are channel 0, rows 4..8 channel 1; a batch of 3.
+/// let x = SMatrix::<f64, 8, 3>::from_fn(|r, c| (r * 3 + c) as f64 + if r < 4 { 0.0 } else { 100.0 });
+/// let y = norm.forward(&x);
+/// assert!(y.rows(0, 4).sum().abs() < 1e-9); // each channel has mean 0 over batch and positions
+/// // The running mean moved a tenth of the way to channel 1's mean, 100 + 3·5.5 + 1.
+/// assert!((norm.running_stats().mean[1] - 0.1 * 117.5).abs() < 1e-9);
+/// ```
+pub type BatchNorm2d<T, const C: usize> = BatchNorm<T, C, Channels>;
+
+impl<T: Real, const N: usize, L: Layout> BatchNorm<T, N, L> {
+    /// `nn.BatchNorm1d(N, eps, momentum)` (or `nn.BatchNorm2d`): weight ones, bias zeros, running mean zeros, running
     /// variance ones, in training mode.
     ///
     /// ```
@@ -101,13 +215,14 @@ impl<T: Real, const N: usize> BatchNorm1d<T, N> {
             var: SVector::repeat(T::ONE),
             num_batches_tracked: 0,
         };
-        BatchNorm1d {
+        BatchNorm {
             weight: SVector::repeat(T::ONE),
             bias: SVector::zeros(),
             eps,
             momentum,
             training: true,
             running: Mutex::new(stats),
+            layout: PhantomData,
         }
     }
 
@@ -146,49 +261,59 @@ impl<T: Real, const N: usize> BatchNorm1d<T, N> {
 
     /// A layer with these parameters and this layer's settings and statistics.
     fn with_parameters(&self, weight: SVector<T, N>, bias: SVector<T, N>) -> Self {
-        BatchNorm1d {
+        BatchNorm {
             weight,
             bias,
             ..self.clone()
         }
     }
 
-    /// Folds a training batch into the running statistics, as PyTorch's `forward` does.
-    fn track<const B: usize>(&self, x: &SMatrix<T, N, B>) {
-        let samples = T::from_f64(B as f64);
-        let mean = x.column_sum() * (T::ONE / samples);
-        let squares = SVector::<T, N>::from_fn(|r, _| {
-            x.row(r)
+    /// Folds a training batch into the running statistics, as PyTorch's `forward` does: each
+    /// channel's mean and unbiased variance over its `R/N` rows of every column.
+    fn track<const R: usize, const B: usize>(&self, x: &SMatrix<T, R, B>) {
+        let plane = R / N;
+        let count = (B * plane) as f64;
+        let planes = || x.as_slice().chunks_exact(plane).enumerate();
+        let mut mean = SVector::<T, N>::zeros();
+        for (index, values) in planes() {
+            mean[index % N] += values.iter().fold(T::ZERO, |sum, v| sum + *v);
+        }
+        mean *= T::ONE / T::from_f64(count);
+        let mut squares = SVector::<T, N>::zeros();
+        for (index, values) in planes() {
+            let center = mean[index % N];
+            squares[index % N] += values
                 .iter()
-                .fold(T::ZERO, |sum, v| sum + (*v - mean[r]) * (*v - mean[r]))
-        });
-        let unbiased = squares * (T::ONE / T::from_f64(B as f64 - 1.0));
+                .fold(T::ZERO, |sum, v| sum + (*v - center) * (*v - center));
+        }
+        let unbiased = squares * (T::ONE / T::from_f64(count - 1.0));
         let mut stats = self.lock();
-        let count = stats.num_batches_tracked + 1;
-        let momentum = T::from_f64(self.momentum.unwrap_or(1.0 / count as f64));
+        let tracked = stats.num_batches_tracked + 1;
+        let momentum = T::from_f64(self.momentum.unwrap_or(1.0 / tracked as f64));
         *stats = RunningStats {
             mean: stats.mean * (T::ONE - momentum) + mean * momentum,
             var: stats.var * (T::ONE - momentum) + unbiased * momentum,
-            num_batches_tracked: count,
+            num_batches_tracked: tracked,
         };
     }
 }
 
-impl<T: Real, const N: usize> Clone for BatchNorm1d<T, N> {
+impl<T: Real, const N: usize, L: Layout> Clone for BatchNorm<T, N, L> {
     fn clone(&self) -> Self {
-        BatchNorm1d {
+        BatchNorm {
             weight: self.weight,
             bias: self.bias,
             eps: self.eps,
             momentum: self.momentum,
             training: self.training,
             running: Mutex::new(self.running_stats()),
+            layout: PhantomData,
         }
     }
 }
 
 /// Equal parameters, settings and running statistics.
-impl<T: Real, const N: usize> PartialEq for BatchNorm1d<T, N> {
+impl<T: Real, const N: usize, L: Layout> PartialEq for BatchNorm<T, N, L> {
     fn eq(&self, other: &Self) -> bool {
         (
             self.weight,
@@ -208,25 +333,25 @@ impl<T: Real, const N: usize> PartialEq for BatchNorm1d<T, N> {
 
 /// `init` is PyTorch's (`eps` 1e-5, `momentum` 0.1); it draws nothing. `zeros` has zero
 /// weight and bias, for a gradient.
-impl<T: Real, const N: usize> Init for BatchNorm1d<T, N> {
+impl<T: Real, const N: usize, L: Layout> Init for BatchNorm<T, N, L> {
     fn init<R: rand::Rng + ?Sized>(_: &mut R) -> Self {
-        BatchNorm1d::new(1e-5, Some(0.1))
+        BatchNorm::new(1e-5, Some(0.1))
     }
     fn zeros() -> Self {
-        let norm = BatchNorm1d::new(1e-5, Some(0.1));
+        let norm = BatchNorm::new(1e-5, Some(0.1));
         norm.with_parameters(SVector::zeros(), SVector::zeros())
     }
 }
 
 /// Batch statistics in training mode, running ones in evaluation mode.
-impl<T: Real, const N: usize> Mode for BatchNorm1d<T, N> {
+impl<T: Real, const N: usize, L: Layout> Mode for BatchNorm<T, N, L> {
     fn set_training(&mut self, training: bool) {
         self.training = training;
     }
 }
 
 /// An optimizer steps `weight` and `bias`; files also hold the running statistics.
-impl<T: Real, const N: usize> Parameters<T> for BatchNorm1d<T, N> {
+impl<T: Real, const N: usize, L: Layout> Parameters<T> for BatchNorm<T, N, L> {
     fn visit(&self, f: &mut dyn FnMut(&[T])) {
         self.weight.visit(f);
         self.bias.visit(f);
@@ -279,8 +404,8 @@ impl<T: Real, const N: usize> Parameters<T> for BatchNorm1d<T, N> {
     }
 }
 
-/// What [`BatchNorm1d`]'s backward pass needs: the input, and the tape of the graph the
-/// forward pass ran, with the batch's statistics or the running ones.
+/// What [`BatchNorm`]'s backward pass needs: the tape of the graph the forward pass ran (on
+/// the heap, see `heap::Recycled`), with the batch's statistics or the running ones.
 ///
 /// ```
 /// use chainrule::nalgebra::SMatrix;
@@ -292,12 +417,17 @@ impl<T: Real, const N: usize> Parameters<T> for BatchNorm1d<T, N> {
 /// norm.eval();
 /// assert!(matches!(norm.forward_with_tape(&x).1, BatchNormTape::Running(..)));
 /// ```
-#[derive(Clone, Copy, Debug)]
-pub enum BatchNormTape<X, Stats, Batch, Running> {
+#[derive(Clone, Debug)]
+pub enum BatchNormTape<Stats, Batch, Running> {
     /// Training mode: normalised by the batch's own statistics, which depend on `x`.
-    Batch(X, Batch),
+    Batch(Batch),
     /// Evaluation mode: normalised by these running statistics, constants for the gradient.
-    Running(X, Stats, Running),
+    Running(Stats, Running),
+}
+
+/// One over the number of values a channel's batch statistics average: `B·R/C`.
+fn inv_count<const C: usize, const R: usize, const B: usize>() -> f64 {
+    1.0 / (B * (R / C)) as f64
 }
 
 macro_rules! batch_norm_for {
@@ -305,92 +435,181 @@ macro_rules! batch_norm_for {
         #[doc(hidden)]
         pub mod $graph {
             graph_macros::graph! {
-                /// Training mode: each row by its own mean and biased variance. `ones_b`
-                /// spreads a per-feature column over the batch, as an outer product.
+                /// Training mode: each of the `C` channels of a column of `R` rows by its own
+                /// mean and biased variance over its `R/C` rows of every column, whose count
+                /// `inv_count` inverts. `ones_b` spreads a column over the batch, as an outer
+                /// product.
                 #[chainrule(crate = crate)]
                 #[tape]
-                pub fn batch<const N: usize, const B: usize>(
-                    weight: SVector<$real, N>,
-                    bias: SVector<$real, N>,
+                #[by_ref]
+                pub fn batch<const C: usize, const R: usize, const B: usize>(
+                    weight: SVector<$real, C>,
+                    bias: SVector<$real, C>,
                     #[no_grad] eps: $real,
+                    #[no_grad] inv_count: $real,
                     #[no_grad] ones_b: SMatrix<$real, 1, B>,
-                    x: SMatrix<$real, N, B>,
-                ) -> SMatrix<$real, N, B> {
-                    let centered = x - row_means(x);
-                    let variance = row_means(hadamard(centered, centered));
-                    let normalized = hadamard(centered, (1 / sqrt(variance + eps)) * ones_b);
-                    hadamard(weight * ones_b, normalized) + bias
+                    x: SMatrix<$real, R, B>,
+                ) -> SMatrix<$real, R, B> {
+                    let mean = channel_sums(x, C) * inv_count;
+                    let centered = x - spread_channels(mean, R);
+                    let variance = channel_sums(hadamard(centered, centered), C) * inv_count;
+                    let scale = spread_channels(hadamard(weight, 1 / sqrt(variance + eps)), R);
+                    hadamard(centered, scale * ones_b) + spread_channels(bias, R)
                 }
             }
 
             graph_macros::graph! {
-                /// Evaluation mode: each row by the running statistics.
+                /// Evaluation mode: each channel by the running statistics.
                 #[chainrule(crate = crate)]
                 #[tape]
-                pub fn running<const N: usize, const B: usize>(
-                    weight: SVector<$real, N>,
-                    bias: SVector<$real, N>,
-                    #[no_grad] running_mean: SVector<$real, N>,
-                    #[no_grad] running_var: SVector<$real, N>,
+                #[by_ref]
+                pub fn running<const C: usize, const R: usize, const B: usize>(
+                    weight: SVector<$real, C>,
+                    bias: SVector<$real, C>,
+                    #[no_grad] running_mean: SVector<$real, C>,
+                    #[no_grad] running_var: SVector<$real, C>,
                     #[no_grad] eps: $real,
                     #[no_grad] ones_b: SMatrix<$real, 1, B>,
-                    x: SMatrix<$real, N, B>,
-                ) -> SMatrix<$real, N, B> {
-                    let normalized = hadamard(x - running_mean, (1 / sqrt(running_var + eps)) * ones_b);
-                    hadamard(weight * ones_b, normalized) + bias
+                    x: SMatrix<$real, R, B>,
+                ) -> SMatrix<$real, R, B> {
+                    let scale = spread_channels(hadamard(weight, 1 / sqrt(running_var + eps)), R);
+                    let centered = x - spread_channels(running_mean, R);
+                    hadamard(centered, scale * ones_b) + spread_channels(bias, R)
                 }
             }
         }
 
-        impl<const N: usize, const B: usize> Module<SMatrix<$real, N, B>> for BatchNorm1d<$real, N> {
-            type Output = SMatrix<$real, N, B>;
+        /// Matrices pass by reference and tapes live on the heap, so a batch of images never
+        /// sits on the stack more often than the generated code needs.
+        impl<const C: usize, const R: usize, const B: usize, L: Layout> Module<SMatrix<$real, R, B>>
+            for BatchNorm<$real, C, L>
+        {
+            type Output = SMatrix<$real, R, B>;
             type Tape = BatchNormTape<
-                SMatrix<$real, N, B>,
-                RunningStats<$real, N>,
-                $graph::batch::Tape<N, B>,
-                $graph::running::Tape<N, B>,
+                RunningStats<$real, C>,
+                Recycled<$graph::batch::Tape<C, R, B>>,
+                Recycled<$graph::running::Tape<C, R, B>>,
             >;
 
-            #[inline]
-            fn forward(&self, x: &SMatrix<$real, N, B>) -> Self::Output {
-                self.forward_with_tape(x).0
-            }
-
-            fn forward_with_tape(&self, x: &SMatrix<$real, N, B>) -> (Self::Output, Self::Tape) {
+            fn forward(&self, x: &SMatrix<$real, R, B>) -> Self::Output {
+                L::check_sizes::<C, R>();
                 let (eps, ones) = (<$real as Real>::from_f64(self.eps), SMatrix::repeat(1.0));
                 if self.training {
                     self.track(x);
-                    let (output, tape) = $graph::batch::forward_with_tape(self.weight, self.bias, eps, ones, *x);
-                    return (output, BatchNormTape::Batch(*x, tape));
+                    let inv_count = inv_count::<C, R, B>() as $real;
+                    return $graph::batch::forward(
+                        &self.weight,
+                        &self.bias,
+                        eps,
+                        inv_count,
+                        &ones,
+                        x,
+                    );
+                }
+                let stats = self.running_stats();
+                $graph::running::forward(
+                    &self.weight,
+                    &self.bias,
+                    &stats.mean,
+                    &stats.var,
+                    eps,
+                    &ones,
+                    x,
+                )
+            }
+
+            fn forward_with_tape(&self, x: &SMatrix<$real, R, B>) -> (Self::Output, Self::Tape) {
+                L::check_sizes::<C, R>();
+                let (eps, ones) = (<$real as Real>::from_f64(self.eps), SMatrix::repeat(1.0));
+                if self.training {
+                    self.track(x);
+                    let inv_count = inv_count::<C, R, B>() as $real;
+                    let (output, tape) = $graph::batch::forward_with_tape(
+                        &self.weight,
+                        &self.bias,
+                        eps,
+                        inv_count,
+                        &ones,
+                        x,
+                    );
+                    return (output, BatchNormTape::Batch(Recycled::new(tape)));
                 }
                 let stats = self.running_stats();
                 let (output, tape) = $graph::running::forward_with_tape(
-                    self.weight, self.bias, stats.mean, stats.var, eps, ones, *x,
+                    &self.weight,
+                    &self.bias,
+                    &stats.mean,
+                    &stats.var,
+                    eps,
+                    &ones,
+                    x,
                 );
-                (output, BatchNormTape::Running(*x, stats, tape))
+                (output, BatchNormTape::Running(stats, Recycled::new(tape)))
             }
 
             fn backward(
                 &self,
                 tape: &Self::Tape,
                 d_output: &Self::Output,
-            ) -> (SMatrix<$real, N, B>, Self) {
+            ) -> (SMatrix<$real, R, B>, Self) {
+                let mut grads = self.with_parameters(SVector::zeros(), SVector::zeros());
+                let mut d_x = bytemuck::Zeroable::zeroed();
+                self.backward_into(tape, d_output, &mut grads, &mut d_x);
+                (d_x, grads)
+            }
+
+            /// The gradients straight into `grads` and `d_x`. The tape holds what the
+            /// derivative needs, so the input is not read again and `d_output` stands in for
+            /// it (the tests check both modes' gradients against finite differences).
+            fn backward_into(
+                &self,
+                tape: &Self::Tape,
+                d_output: &Self::Output,
+                grads: &mut Self,
+                d_x: &mut SMatrix<$real, R, B>,
+            ) {
                 let (eps, ones) = (<$real as Real>::from_f64(self.eps), SMatrix::repeat(1.0));
-                let (d_x, d_weight, d_bias) = match tape {
-                    BatchNormTape::Batch(x, tape) => {
-                        let grad = $graph::batch::backward_with_tape(
-                            *tape, self.weight, self.bias, eps, ones, *x, *d_output,
+                let (weight, bias) = (&mut grads.weight, &mut grads.bias);
+                match tape {
+                    BatchNormTape::Batch(tape) => {
+                        let inv_count = inv_count::<C, R, B>() as $real;
+                        let grad = $graph::batch::GradMut {
+                            weight,
+                            bias,
+                            x: d_x,
+                        };
+                        $graph::batch::backward_with_tape_into(
+                            **tape,
+                            &self.weight,
+                            &self.bias,
+                            eps,
+                            inv_count,
+                            &ones,
+                            d_output,
+                            d_output,
+                            grad,
                         );
-                        (grad.x, grad.weight, grad.bias)
                     }
-                    BatchNormTape::Running(x, stats, tape) => {
-                        let grad = $graph::running::backward_with_tape(
-                            *tape, self.weight, self.bias, stats.mean, stats.var, eps, ones, *x, *d_output,
+                    BatchNormTape::Running(stats, tape) => {
+                        let grad = $graph::running::GradMut {
+                            weight,
+                            bias,
+                            x: d_x,
+                        };
+                        $graph::running::backward_with_tape_into(
+                            **tape,
+                            &self.weight,
+                            &self.bias,
+                            &stats.mean,
+                            &stats.var,
+                            eps,
+                            &ones,
+                            d_output,
+                            d_output,
+                            grad,
                         );
-                        (grad.x, grad.weight, grad.bias)
                     }
-                };
-                (d_x, self.with_parameters(d_weight, d_bias))
+                }
             }
         }
     };

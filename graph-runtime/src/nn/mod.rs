@@ -4,9 +4,10 @@
 //! `SMatrix<T, O, B>`. [`Linear`] is `weight * x + bias`; [`Tanh`], [`ReLU`], [`Sigmoid`] and
 //! [`Identity`] apply a function to every element; [`Sequential`] chains layers, as
 //! `nn.Sequential` does, checking at compile time that their sizes chain. [`LayerNorm`]
-//! normalises each sample and [`BatchNorm1d`] each feature over the batch; [`Embedding`] maps
-//! indices `[usize; B]` to vectors. [`Dropout`] and [`BatchNorm1d`] behave differently in
-//! training and evaluation: [`Mode`] gives every model `train()` and `eval()`.
+//! normalises each sample, [`BatchNorm1d`] each feature over the batch and [`BatchNorm2d`] each
+//! channel of a batch of images; [`Embedding`] maps indices `[usize; B]` to vectors.
+//! [`Dropout`] and the batch norms behave differently in training and evaluation: [`Mode`]
+//! gives every model `train()` and `eval()`.
 //!
 //! The lecture's training step, by hand:
 //!
@@ -105,7 +106,7 @@ pub mod sequential;
 pub use activation::{
     Identity, LeakyReLU, LogSoftmax, ReLU, SiLU, Sigmoid, Softmax, Softplus, Tanh, ELU, GELU,
 };
-pub use batch_norm::BatchNorm1d;
+pub use batch_norm::{BatchNorm1d, BatchNorm2d};
 pub use conv::{Conv2d, Flatten};
 pub use dropout::Dropout;
 pub use embedding::Embedding;

@@ -1,6 +1,10 @@
 //! The functions on images: `conv2d(x, w, b, C, H, W, K, stride, padding)`,
 //! `max_pool2d(x, C, H, W, K)` and `avg_pool2d(x, C, H, W, K)`, PyTorch's `F.conv2d`,
-//! `F.max_pool2d` and `F.avg_pool2d` on a batch of `C×H×W` images, one per column of `x`.
+//! `F.max_pool2d` and `F.avg_pool2d` on a batch of `C×H×W` images, one per column of `x`;
+//! and the per-channel reductions batch normalisation needs: `channel_sums(x, C)`, each
+//! channel's sum over its positions in every image (a `C×1` column), and
+//! `spread_channels(v, R)`, the `C×1` column `v` repeated over each channel's positions of an
+//! image of `R` rows (an `R×1` column), each the other's adjoint.
 //!
 //! Sizes are integers or const generic parameters. The compiler checks every size it can
 //! compute, naming both shapes; a product of const generics is only rustc's to compute (stable
@@ -20,6 +24,8 @@ pub enum ImageFn {
     Conv2d,
     MaxPool2d,
     AvgPool2d,
+    ChannelSums,
+    SpreadChannels,
 }
 
 /// Every function on images, by name.
@@ -27,6 +33,8 @@ pub const IMAGE_FNS: &[(&str, ImageFn)] = &[
     ("conv2d", ImageFn::Conv2d),
     ("max_pool2d", ImageFn::MaxPool2d),
     ("avg_pool2d", ImageFn::AvgPool2d),
+    ("channel_sums", ImageFn::ChannelSums),
+    ("spread_channels", ImageFn::SpreadChannels),
 ];
 
 pub fn lookup(name: &str) -> Option<ImageFn> {
@@ -37,12 +45,19 @@ pub fn lookup(name: &str) -> Option<ImageFn> {
 }
 
 impl ImageFn {
+    /// A reduction or spread per channel, without a window.
+    fn is_per_channel(self) -> bool {
+        matches!(self, ImageFn::ChannelSums | ImageFn::SpreadChannels)
+    }
+
     /// The matrix arguments, then the names of the sizes (one more, the output's rows, may
     /// follow).
     fn arguments(self) -> (usize, &'static [&'static str]) {
         match self {
             ImageFn::Conv2d => (3, &["C", "H", "W", "K", "stride", "padding"]),
             ImageFn::MaxPool2d | ImageFn::AvgPool2d => (1, &["C", "H", "W", "K"]),
+            ImageFn::ChannelSums => (1, &["C"]),
+            ImageFn::SpreadChannels => (1, &["R"]),
         }
     }
 }
@@ -81,13 +96,19 @@ impl Lowering {
     ) -> Option<NodeId> {
         let name = func.to_string();
         let (matrices, sizes) = function.arguments();
-        if args.len() < matrices + sizes.len() || args.len() > matrices + sizes.len() + 1 {
+        // Only the functions with a window may name their output's rows after their sizes.
+        let optional = usize::from(!function.is_per_channel());
+        if args.len() < matrices + sizes.len() || args.len() > matrices + sizes.len() + optional {
             let mut all: Vec<&str> = ["x", "w", "b"][..matrices].to_vec();
             all.extend(sizes);
+            let rows = match optional {
+                1 => ", and the output's rows after them over const generic sizes",
+                _ => "",
+            };
             self.errors.push(syn::Error::new(
                 args_span,
                 format!(
-                    "`{name}` takes {} arguments, `{name}({})`, and the output's rows after them over const generic sizes; found {}",
+                    "`{name}` takes {} arguments, `{name}({})`{rows}; found {}",
                     matrices + sizes.len(),
                     all.join(", "),
                     args.len()
@@ -103,7 +124,12 @@ impl Lowering {
             .collect();
         let operands: Vec<NodeId> = lowered.into_iter().collect::<Option<_>>()?;
         let dims: Vec<Dim> = dims.into_iter().collect::<Option<_>>()?;
-        let geometry = match self.geometry(function, &name, &operands, &dims) {
+        let geometry = if function.is_per_channel() {
+            self.channel_geometry(function, &name, operands[0], &dims[0])
+        } else {
+            self.geometry(function, &name, &operands, &dims)
+        };
+        let geometry = match geometry {
             Ok(geometry) => geometry,
             Err(message) => {
                 self.errors.push(syn::Error::new(func.span(), message));
@@ -129,11 +155,63 @@ impl Lowering {
                 self.graph.push_op(Op::MaxPool2d(x, x, window), span)
             }
             ImageFn::AvgPool2d => self.graph.push_op(Op::AvgPool2d(operands[0], window), span),
+            ImageFn::ChannelSums => self
+                .graph
+                .push_op(Op::ChannelSums(operands[0], window), span),
+            ImageFn::SpreadChannels => {
+                let rows = window.geometry().output_rows.clone();
+                let shape = Shape::matrix(rows, Dim::Fixed(1));
+                self.graph
+                    .push_shaped(Op::SpreadChannels(operands[0], window), span, shape)
+            }
         };
         self.internal
             .extend(self.graph.ids().skip(first).filter(|id| *id != result));
         self.calls.push((name, operands, first..result.index()));
         Some(result)
+    }
+
+    /// The geometry of `channel_sums(x, C)` or `spread_channels(v, R)`: `C` channels of `R`
+    /// rows, a 1×1 window, checking that `R` is a multiple of `C` when both are numbers.
+    fn channel_geometry(
+        &self,
+        function: ImageFn,
+        name: &str,
+        operand: NodeId,
+        size: &Dim,
+    ) -> Result<Geometry, String> {
+        let shape = self.shape(operand);
+        let (rows, cols) =
+            rows_cols(shape).ok_or_else(|| format!("`{name}` needs a matrix, found `{shape}`"))?;
+        let (channels, image_rows) = match function {
+            ImageFn::ChannelSums => (size.clone(), rows),
+            _ if cols != Dim::Fixed(1) => {
+                return Err(format!(
+                    "`{name}` needs a column of one value per channel, found `{shape}`"
+                ))
+            }
+            _ => (rows, size.clone()),
+        };
+        if let (Dim::Fixed(c), Dim::Fixed(r)) = (&channels, &image_rows) {
+            if *c == 0 || r % c != 0 {
+                return Err(format!(
+                    "`{name}`: an image of {r} rows does not split into {c} channels"
+                ));
+            }
+        }
+        let one = Dim::Fixed(1);
+        Ok(Geometry {
+            channels: channels.clone(),
+            height: one.clone(),
+            width: one.clone(),
+            kernel: one.clone(),
+            stride: one.clone(),
+            padding: Dim::Fixed(0),
+            out_channels: channels,
+            weight_cols: one,
+            input_rows: image_rows.clone(),
+            output_rows: image_rows,
+        })
     }
 
     /// A size: an integer, or the name of a const generic parameter.
@@ -269,5 +347,62 @@ fn expression_span(expr: &Expr) -> Span {
         Expr::Number { span, .. } | Expr::Neg { span, .. } | Expr::Binary { span, .. } => *span,
         Expr::Name(name) => name.span(),
         Expr::Call { func, .. } => func.span(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::ir::Op;
+    use crate::lower_str;
+
+    /// The shape of the first node of `src` whose operation `matches`.
+    fn shape_of(src: &str, matches: fn(&Op) -> bool) -> String {
+        let lowered = lower_str(src).unwrap_or_else(|err| panic!("{src}: {err}"));
+        let graph = &lowered.graph;
+        let node = graph
+            .ids()
+            .map(|id| graph.node(id))
+            .find(|node| matches(&node.op));
+        node.map(|node| node.shape.to_string()).unwrap_or_default()
+    }
+
+    fn error(src: &str) -> String {
+        match lower_str(src) {
+            Ok(_) => panic!("{src} lowered"),
+            Err(err) => err.to_string(),
+        }
+    }
+
+    #[test]
+    fn channel_sums_gives_one_sum_per_channel_and_spread_one_image_column() {
+        let sums = "|x: SMatrix<f64, 12, 5>| sum(channel_sums(x, 3))";
+        assert_eq!(
+            shape_of(sums, |op| matches!(op, Op::ChannelSums(..))),
+            "3×1"
+        );
+        let spread = "|v: SVector<f64, 3>| sum(spread_channels(v, 12))";
+        assert_eq!(
+            shape_of(spread, |op| matches!(op, Op::SpreadChannels(..))),
+            "12×1"
+        );
+    }
+
+    #[test]
+    fn channels_that_do_not_split_the_image_are_an_error() {
+        let message = error("|x: SMatrix<f64, 10, 5>| sum(channel_sums(x, 3))");
+        assert!(
+            message.contains("10 rows does not split into 3 channels"),
+            "{message}"
+        );
+        let message = error("|v: SMatrix<f64, 3, 2>| sum(spread_channels(v, 12))");
+        assert!(
+            message.contains("a column of one value per channel"),
+            "{message}"
+        );
+        let message = error("|x: SMatrix<f64, 12, 5>| sum(channel_sums(x, 3, 12))");
+        assert!(
+            message.contains("takes 2 arguments, `channel_sums(x, C)`; found 3"),
+            "{message}"
+        );
     }
 }
