@@ -49,26 +49,6 @@ impl Window {
         self.out_height() * self.out_width()
     }
 
-    /// Where the input row under tap row `i` at output row `out_y` of `channel` starts, in
-    /// one image; `None` in the padding.
-    #[inline]
-    fn input_row(&self, channel: usize, i: usize, out_y: usize) -> Option<usize> {
-        // Above the image, the subtraction wraps to a huge number, past `height` too.
-        let y = (out_y * self.stride + i).wrapping_sub(self.padding);
-        (y < self.height).then(|| (channel * self.height + y) * self.width)
-    }
-
-    /// The output columns whose tap column `j` falls inside the image (not in the padding):
-    /// `out_x·S + j − P` in `[0, W)`.
-    #[inline]
-    fn columns_inside(&self, j: usize) -> std::ops::Range<usize> {
-        let first = self.padding.saturating_sub(j).div_ceil(self.stride);
-        let end = (self.width + self.padding)
-            .saturating_sub(j)
-            .div_ceil(self.stride);
-        first.min(self.out_width())..end.min(self.out_width())
-    }
-
     /// The input element under window position `(out_y, out_x)`, tap `(i, j)` of channel
     /// `channel`, as an offset into one image; `None` in the padding.
     #[inline]
@@ -90,127 +70,318 @@ thread_local! {
     static WORKSPACE: std::cell::Cell<Vec<u64>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
-/// Runs `f` on two scratch slices of `first` and `second` elements, from this thread's
-/// workspace (grown, never shrunk, so only the first call of a size allocates).
-pub(super) fn with_workspace<T: Real, R>(
-    first: usize,
-    second: usize,
-    f: impl FnOnce(&mut [T], &mut [T]) -> R,
-) -> R {
-    let mut words = WORKSPACE.with(|cell| cell.take());
-    let bytes = (first + second) * std::mem::size_of::<T>();
-    let needed = bytes.div_ceil(8);
-    if words.len() < needed {
-        words.resize(needed, 0);
+/// This thread's workspace, taken for one kernel call and given back when dropped.
+struct Workspace(Vec<u64>);
+
+impl Workspace {
+    #[inline(always)]
+    fn take() -> Self {
+        Workspace(WORKSPACE.with(|cell| cell.take()))
     }
-    let all: &mut [T] = &mut bytemuck::cast_slice_mut::<u64, T>(&mut words)[..first + second];
-    let (a, b) = all.split_at_mut(first);
-    let result = f(a, b);
-    WORKSPACE.with(|cell| cell.set(words));
-    result
+
+    /// Scratch slices of the given lengths (the workspace grown, never shrunk, so only the
+    /// first call of a size allocates).
+    #[inline(always)]
+    fn slices<T: Real, const N: usize>(&mut self, lengths: [usize; N]) -> [&mut [T]; N] {
+        let total: usize = lengths.iter().sum();
+        let needed = (total * std::mem::size_of::<T>()).div_ceil(8);
+        if self.0.len() < needed {
+            self.0.resize(needed, 0);
+        }
+        let mut rest: &mut [T] = &mut bytemuck::cast_slice_mut::<u64, T>(&mut self.0)[..total];
+        lengths.map(|length| {
+            let (slice, tail) = std::mem::take(&mut rest).split_at_mut(length);
+            rest = tail;
+            slice
+        })
+    }
 }
 
-/// `cols[(c·K + i)·K + j][b·HW + p]` (row-major, `C·K·K × B·HW`) = the input element under
-/// tap `(i, j)` of channel `c` at output position `p` of image `b`, or 0 in the padding.
-fn im2col<T: Real>(x: &[T], window: &Window, batch: usize, cols: &mut [T]) {
-    for_each_tap_row(
-        window,
-        batch,
-        |channel, tap, inside, b, out_y, row| {
-            let image = &x[b * window.input_len()..][..window.input_len()];
-            let Some(start) = window.input_row(channel, tap.0, out_y) else {
-                row.fill(T::ZERO);
-                return;
-            };
-            let input = &image[start..][..window.width];
-            row[..inside.start].fill(T::ZERO);
-            row[inside.end..].fill(T::ZERO);
-            if inside.is_empty() {
-                return;
+impl Drop for Workspace {
+    fn drop(&mut self) {
+        let words = std::mem::take(&mut self.0);
+        WORKSPACE.with(|cell| cell.set(words));
+    }
+}
+
+/// What a kernel call computes.
+#[derive(Clone, Copy)]
+enum Pass {
+    Forward,
+    InputGrad,
+    WeightGrad,
+}
+
+/// The sizes of a kernel call: [`Sizes`] known at run time, or [`Fixed`] ones known to the
+/// compiler, whose loops it then compiles for them.
+trait SizesOf: Copy {
+    fn get(self) -> Sizes;
+}
+
+impl SizesOf for Sizes {
+    #[inline(always)]
+    fn get(self) -> Sizes {
+        self
+    }
+}
+
+/// The [`Sizes`] of a convolution as const generics.
+#[derive(Clone, Copy)]
+struct Fixed<
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const K: usize,
+    const S: usize,
+    const P: usize,
+    const CO: usize,
+    const B: usize,
+>;
+
+impl<
+        const C: usize,
+        const H: usize,
+        const W: usize,
+        const K: usize,
+        const S: usize,
+        const P: usize,
+        const CO: usize,
+        const B: usize,
+    > SizesOf for Fixed<C, H, W, K, S, P, CO, B>
+{
+    #[inline(always)]
+    fn get(self) -> Sizes {
+        Sizes {
+            window: window!(C, H, W, K, S, P),
+            out_channels: CO,
+            batch: B,
+        }
+    }
+}
+
+/// One kernel call: `pass` from two operands into `out`.
+struct Kernel<'a, T, Z> {
+    pass: Pass,
+    operands: (&'a [T], &'a [T]),
+    out: &'a mut [T],
+    sizes: Z,
+}
+
+impl<T: Real, Z: SizesOf> Kernel<'_, T, Z> {
+    /// Runs the call compiled for the widest instruction set this processor has (AVX-512,
+    /// AVX2, or else the baseline), chosen at run time by `pulp`: the kernels' loops are
+    /// written for the compiler to vectorise, and every width does the same operations in
+    /// the same order.
+    #[inline(always)]
+    fn run(self) {
+        pulp::Arch::new().dispatch(self)
+    }
+}
+
+impl<T: Real, Z: SizesOf> pulp::WithSimd for Kernel<'_, T, Z> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) {
+        let (sizes, (a, b)) = (self.sizes.get(), self.operands);
+        let mut workspace = Workspace::take();
+        let n = sizes.n();
+        let lengths = [
+            sizes.depth() * n,
+            sizes.out_channels * n,
+            sizes.window.padded_len(),
+        ];
+        let [cols, grouped, padded] = workspace.slices::<T, 3>(lengths);
+        let (window, co, plane) = (&sizes.window, sizes.out_channels, sizes.window.plane_len());
+        match self.pass {
+            Pass::Forward => {
+                im2col(a, window, n, padded, cols);
+                combine_rows(grouped, cols, (n, sizes.depth()), |o, d| b[o + co * d]);
+                ungroup(grouped, self.out, (co, plane, sizes.batch));
             }
-            let first = inside.start * window.stride + tap.1 - window.padding;
-            if window.stride == 1 {
-                row[inside.clone()].copy_from_slice(&input[first..][..inside.len()]);
-            } else {
-                for (col, x) in row[inside]
-                    .iter_mut()
-                    .zip(input[first..].iter().step_by(window.stride))
-                {
-                    *col = *x;
-                }
+            Pass::InputGrad => {
+                regroup(a, grouped, (co, plane, sizes.batch));
+                combine_rows(cols, grouped, (n, co), |d, o| b[o + co * d]);
+                col2im(cols, window, n, padded, self.out);
             }
-        },
-        cols,
-    );
+            Pass::WeightGrad => {
+                // d_weightᵀ = cols · d_yᵀ: the product as row operations again, over rows of
+                // d_y's channels at each position.
+                im2col(b, window, n, padded, cols);
+                transpose_planes(a, grouped, (co, plane, sizes.batch));
+                combine_rows(self.out, grouped, (co, n), |d, j| cols[d * n + j]);
+            }
+        }
+    }
+}
+
+/// The output columns a product computes at once, and the partial sums a reduction keeps:
+/// a fixed number, not the vector width, so that every instruction set adds in the same
+/// order and gives the same bits.
+const LANES: usize = 16;
+
+/// One image with its zero padding, `C×(H+2P)×(W+2P)`: every window of it is inside, so
+/// im2col's rows are plain strided reads.
+impl Window {
+    fn padded_height(&self) -> usize {
+        self.height + 2 * self.padding
+    }
+
+    fn padded_width(&self) -> usize {
+        self.width + 2 * self.padding
+    }
+
+    fn padded_len(&self) -> usize {
+        self.channels * self.padded_height() * self.padded_width()
+    }
+
+    /// Calls `f(interior row of the padded image, row of the image)` for each of the image's
+    /// rows.
+    #[inline(always)]
+    fn for_each_interior_row(&self, mut f: impl FnMut(usize, usize)) {
+        let (pw, width) = (self.padded_width(), self.width);
+        for row in 0..self.channels * self.height {
+            let (channel, y) = (row / self.height, row % self.height);
+            let padded_row = channel * self.padded_height() + y + self.padding;
+            f(padded_row * pw + self.padding, row * width);
+        }
+    }
+
+    /// Calls `f(d, out_y, start)` for each row of tap `d = (c·K + i)·K + j` and output row
+    /// `out_y`, `start` where that row's first element is in the padded image (the others
+    /// follow every `S`).
+    #[inline(always)]
+    fn for_each_tap_row(&self, mut f: impl FnMut(usize, usize, usize)) {
+        let (k, pw) = (self.kernel, self.padded_width());
+        for d in 0..self.channels * k * k {
+            let (channel, i, j) = (d / (k * k), d / k % k, d % k);
+            for out_y in 0..self.out_height() {
+                let line = channel * self.padded_height() + out_y * self.stride + i;
+                f(d, out_y, line * pw + j);
+            }
+        }
+    }
+}
+
+/// `cols[(c·K + i)·K + j][b·HW + p]` (row-major, `C·K·K × n`, `n = B·HW`) = the input element
+/// under tap `(i, j)` of channel `c` at output position `p` of image `b`, or 0 in the padding.
+#[inline(always)]
+fn im2col<T: Real>(x: &[T], window: &Window, n: usize, padded: &mut [T], cols: &mut [T]) {
+    let (plane, out_width, stride) = (window.plane_len(), window.out_width(), window.stride);
+    padded.fill(T::ZERO);
+    for (b, image) in x.chunks_exact(window.input_len()).enumerate() {
+        window.for_each_interior_row(|to, from| {
+            padded[to..][..window.width].copy_from_slice(&image[from..][..window.width]);
+        });
+        window.for_each_tap_row(|d, out_y, start| {
+            let row = &mut cols[d * n + b * plane + out_y * out_width..][..out_width];
+            for (x, col) in row.iter_mut().enumerate() {
+                *col = padded[start + x * stride];
+            }
+        });
+    }
 }
 
 /// The adjoint of [`im2col`]: every column element added back into the input element it
 /// was read from (padding taps dropped).
-fn col2im<T: Real>(cols: &mut [T], window: &Window, batch: usize, x: &mut [T]) {
-    x.fill(T::ZERO);
-    for_each_tap_row(
-        window,
-        batch,
-        |channel, tap, inside, b, out_y, row| {
-            let image = &mut x[b * window.input_len()..][..window.input_len()];
-            let Some(start) = window.input_row(channel, tap.0, out_y) else {
-                return;
-            };
-            let input = &mut image[start..][..window.width];
-            if inside.is_empty() {
-                return;
+#[inline(always)]
+fn col2im<T: Real>(cols: &[T], window: &Window, n: usize, padded: &mut [T], x: &mut [T]) {
+    let (plane, out_width, stride) = (window.plane_len(), window.out_width(), window.stride);
+    for (b, image) in x.chunks_exact_mut(window.input_len()).enumerate() {
+        padded.fill(T::ZERO);
+        window.for_each_tap_row(|d, out_y, start| {
+            let row = &cols[d * n + b * plane + out_y * out_width..][..out_width];
+            for (x, col) in row.iter().enumerate() {
+                padded[start + x * stride] += *col;
             }
-            let first = inside.start * window.stride + tap.1 - window.padding;
-            for (col, x) in row[inside]
-                .iter()
-                .zip(input[first..].iter_mut().step_by(window.stride))
-            {
-                *x += *col;
-            }
-        },
-        cols,
-    );
-}
-
-/// Calls `f(channel, (i, j), inside, image, out_y, row)` for each row of output positions of
-/// each image under each tap, `row` being that stretch of [`im2col`]'s matrix and `inside`
-/// its positions whose tap is inside the image.
-fn for_each_tap_row<T>(
-    window: &Window,
-    batch: usize,
-    mut f: impl FnMut(usize, (usize, usize), std::ops::Range<usize>, usize, usize, &mut [T]),
-    cols: &mut [T],
-) {
-    let (k, plane, out_width) = (window.kernel, window.plane_len(), window.out_width());
-    let mut rows = cols.chunks_exact_mut(out_width.max(1));
-    for channel in 0..window.channels {
-        for tap in (0..k).flat_map(|i| (0..k).map(move |j| (i, j))) {
-            let inside = window.columns_inside(tap.1);
-            for b in 0..batch {
-                for out_y in 0..plane / out_width.max(1) {
-                    let row = rows
-                        .next()
-                        .expect("im2col's matrix has a row per tap, image and line");
-                    f(channel, tap, inside.clone(), b, out_y, row);
-                }
-            }
-        }
+        });
+        window.for_each_interior_row(|from, to| {
+            image[to..][..window.width].copy_from_slice(&padded[from..][..window.width]);
+        });
     }
 }
 
 /// From the channel-major layout the products use (`[o][b·HW + p]`) to the batch's, one
 /// image per column (`[b][o][p]`).
-fn ungroup<T: Real>(channel_major: &[T], batch_major: &mut [T], channels: usize, plane: usize) {
-    let n = batch_major.len() / (plane * channels).max(1);
-    for (b, image) in batch_major.chunks_exact_mut(channels * plane).enumerate() {
-        for (o, target) in image.chunks_exact_mut(plane).enumerate() {
-            target.copy_from_slice(&channel_major[(o * n + b) * plane..][..plane]);
+#[inline(always)]
+fn ungroup<T: Real>(
+    grouped: &[T],
+    batch_major: &mut [T],
+    (channels, plane, batch): (usize, usize, usize),
+) {
+    for b in 0..batch {
+        for o in 0..channels {
+            batch_major[(b * channels + o) * plane..][..plane]
+                .copy_from_slice(&grouped[(o * batch + b) * plane..][..plane]);
         }
     }
 }
 
-/// `y = conv2d(x, weight)` on slices: `x` is `batch` images, `weight` the column-major
-/// `out_channels×(C·K·K)` matrix, `y` `batch` outputs of `out_channels` planes.
+/// From the batch's layout to the channel-major one: the inverse of [`ungroup`].
+#[inline(always)]
+fn regroup<T: Real>(
+    batch_major: &[T],
+    grouped: &mut [T],
+    (channels, plane, batch): (usize, usize, usize),
+) {
+    for b in 0..batch {
+        for o in 0..channels {
+            grouped[(o * batch + b) * plane..][..plane]
+                .copy_from_slice(&batch_major[(b * channels + o) * plane..][..plane]);
+        }
+    }
+}
+
+/// From the batch's layout (`[b][o][p]`) to one row of channels per position
+/// (`[b·HW + p][o]`).
+#[inline(always)]
+fn transpose_planes<T: Real>(
+    batch_major: &[T],
+    by_position: &mut [T],
+    (channels, plane, batch): (usize, usize, usize),
+) {
+    for b in 0..batch {
+        for o in 0..channels {
+            let source = &batch_major[(b * channels + o) * plane..][..plane];
+            for (p, value) in source.iter().enumerate() {
+                by_position[(b * plane + p) * channels + o] = *value;
+            }
+        }
+    }
+}
+
+/// The sizes of one convolution over a batch: its geometry, the output's channels and the
+/// batch.
+#[derive(Clone, Copy)]
+struct Sizes {
+    window: Window,
+    out_channels: usize,
+    batch: usize,
+}
+
+impl Sizes {
+    /// The sizes of a convolution of `x_len` elements of input.
+    fn new(window: &Window, out_channels: usize, x_len: usize) -> Sizes {
+        Sizes {
+            window: *window,
+            out_channels,
+            batch: x_len / window.input_len().max(1),
+        }
+    }
+
+    /// The rows of im2col's matrix, `C·K·K`.
+    fn depth(&self) -> usize {
+        self.window.channels * self.window.kernel * self.window.kernel
+    }
+
+    /// The columns of im2col's matrix, `B·H_out·W_out`.
+    fn n(&self) -> usize {
+        self.batch * self.window.plane_len()
+    }
+}
+
+/// `y = conv2d(x, weight)` on slices: `x` is a batch of images, `weight` the column-major
+/// `out_channels×(C·K·K)` matrix, `y` the batch's outputs of `out_channels` planes.
 pub fn conv2d_slices<T: Real>(
     x: &[T],
     weight: &[T],
@@ -218,16 +389,14 @@ pub fn conv2d_slices<T: Real>(
     out_channels: usize,
     y: &mut [T],
 ) {
-    let batch = x.len() / window.input_len();
-    let (depth, n) = (
-        window.channels * window.kernel * window.kernel,
-        batch * window.plane_len(),
-    );
-    with_workspace::<T, _>(depth * n, out_channels * n, |cols, grouped| {
-        im2col(x, window, batch, cols);
-        combine_rows(grouped, cols, n, |o, d| weight[o + out_channels * d]);
-        ungroup(grouped, y, out_channels, window.plane_len());
-    });
+    let sizes = Sizes::new(window, out_channels, x.len());
+    Kernel {
+        pass: Pass::Forward,
+        operands: (x, weight),
+        out: y,
+        sizes,
+    }
+    .run();
 }
 
 /// The input's gradient of [`conv2d_slices`]: `d_x = col2im(weightᵀ · d_y)`.
@@ -238,16 +407,14 @@ pub fn conv2d_input_grad_slices<T: Real>(
     out_channels: usize,
     d_x: &mut [T],
 ) {
-    let batch = d_x.len() / window.input_len();
-    let (depth, n) = (
-        window.channels * window.kernel * window.kernel,
-        batch * window.plane_len(),
-    );
-    with_workspace::<T, _>(depth * n, out_channels * n, |cols, grouped| {
-        regroup(d_y, grouped, out_channels, window.plane_len());
-        combine_rows(cols, grouped, n, |d, o| weight[o + out_channels * d]);
-        col2im(cols, window, batch, d_x);
-    });
+    let sizes = Sizes::new(window, out_channels, d_x.len());
+    Kernel {
+        pass: Pass::InputGrad,
+        operands: (d_y, weight),
+        out: d_x,
+        sizes,
+    }
+    .run();
 }
 
 /// The weight's gradient of [`conv2d_slices`]: `d_weight = d_y · im2col(x)ᵀ`, column-major.
@@ -258,76 +425,89 @@ pub fn conv2d_weight_grad_slices<T: Real>(
     out_channels: usize,
     d_weight: &mut [T],
 ) {
-    let batch = x.len() / window.input_len();
-    let (depth, n) = (
-        window.channels * window.kernel * window.kernel,
-        batch * window.plane_len(),
-    );
-    with_workspace::<T, _>(depth * n, out_channels * n, |cols, grouped| {
-        im2col(x, window, batch, cols);
-        regroup(d_y, grouped, out_channels, window.plane_len());
-        for (at, gradient) in d_weight.iter_mut().enumerate() {
-            let (o, d) = (at % out_channels, at / out_channels);
-            *gradient = dot(&grouped[o * n..][..n], &cols[d * n..][..n]);
-        }
-    });
-}
-
-/// From the batch's layout to the channel-major one: the inverse of [`ungroup`].
-fn regroup<T: Real>(batch_major: &[T], channel_major: &mut [T], channels: usize, plane: usize) {
-    let n = batch_major.len() / (plane * channels).max(1);
-    for (b, image) in batch_major.chunks_exact(channels * plane).enumerate() {
-        for (o, source) in image.chunks_exact(plane).enumerate() {
-            channel_major[(o * n + b) * plane..][..plane].copy_from_slice(source);
-        }
+    let sizes = Sizes::new(window, out_channels, x.len());
+    Kernel {
+        pass: Pass::WeightGrad,
+        operands: (d_y, x),
+        out: d_weight,
+        sizes,
     }
+    .run();
 }
 
-/// `out[r] = Σ_k coefficient(r, k) · inputs[k]` over rows of `n` elements: the products of
-/// a convolution, whose matrices are a few rows deep and thousands of elements wide, as
-/// row operations the compiler vectorises along the rows (`gemm` packs its operands into
-/// memory it allocates on every call, and at these sizes spends longer on that).
+/// `out[r] = Σ_k coefficient(r, k) · inputs[k]` over rows of `width` elements, `depth` rows
+/// of `inputs`: the products of a convolution, whose matrices are a few rows deep and
+/// thousands of elements wide, or the other way round (`gemm` packs its operands into
+/// memory it allocates on every call, and at these sizes spends longer on that). Four
+/// output rows at a time, by [`LANES`], then 8, then single columns, summed in registers;
+/// each sum in the order of `k` whatever its block.
+#[inline(always)]
 fn combine_rows<T: Real>(
     out: &mut [T],
     inputs: &[T],
-    n: usize,
+    (width, depth): (usize, usize),
     coefficient: impl Fn(usize, usize) -> T,
 ) {
-    let n = n.max(1);
-    let depth = inputs.len() / n;
-    for (r, row) in out.chunks_exact_mut(n).enumerate() {
-        row.fill(T::ZERO);
-        // Four input rows per pass over the output row: a quarter of its loads and stores.
-        let mut k = 0;
-        while k + 4 <= depth {
-            let c = [0, 1, 2, 3].map(|i| coefficient(r, k + i));
-            let [a, b, d, e] = [0, 1, 2, 3].map(|i| &inputs[(k + i) * n..][..n]);
-            for ((((value, a), b), d), e) in row.iter_mut().zip(a).zip(b).zip(d).zip(e) {
-                *value += c[0] * *a + c[1] * *b + c[2] * *d + c[3] * *e;
-            }
-            k += 4;
-        }
-        for k in k..depth {
-            let c = coefficient(r, k);
-            for (value, x) in row.iter_mut().zip(&inputs[k * n..][..n]) {
-                *value += c * *x;
-            }
-        }
+    let rows = out.len() / width.max(1);
+    let whole = rows - rows % 4;
+    for first in (0..whole).step_by(4) {
+        combine_rows_of::<T, 4>(out, inputs, first, (width, depth), &coefficient);
+    }
+    for row in whole..rows {
+        combine_rows_of::<T, 1>(out, inputs, row, (width, depth), &coefficient);
     }
 }
 
-/// `Σ a·b`, in eight independent sums that the compiler keeps in one vector register.
-fn dot<T: Real>(a: &[T], b: &[T]) -> T {
-    let mut lanes = [T::ZERO; 8];
-    let (a_chunks, b_chunks) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail = a_chunks.remainder().iter().zip(b_chunks.remainder());
-    for (x, y) in a_chunks.zip(b_chunks) {
-        for lane in 0..8 {
-            lanes[lane] += x[lane] * y[lane];
+/// Rows `first..first + ROWS` of [`combine_rows`].
+#[inline(always)]
+fn combine_rows_of<T: Real, const ROWS: usize>(
+    out: &mut [T],
+    inputs: &[T],
+    first: usize,
+    (width, depth): (usize, usize),
+    coefficient: &impl Fn(usize, usize) -> T,
+) {
+    let wide = width - width % LANES;
+    let narrow = width - width % (LANES / 2);
+    let sizes = (first, (width, depth));
+    combine_block::<T, ROWS, LANES>(out, inputs, (0..wide).step_by(LANES), sizes, coefficient);
+    combine_block::<T, ROWS, { LANES / 2 }>(
+        out,
+        inputs,
+        (wide..narrow).step_by(LANES / 2),
+        sizes,
+        coefficient,
+    );
+    combine_block::<T, ROWS, 1>(out, inputs, (narrow..width).step_by(1), sizes, coefficient);
+}
+
+/// Rows `first..first + ROWS` of [`combine_rows`], in blocks of `WIDTH` columns starting
+/// at `columns`.
+#[inline(always)]
+fn combine_block<T: Real, const ROWS: usize, const WIDTH: usize>(
+    out: &mut [T],
+    inputs: &[T],
+    columns: std::iter::StepBy<std::ops::Range<usize>>,
+    (first, (width, depth)): (usize, (usize, usize)),
+    coefficient: &impl Fn(usize, usize) -> T,
+) {
+    for column in columns {
+        let mut sums = [[T::ZERO; WIDTH]; ROWS];
+        for k in 0..depth {
+            let input: &[T; WIDTH] = inputs[k * width + column..][..WIDTH]
+                .try_into()
+                .expect("a block is WIDTH wide");
+            for (row, sum) in sums.iter_mut().enumerate() {
+                let c = coefficient(first + row, k);
+                for (total, x) in sum.iter_mut().zip(input) {
+                    *total += c * *x;
+                }
+            }
+        }
+        for (row, sum) in sums.iter().enumerate() {
+            out[(first + row) * width + column..][..WIDTH].copy_from_slice(sum);
         }
     }
-    let tail = tail.fold(T::ZERO, |total, (x, y)| total + *x * *y);
-    lanes.iter().fold(tail, |total, lane| total + *lane)
 }
 
 /// A `C×H×W` geometry from const generics, after checking at compile time (when the
@@ -379,13 +559,13 @@ pub fn conv2d<
 ) -> SMatrix<T, OUT, B> {
     check_conv::<C, H, W, K, S, P, R, CO, CKK, OUT>();
     let mut y: SMatrix<T, OUT, B> = bytemuck::Zeroable::zeroed();
-    conv2d_slices(
-        x.as_slice(),
-        weight.as_slice(),
-        &window!(C, H, W, K, S, P),
-        CO,
-        y.as_mut_slice(),
-    );
+    Kernel {
+        pass: Pass::Forward,
+        operands: (x.as_slice(), weight.as_slice()),
+        out: y.as_mut_slice(),
+        sizes: Fixed::<C, H, W, K, S, P, CO, B>,
+    }
+    .run();
     y
 }
 
@@ -419,14 +599,13 @@ pub fn conv2d_input_grad<
 ) -> SMatrix<T, R, B> {
     check_conv::<C, H, W, K, S, P, R, CO, CKK, OUT>();
     let mut d_x: SMatrix<T, R, B> = bytemuck::Zeroable::zeroed();
-    let window = window!(C, H, W, K, S, P);
-    conv2d_input_grad_slices(
-        d_y.as_slice(),
-        weight.as_slice(),
-        &window,
-        CO,
-        d_x.as_mut_slice(),
-    );
+    Kernel {
+        pass: Pass::InputGrad,
+        operands: (d_y.as_slice(), weight.as_slice()),
+        out: d_x.as_mut_slice(),
+        sizes: Fixed::<C, H, W, K, S, P, CO, B>,
+    }
+    .run();
     d_x
 }
 
@@ -461,14 +640,13 @@ pub fn conv2d_weight_grad<
 ) -> SMatrix<T, CO, CKK> {
     check_conv::<C, H, W, K, S, P, R, CO, CKK, OUT>();
     let mut d_weight: SMatrix<T, CO, CKK> = bytemuck::Zeroable::zeroed();
-    let window = window!(C, H, W, K, S, P);
-    conv2d_weight_grad_slices(
-        d_y.as_slice(),
-        x.as_slice(),
-        &window,
-        CO,
-        d_weight.as_mut_slice(),
-    );
+    Kernel {
+        pass: Pass::WeightGrad,
+        operands: (d_y.as_slice(), x.as_slice()),
+        out: d_weight.as_mut_slice(),
+        sizes: Fixed::<C, H, W, K, S, P, CO, B>,
+    }
+    .run();
     d_weight
 }
 
