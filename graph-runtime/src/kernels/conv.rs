@@ -106,8 +106,9 @@ impl Drop for Workspace {
 
 /// What a kernel call computes.
 #[derive(Clone, Copy)]
-enum Pass {
-    Forward,
+enum Pass<'a, T> {
+    /// The convolution, plus a bias per output channel if there is one.
+    Forward(Option<&'a [T]>),
     InputGrad,
     WeightGrad,
 }
@@ -161,7 +162,7 @@ impl<
 
 /// One kernel call: `pass` from two operands into `out`.
 struct Kernel<'a, T, Z> {
-    pass: Pass,
+    pass: Pass<'a, T>,
     operands: (&'a [T], &'a [T]),
     out: &'a mut [T],
     sizes: Z,
@@ -194,10 +195,10 @@ impl<T: Real, Z: SizesOf> pulp::WithSimd for Kernel<'_, T, Z> {
         let [cols, grouped, padded] = workspace.slices::<T, 3>(lengths);
         let (window, co, plane) = (&sizes.window, sizes.out_channels, sizes.window.plane_len());
         match self.pass {
-            Pass::Forward => {
+            Pass::Forward(bias) => {
                 im2col(a, window, n, padded, cols);
                 combine_rows(grouped, cols, (n, sizes.depth()), |o, d| b[o + co * d]);
-                ungroup(grouped, self.out, (co, plane, sizes.batch));
+                ungroup(grouped, bias, self.out, (co, plane, sizes.batch));
             }
             Pass::InputGrad => {
                 regroup(a, grouped, (co, plane, sizes.batch));
@@ -302,17 +303,26 @@ fn col2im<T: Real>(cols: &[T], window: &Window, n: usize, padded: &mut [T], x: &
 }
 
 /// From the channel-major layout the products use (`[o][b·HW + p]`) to the batch's, one
-/// image per column (`[b][o][p]`).
+/// image per column (`[b][o][p]`), adding channel `o`'s `bias[o]` if there is a bias.
 #[inline(always)]
 fn ungroup<T: Real>(
     grouped: &[T],
+    bias: Option<&[T]>,
     batch_major: &mut [T],
     (channels, plane, batch): (usize, usize, usize),
 ) {
     for b in 0..batch {
         for o in 0..channels {
-            batch_major[(b * channels + o) * plane..][..plane]
-                .copy_from_slice(&grouped[(o * batch + b) * plane..][..plane]);
+            let target = &mut batch_major[(b * channels + o) * plane..][..plane];
+            let source = &grouped[(o * batch + b) * plane..][..plane];
+            match bias {
+                Some(bias) => {
+                    for (y, sum) in target.iter_mut().zip(source) {
+                        *y = *sum + bias[o];
+                    }
+                }
+                None => target.copy_from_slice(source),
+            }
         }
     }
 }
@@ -391,7 +401,7 @@ pub fn conv2d_slices<T: Real>(
 ) {
     let sizes = Sizes::new(window, out_channels, x.len());
     Kernel {
-        pass: Pass::Forward,
+        pass: Pass::Forward(None),
         operands: (x, weight),
         out: y,
         sizes,
@@ -560,13 +570,56 @@ pub fn conv2d<
     check_conv::<C, H, W, K, S, P, R, CO, CKK, OUT>();
     let mut y: SMatrix<T, OUT, B> = bytemuck::Zeroable::zeroed();
     Kernel {
-        pass: Pass::Forward,
+        pass: Pass::Forward(None),
         operands: (x.as_slice(), weight.as_slice()),
         out: y.as_mut_slice(),
         sizes: Fixed::<C, H, W, K, S, P, CO, B>,
     }
     .run();
     y
+}
+
+/// `y = conv2d(x, weight) + bias` spread over each channel's positions, written into `y`:
+/// the sum then the bias, as `conv2d` then `spread_channels` add them, in one pass over
+/// `y`. `Conv2d`'s forward pass, which keeps its output on the heap.
+///
+/// ```
+/// use chainrule::runtime::kernels::conv2d_into;
+/// use chainrule::nalgebra::{SMatrix, SVector};
+/// let x = SMatrix::<f64, 9, 1>::from_column_slice(&[1., 2., 3., 4., 5., 6., 7., 8., 9.]);
+/// let (w, bias) = (SMatrix::<f64, 1, 4>::repeat(1.0), SVector::<f64, 1>::new(0.5));
+/// let mut y = SMatrix::<f64, 4, 1>::zeros();
+/// conv2d_into::<f64, 1, 3, 3, 2, 1, 0, 9, 1, 1, 4, 4>(&x, &w, &bias, &mut y);
+/// assert_eq!(y.as_slice(), &[12.5, 16.5, 24.5, 28.5]);
+/// ```
+#[allow(clippy::too_many_arguments)]
+pub fn conv2d_into<
+    T: Real,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const K: usize,
+    const S: usize,
+    const P: usize,
+    const R: usize,
+    const B: usize,
+    const CO: usize,
+    const CKK: usize,
+    const OUT: usize,
+>(
+    x: &SMatrix<T, R, B>,
+    weight: &SMatrix<T, CO, CKK>,
+    bias: &SVector<T, CO>,
+    y: &mut SMatrix<T, OUT, B>,
+) {
+    check_conv::<C, H, W, K, S, P, R, CO, CKK, OUT>();
+    Kernel {
+        pass: Pass::Forward(Some(bias.as_slice())),
+        operands: (x.as_slice(), weight.as_slice()),
+        out: y.as_mut_slice(),
+        sizes: Fixed::<C, H, W, K, S, P, CO, B>,
+    }
+    .run();
 }
 
 /// The input's gradient of [`conv2d`], given the output's, `d_y`.
