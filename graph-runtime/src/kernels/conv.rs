@@ -276,8 +276,12 @@ fn im2col<T: Real>(x: &[T], window: &Window, n: usize, padded: &mut [T], cols: &
         });
         window.for_each_tap_row(|d, out_y, start| {
             let row = &mut cols[d * n + b * plane + out_y * out_width..][..out_width];
-            for (x, col) in row.iter_mut().enumerate() {
-                *col = padded[start + x * stride];
+            if stride == 1 {
+                row.copy_from_slice(&padded[start..][..out_width]);
+            } else {
+                for (x, col) in row.iter_mut().enumerate() {
+                    *col = padded[start + x * stride];
+                }
             }
         });
     }
@@ -292,8 +296,9 @@ fn col2im<T: Real>(cols: &[T], window: &Window, n: usize, padded: &mut [T], x: &
         padded.fill(T::ZERO);
         window.for_each_tap_row(|d, out_y, start| {
             let row = &cols[d * n + b * plane + out_y * out_width..][..out_width];
+            let line = &mut padded[start..];
             for (x, col) in row.iter().enumerate() {
-                padded[start + x * stride] += *col;
+                line[x * stride] += *col;
             }
         });
         window.for_each_interior_row(|from, to| {
