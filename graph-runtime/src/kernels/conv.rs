@@ -792,11 +792,19 @@ pub fn channel_sums<T: Real, const CO: usize, const OUT: usize, const B: usize>(
             "conv2d: the output's rows are not a multiple of its channels"
         )
     };
-    let mut sums = SVector::<T, CO>::zeros();
+    // Over the batch first, a whole image at a time (independent sums, which vectorise),
+    // then along each plane: one chain of dependent additions per plane, not per image.
+    let mut workspace = Workspace::take();
+    let [over_batch] = workspace.slices::<T, 1>([OUT]);
+    over_batch.fill(T::ZERO);
     for image in d.as_slice().chunks_exact(OUT) {
-        for (plane, sum) in image.chunks_exact(OUT / CO).zip(sums.iter_mut()) {
-            *sum += plane.iter().fold(T::ZERO, |total, value| total + *value);
+        for (total, value) in over_batch.iter_mut().zip(image) {
+            *total += *value;
         }
+    }
+    let mut sums = SVector::<T, CO>::zeros();
+    for (plane, sum) in over_batch.chunks_exact(OUT / CO).zip(sums.iter_mut()) {
+        *sum = plane.iter().fold(T::ZERO, |total, value| total + *value);
     }
     sums
 }
