@@ -1,7 +1,9 @@
 //! 2-D convolution (PyTorch's cross-correlation, zero padding) over a batch of images, one
 //! image per column, each image `C×H×W` in PyTorch's row-major `(C, H, W)` order, and its
-//! gradients. Each is im2col and one product over the whole batch (`combine_rows`), in
-//! workspaces kept per thread (`with_workspace`), so a step after the first allocates nothing.
+//! gradients. Each is im2col (`layout`) and one product over the whole batch as row
+//! operations (`product`), in a workspace kept per thread (`Workspace`), so a step after the
+//! first allocates nothing, compiled for the widest instruction set the processor has
+//! (`Kernel::run`) and, from generated code, for the convolution's own sizes (`Fixed`).
 //!
 //! The weight is `C_out×(C·K·K)`, row `o` PyTorch's `weight[o]` flattened in `(c, i, j)`
 //! order; nalgebra stores it column-major, and the products read it in place.
@@ -9,6 +11,12 @@
 use nalgebra::{SMatrix, SVector};
 
 use crate::Real;
+
+mod layout;
+mod product;
+
+use layout::{col2im, im2col, regroup, transpose_planes, ungroup};
+use product::combine_rows;
 
 /// The geometry of a convolution or a pooling: the input image (`channels×height×width`),
 /// the square window's side, the step between windows and the zeros added on each side.
@@ -216,155 +224,6 @@ impl<T: Real, Z: SizesOf> pulp::WithSimd for Kernel<'_, T, Z> {
     }
 }
 
-/// The output columns a product computes at once, and the partial sums a reduction keeps:
-/// a fixed number, not the vector width, so that every instruction set adds in the same
-/// order and gives the same bits.
-const LANES: usize = 16;
-
-/// One image with its zero padding, `C×(H+2P)×(W+2P)`: every window of it is inside, so
-/// im2col's rows are plain strided reads.
-impl Window {
-    fn padded_height(&self) -> usize {
-        self.height + 2 * self.padding
-    }
-
-    fn padded_width(&self) -> usize {
-        self.width + 2 * self.padding
-    }
-
-    fn padded_len(&self) -> usize {
-        self.channels * self.padded_height() * self.padded_width()
-    }
-
-    /// Calls `f(interior row of the padded image, row of the image)` for each of the image's
-    /// rows.
-    #[inline(always)]
-    fn for_each_interior_row(&self, mut f: impl FnMut(usize, usize)) {
-        let (pw, width) = (self.padded_width(), self.width);
-        for row in 0..self.channels * self.height {
-            let (channel, y) = (row / self.height, row % self.height);
-            let padded_row = channel * self.padded_height() + y + self.padding;
-            f(padded_row * pw + self.padding, row * width);
-        }
-    }
-
-    /// Calls `f(d, out_y, start)` for each row of tap `d = (c·K + i)·K + j` and output row
-    /// `out_y`, `start` where that row's first element is in the padded image (the others
-    /// follow every `S`).
-    #[inline(always)]
-    fn for_each_tap_row(&self, mut f: impl FnMut(usize, usize, usize)) {
-        let (k, pw) = (self.kernel, self.padded_width());
-        for d in 0..self.channels * k * k {
-            let (channel, i, j) = (d / (k * k), d / k % k, d % k);
-            for out_y in 0..self.out_height() {
-                let line = channel * self.padded_height() + out_y * self.stride + i;
-                f(d, out_y, line * pw + j);
-            }
-        }
-    }
-}
-
-/// `cols[(c·K + i)·K + j][b·HW + p]` (row-major, `C·K·K × n`, `n = B·HW`) = the input element
-/// under tap `(i, j)` of channel `c` at output position `p` of image `b`, or 0 in the padding.
-#[inline(always)]
-fn im2col<T: Real>(x: &[T], window: &Window, n: usize, padded: &mut [T], cols: &mut [T]) {
-    let (plane, out_width, stride) = (window.plane_len(), window.out_width(), window.stride);
-    padded.fill(T::ZERO);
-    for (b, image) in x.chunks_exact(window.input_len()).enumerate() {
-        window.for_each_interior_row(|to, from| {
-            padded[to..][..window.width].copy_from_slice(&image[from..][..window.width]);
-        });
-        window.for_each_tap_row(|d, out_y, start| {
-            let row = &mut cols[d * n + b * plane + out_y * out_width..][..out_width];
-            if stride == 1 {
-                row.copy_from_slice(&padded[start..][..out_width]);
-            } else {
-                for (x, col) in row.iter_mut().enumerate() {
-                    *col = padded[start + x * stride];
-                }
-            }
-        });
-    }
-}
-
-/// The adjoint of [`im2col`]: every column element added back into the input element it
-/// was read from (padding taps dropped).
-#[inline(always)]
-fn col2im<T: Real>(cols: &[T], window: &Window, n: usize, padded: &mut [T], x: &mut [T]) {
-    let (plane, out_width, stride) = (window.plane_len(), window.out_width(), window.stride);
-    for (b, image) in x.chunks_exact_mut(window.input_len()).enumerate() {
-        padded.fill(T::ZERO);
-        window.for_each_tap_row(|d, out_y, start| {
-            let row = &cols[d * n + b * plane + out_y * out_width..][..out_width];
-            let line = &mut padded[start..];
-            for (x, col) in row.iter().enumerate() {
-                line[x * stride] += *col;
-            }
-        });
-        window.for_each_interior_row(|from, to| {
-            image[to..][..window.width].copy_from_slice(&padded[from..][..window.width]);
-        });
-    }
-}
-
-/// From the channel-major layout the products use (`[o][b·HW + p]`) to the batch's, one
-/// image per column (`[b][o][p]`), adding channel `o`'s `bias[o]` if there is a bias.
-#[inline(always)]
-fn ungroup<T: Real>(
-    grouped: &[T],
-    bias: Option<&[T]>,
-    batch_major: &mut [T],
-    (channels, plane, batch): (usize, usize, usize),
-) {
-    for b in 0..batch {
-        for o in 0..channels {
-            let target = &mut batch_major[(b * channels + o) * plane..][..plane];
-            let source = &grouped[(o * batch + b) * plane..][..plane];
-            match bias {
-                Some(bias) => {
-                    for (y, sum) in target.iter_mut().zip(source) {
-                        *y = *sum + bias[o];
-                    }
-                }
-                None => target.copy_from_slice(source),
-            }
-        }
-    }
-}
-
-/// From the batch's layout to the channel-major one: the inverse of [`ungroup`].
-#[inline(always)]
-fn regroup<T: Real>(
-    batch_major: &[T],
-    grouped: &mut [T],
-    (channels, plane, batch): (usize, usize, usize),
-) {
-    for b in 0..batch {
-        for o in 0..channels {
-            grouped[(o * batch + b) * plane..][..plane]
-                .copy_from_slice(&batch_major[(b * channels + o) * plane..][..plane]);
-        }
-    }
-}
-
-/// From the batch's layout (`[b][o][p]`) to one row of channels per position
-/// (`[b·HW + p][o]`).
-#[inline(always)]
-fn transpose_planes<T: Real>(
-    batch_major: &[T],
-    by_position: &mut [T],
-    (channels, plane, batch): (usize, usize, usize),
-) {
-    for b in 0..batch {
-        for o in 0..channels {
-            let source = &batch_major[(b * channels + o) * plane..][..plane];
-            for (p, value) in source.iter().enumerate() {
-                by_position[(b * plane + p) * channels + o] = *value;
-            }
-        }
-    }
-}
-
 /// The sizes of one convolution over a batch: its geometry, the output's channels and the
 /// batch.
 #[derive(Clone, Copy)]
@@ -448,81 +307,6 @@ pub fn conv2d_weight_grad_slices<T: Real>(
         sizes,
     }
     .run();
-}
-
-/// `out[r] = Σ_k coefficient(r, k) · inputs[k]` over rows of `width` elements, `depth` rows
-/// of `inputs`: the products of a convolution, whose matrices are a few rows deep and
-/// thousands of elements wide, or the other way round (`gemm` packs its operands into
-/// memory it allocates on every call, and at these sizes spends longer on that). Four
-/// output rows at a time, by [`LANES`], then 8, then single columns, summed in registers;
-/// each sum in the order of `k` whatever its block.
-#[inline(always)]
-fn combine_rows<T: Real>(
-    out: &mut [T],
-    inputs: &[T],
-    (width, depth): (usize, usize),
-    coefficient: impl Fn(usize, usize) -> T,
-) {
-    let rows = out.len() / width.max(1);
-    let whole = rows - rows % 4;
-    for first in (0..whole).step_by(4) {
-        combine_rows_of::<T, 4>(out, inputs, first, (width, depth), &coefficient);
-    }
-    for row in whole..rows {
-        combine_rows_of::<T, 1>(out, inputs, row, (width, depth), &coefficient);
-    }
-}
-
-/// Rows `first..first + ROWS` of [`combine_rows`].
-#[inline(always)]
-fn combine_rows_of<T: Real, const ROWS: usize>(
-    out: &mut [T],
-    inputs: &[T],
-    first: usize,
-    (width, depth): (usize, usize),
-    coefficient: &impl Fn(usize, usize) -> T,
-) {
-    let wide = width - width % LANES;
-    let narrow = width - width % (LANES / 2);
-    let sizes = (first, (width, depth));
-    combine_block::<T, ROWS, LANES>(out, inputs, (0..wide).step_by(LANES), sizes, coefficient);
-    combine_block::<T, ROWS, { LANES / 2 }>(
-        out,
-        inputs,
-        (wide..narrow).step_by(LANES / 2),
-        sizes,
-        coefficient,
-    );
-    combine_block::<T, ROWS, 1>(out, inputs, (narrow..width).step_by(1), sizes, coefficient);
-}
-
-/// Rows `first..first + ROWS` of [`combine_rows`], in blocks of `WIDTH` columns starting
-/// at `columns`.
-#[inline(always)]
-fn combine_block<T: Real, const ROWS: usize, const WIDTH: usize>(
-    out: &mut [T],
-    inputs: &[T],
-    columns: std::iter::StepBy<std::ops::Range<usize>>,
-    (first, (width, depth)): (usize, (usize, usize)),
-    coefficient: &impl Fn(usize, usize) -> T,
-) {
-    for column in columns {
-        let mut sums = [[T::ZERO; WIDTH]; ROWS];
-        for k in 0..depth {
-            let input: &[T; WIDTH] = inputs[k * width + column..][..WIDTH]
-                .try_into()
-                .expect("a block is WIDTH wide");
-            for (row, sum) in sums.iter_mut().enumerate() {
-                let c = coefficient(first + row, k);
-                for (total, x) in sum.iter_mut().zip(input) {
-                    *total += c * *x;
-                }
-            }
-        }
-        for (row, sum) in sums.iter().enumerate() {
-            out[(first + row) * width + column..][..WIDTH].copy_from_slice(sum);
-        }
-    }
 }
 
 /// A `C×H×W` geometry from const generics, after checking at compile time (when the
