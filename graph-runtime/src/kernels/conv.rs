@@ -202,23 +202,30 @@ impl<T: Real, Z: SizesOf> pulp::WithSimd for Kernel<'_, T, Z> {
         ];
         let [cols, grouped, padded] = workspace.slices::<T, 3>(lengths);
         let (window, co, plane) = (&sizes.window, sizes.out_channels, sizes.window.plane_len());
+        // Every operand cut to the length its sizes give: with sizes the compiler knows, it
+        // then drops most bounds checks from the loops.
+        let (images, weight, outputs) =
+            (sizes.batch * window.input_len(), co * sizes.depth(), co * n);
         match self.pass {
             Pass::Forward(bias) => {
-                im2col(a, window, n, padded, cols);
-                combine_rows(grouped, cols, (n, sizes.depth()), |o, d| b[o + co * d]);
-                ungroup(grouped, bias, self.out, (co, plane, sizes.batch));
+                let (x, weight, y) = (&a[..images], &b[..weight], &mut self.out[..outputs]);
+                im2col(x, window, n, padded, cols);
+                combine_rows(grouped, cols, (n, sizes.depth()), |o, d| weight[o + co * d]);
+                ungroup(grouped, bias, y, (co, plane, sizes.batch));
             }
             Pass::InputGrad => {
-                regroup(a, grouped, (co, plane, sizes.batch));
-                combine_rows(cols, grouped, (n, co), |d, o| b[o + co * d]);
-                col2im(cols, window, n, padded, self.out);
+                let (d_y, weight, d_x) = (&a[..outputs], &b[..weight], &mut self.out[..images]);
+                regroup(d_y, grouped, (co, plane, sizes.batch));
+                combine_rows(cols, grouped, (n, co), |d, o| weight[o + co * d]);
+                col2im(cols, window, n, padded, d_x);
             }
             Pass::WeightGrad => {
+                let (d_y, x, d_weight) = (&a[..outputs], &b[..images], &mut self.out[..weight]);
                 // d_weightᵀ = cols · d_yᵀ: the product as row operations again, over rows of
                 // d_y's channels at each position.
-                im2col(b, window, n, padded, cols);
-                transpose_planes(a, grouped, (co, plane, sizes.batch));
-                combine_rows(self.out, grouped, (co, n), |d, j| cols[d * n + j]);
+                im2col(x, window, n, padded, cols);
+                transpose_planes(d_y, grouped, (co, plane, sizes.batch));
+                combine_rows(d_weight, grouped, (co, n), |d, j| cols[d * n + j]);
             }
         }
     }
