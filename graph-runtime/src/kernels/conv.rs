@@ -1,7 +1,9 @@
 //! 2-D convolution (PyTorch's cross-correlation, zero padding) over a batch of images, one
 //! image per column, each image `C×H×W` in PyTorch's row-major `(C, H, W)` order, and its
-//! gradients. Each is im2col and one product over the whole batch (`combine_rows`), in
-//! workspaces kept per thread (`with_workspace`), so a step after the first allocates nothing.
+//! gradients. Each is im2col (`layout`) and one product over the whole batch as row
+//! operations (`product`), in a workspace kept per thread (`Workspace`), so a step after the
+//! first allocates nothing, compiled for the widest instruction set the processor has
+//! (`Kernel::run`) and, from generated code, for the convolution's own sizes (`Fixed`).
 //!
 //! The weight is `C_out×(C·K·K)`, row `o` PyTorch's `weight[o]` flattened in `(c, i, j)`
 //! order; nalgebra stores it column-major, and the products read it in place.
@@ -9,6 +11,12 @@
 use nalgebra::{SMatrix, SVector};
 
 use crate::Real;
+
+mod layout;
+mod product;
+
+use layout::{col2im, im2col, regroup, transpose_planes, ungroup};
+use product::combine_rows;
 
 /// The geometry of a convolution or a pooling: the input image (`channels×height×width`),
 /// the square window's side, the step between windows and the zeros added on each side.
@@ -49,26 +57,6 @@ impl Window {
         self.out_height() * self.out_width()
     }
 
-    /// Where the input row under tap row `i` at output row `out_y` of `channel` starts, in
-    /// one image; `None` in the padding.
-    #[inline]
-    fn input_row(&self, channel: usize, i: usize, out_y: usize) -> Option<usize> {
-        // Above the image, the subtraction wraps to a huge number, past `height` too.
-        let y = (out_y * self.stride + i).wrapping_sub(self.padding);
-        (y < self.height).then(|| (channel * self.height + y) * self.width)
-    }
-
-    /// The output columns whose tap column `j` falls inside the image (not in the padding):
-    /// `out_x·S + j − P` in `[0, W)`.
-    #[inline]
-    fn columns_inside(&self, j: usize) -> std::ops::Range<usize> {
-        let first = self.padding.saturating_sub(j).div_ceil(self.stride);
-        let end = (self.width + self.padding)
-            .saturating_sub(j)
-            .div_ceil(self.stride);
-        first.min(self.out_width())..end.min(self.out_width())
-    }
-
     /// The input element under window position `(out_y, out_x)`, tap `(i, j)` of channel
     /// `channel`, as an offset into one image; `None` in the padding.
     #[inline]
@@ -90,127 +78,191 @@ thread_local! {
     static WORKSPACE: std::cell::Cell<Vec<u64>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
-/// Runs `f` on two scratch slices of `first` and `second` elements, from this thread's
-/// workspace (grown, never shrunk, so only the first call of a size allocates).
-pub(super) fn with_workspace<T: Real, R>(
-    first: usize,
-    second: usize,
-    f: impl FnOnce(&mut [T], &mut [T]) -> R,
-) -> R {
-    let mut words = WORKSPACE.with(|cell| cell.take());
-    let bytes = (first + second) * std::mem::size_of::<T>();
-    let needed = bytes.div_ceil(8);
-    if words.len() < needed {
-        words.resize(needed, 0);
+/// This thread's workspace, taken for one kernel call and given back when dropped.
+struct Workspace(Vec<u64>);
+
+impl Workspace {
+    #[inline(always)]
+    fn take() -> Self {
+        Workspace(WORKSPACE.with(|cell| cell.take()))
     }
-    let all: &mut [T] = &mut bytemuck::cast_slice_mut::<u64, T>(&mut words)[..first + second];
-    let (a, b) = all.split_at_mut(first);
-    let result = f(a, b);
-    WORKSPACE.with(|cell| cell.set(words));
-    result
+
+    /// Scratch slices of the given lengths (the workspace grown, never shrunk, so only the
+    /// first call of a size allocates).
+    #[inline(always)]
+    fn slices<T: Real, const N: usize>(&mut self, lengths: [usize; N]) -> [&mut [T]; N] {
+        let total: usize = lengths.iter().sum();
+        let needed = (total * std::mem::size_of::<T>()).div_ceil(8);
+        if self.0.len() < needed {
+            self.0.resize(needed, 0);
+        }
+        let mut rest: &mut [T] = &mut bytemuck::cast_slice_mut::<u64, T>(&mut self.0)[..total];
+        lengths.map(|length| {
+            let (slice, tail) = std::mem::take(&mut rest).split_at_mut(length);
+            rest = tail;
+            slice
+        })
+    }
 }
 
-/// `cols[(c·K + i)·K + j][b·HW + p]` (row-major, `C·K·K × B·HW`) = the input element under
-/// tap `(i, j)` of channel `c` at output position `p` of image `b`, or 0 in the padding.
-fn im2col<T: Real>(x: &[T], window: &Window, batch: usize, cols: &mut [T]) {
-    for_each_tap_row(
-        window,
-        batch,
-        |channel, tap, inside, b, out_y, row| {
-            let image = &x[b * window.input_len()..][..window.input_len()];
-            let Some(start) = window.input_row(channel, tap.0, out_y) else {
-                row.fill(T::ZERO);
-                return;
-            };
-            let input = &image[start..][..window.width];
-            row[..inside.start].fill(T::ZERO);
-            row[inside.end..].fill(T::ZERO);
-            if inside.is_empty() {
-                return;
-            }
-            let first = inside.start * window.stride + tap.1 - window.padding;
-            if window.stride == 1 {
-                row[inside.clone()].copy_from_slice(&input[first..][..inside.len()]);
-            } else {
-                for (col, x) in row[inside]
-                    .iter_mut()
-                    .zip(input[first..].iter().step_by(window.stride))
-                {
-                    *col = *x;
-                }
-            }
-        },
-        cols,
-    );
+impl Drop for Workspace {
+    fn drop(&mut self) {
+        let words = std::mem::take(&mut self.0);
+        WORKSPACE.with(|cell| cell.set(words));
+    }
 }
 
-/// The adjoint of [`im2col`]: every column element added back into the input element it
-/// was read from (padding taps dropped).
-fn col2im<T: Real>(cols: &mut [T], window: &Window, batch: usize, x: &mut [T]) {
-    x.fill(T::ZERO);
-    for_each_tap_row(
-        window,
-        batch,
-        |channel, tap, inside, b, out_y, row| {
-            let image = &mut x[b * window.input_len()..][..window.input_len()];
-            let Some(start) = window.input_row(channel, tap.0, out_y) else {
-                return;
-            };
-            let input = &mut image[start..][..window.width];
-            if inside.is_empty() {
-                return;
-            }
-            let first = inside.start * window.stride + tap.1 - window.padding;
-            for (col, x) in row[inside]
-                .iter()
-                .zip(input[first..].iter_mut().step_by(window.stride))
-            {
-                *x += *col;
-            }
-        },
-        cols,
-    );
+/// What a kernel call computes.
+#[derive(Clone, Copy)]
+enum Pass<'a, T> {
+    /// The convolution, plus a bias per output channel if there is one.
+    Forward(Option<&'a [T]>),
+    InputGrad,
+    WeightGrad,
 }
 
-/// Calls `f(channel, (i, j), inside, image, out_y, row)` for each row of output positions of
-/// each image under each tap, `row` being that stretch of [`im2col`]'s matrix and `inside`
-/// its positions whose tap is inside the image.
-fn for_each_tap_row<T>(
-    window: &Window,
+/// The sizes of a kernel call: [`Sizes`] known at run time, or [`Fixed`] ones known to the
+/// compiler, whose loops it then compiles for them.
+trait SizesOf: Copy {
+    fn get(self) -> Sizes;
+}
+
+impl SizesOf for Sizes {
+    #[inline(always)]
+    fn get(self) -> Sizes {
+        self
+    }
+}
+
+/// The [`Sizes`] of a convolution as const generics.
+#[derive(Clone, Copy)]
+struct Fixed<
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const K: usize,
+    const S: usize,
+    const P: usize,
+    const CO: usize,
+    const B: usize,
+>;
+
+impl<
+        const C: usize,
+        const H: usize,
+        const W: usize,
+        const K: usize,
+        const S: usize,
+        const P: usize,
+        const CO: usize,
+        const B: usize,
+    > SizesOf for Fixed<C, H, W, K, S, P, CO, B>
+{
+    #[inline(always)]
+    fn get(self) -> Sizes {
+        Sizes {
+            window: window!(C, H, W, K, S, P),
+            out_channels: CO,
+            batch: B,
+        }
+    }
+}
+
+/// One kernel call: `pass` from two operands into `out`.
+struct Kernel<'a, T, Z> {
+    pass: Pass<'a, T>,
+    operands: (&'a [T], &'a [T]),
+    out: &'a mut [T],
+    sizes: Z,
+}
+
+impl<T: Real, Z: SizesOf> Kernel<'_, T, Z> {
+    /// Runs the call compiled for the widest instruction set this processor has (AVX-512,
+    /// AVX2, or else the baseline), chosen at run time by `pulp`: the kernels' loops are
+    /// written for the compiler to vectorise, and every width does the same operations in
+    /// the same order.
+    #[inline(always)]
+    fn run(self) {
+        pulp::Arch::new().dispatch(self)
+    }
+}
+
+impl<T: Real, Z: SizesOf> pulp::WithSimd for Kernel<'_, T, Z> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) {
+        let (sizes, (a, b)) = (self.sizes.get(), self.operands);
+        let mut workspace = Workspace::take();
+        let n = sizes.n();
+        let lengths = [
+            sizes.depth() * n,
+            sizes.out_channels * n,
+            sizes.window.padded_len(),
+        ];
+        let [cols, grouped, padded] = workspace.slices::<T, 3>(lengths);
+        let (window, co, plane) = (&sizes.window, sizes.out_channels, sizes.window.plane_len());
+        // Every operand cut to the length its sizes give: with sizes the compiler knows, it
+        // then drops most bounds checks from the loops.
+        let (images, weight, outputs) =
+            (sizes.batch * window.input_len(), co * sizes.depth(), co * n);
+        match self.pass {
+            Pass::Forward(bias) => {
+                let (x, weight, y) = (&a[..images], &b[..weight], &mut self.out[..outputs]);
+                im2col(x, window, n, padded, cols);
+                combine_rows(grouped, cols, (n, sizes.depth()), |o, d| weight[o + co * d]);
+                ungroup(grouped, bias, y, (co, plane, sizes.batch));
+            }
+            Pass::InputGrad => {
+                let (d_y, weight, d_x) = (&a[..outputs], &b[..weight], &mut self.out[..images]);
+                regroup(d_y, grouped, (co, plane, sizes.batch));
+                combine_rows(cols, grouped, (n, co), |d, o| weight[o + co * d]);
+                col2im(cols, window, n, padded, d_x);
+            }
+            Pass::WeightGrad => {
+                let (d_y, x, d_weight) = (&a[..outputs], &b[..images], &mut self.out[..weight]);
+                // d_weightᵀ = cols · d_yᵀ: the product as row operations again, over rows of
+                // d_y's channels at each position.
+                im2col(x, window, n, padded, cols);
+                transpose_planes(d_y, grouped, (co, plane, sizes.batch));
+                combine_rows(d_weight, grouped, (co, n), |d, j| cols[d * n + j]);
+            }
+        }
+    }
+}
+
+/// The sizes of one convolution over a batch: its geometry, the output's channels and the
+/// batch.
+#[derive(Clone, Copy)]
+struct Sizes {
+    window: Window,
+    out_channels: usize,
     batch: usize,
-    mut f: impl FnMut(usize, (usize, usize), std::ops::Range<usize>, usize, usize, &mut [T]),
-    cols: &mut [T],
-) {
-    let (k, plane, out_width) = (window.kernel, window.plane_len(), window.out_width());
-    let mut rows = cols.chunks_exact_mut(out_width.max(1));
-    for channel in 0..window.channels {
-        for tap in (0..k).flat_map(|i| (0..k).map(move |j| (i, j))) {
-            let inside = window.columns_inside(tap.1);
-            for b in 0..batch {
-                for out_y in 0..plane / out_width.max(1) {
-                    let row = rows
-                        .next()
-                        .expect("im2col's matrix has a row per tap, image and line");
-                    f(channel, tap, inside.clone(), b, out_y, row);
-                }
-            }
+}
+
+impl Sizes {
+    /// The sizes of a convolution of `x_len` elements of input.
+    fn new(window: &Window, out_channels: usize, x_len: usize) -> Sizes {
+        Sizes {
+            window: *window,
+            out_channels,
+            batch: x_len / window.input_len().max(1),
         }
+    }
+
+    /// The rows of im2col's matrix, `C·K·K`.
+    fn depth(&self) -> usize {
+        self.window.channels * self.window.kernel * self.window.kernel
+    }
+
+    /// The columns of im2col's matrix, `B·H_out·W_out`.
+    fn n(&self) -> usize {
+        self.batch * self.window.plane_len()
     }
 }
 
-/// From the channel-major layout the products use (`[o][b·HW + p]`) to the batch's, one
-/// image per column (`[b][o][p]`).
-fn ungroup<T: Real>(channel_major: &[T], batch_major: &mut [T], channels: usize, plane: usize) {
-    let n = batch_major.len() / (plane * channels).max(1);
-    for (b, image) in batch_major.chunks_exact_mut(channels * plane).enumerate() {
-        for (o, target) in image.chunks_exact_mut(plane).enumerate() {
-            target.copy_from_slice(&channel_major[(o * n + b) * plane..][..plane]);
-        }
-    }
-}
-
-/// `y = conv2d(x, weight)` on slices: `x` is `batch` images, `weight` the column-major
-/// `out_channels×(C·K·K)` matrix, `y` `batch` outputs of `out_channels` planes.
+/// `y = conv2d(x, weight)` on slices: `x` is a batch of images, `weight` the column-major
+/// `out_channels×(C·K·K)` matrix, `y` the batch's outputs of `out_channels` planes.
 pub fn conv2d_slices<T: Real>(
     x: &[T],
     weight: &[T],
@@ -218,16 +270,14 @@ pub fn conv2d_slices<T: Real>(
     out_channels: usize,
     y: &mut [T],
 ) {
-    let batch = x.len() / window.input_len();
-    let (depth, n) = (
-        window.channels * window.kernel * window.kernel,
-        batch * window.plane_len(),
-    );
-    with_workspace::<T, _>(depth * n, out_channels * n, |cols, grouped| {
-        im2col(x, window, batch, cols);
-        combine_rows(grouped, cols, n, |o, d| weight[o + out_channels * d]);
-        ungroup(grouped, y, out_channels, window.plane_len());
-    });
+    let sizes = Sizes::new(window, out_channels, x.len());
+    Kernel {
+        pass: Pass::Forward(None),
+        operands: (x, weight),
+        out: y,
+        sizes,
+    }
+    .run();
 }
 
 /// The input's gradient of [`conv2d_slices`]: `d_x = col2im(weightᵀ · d_y)`.
@@ -238,16 +288,14 @@ pub fn conv2d_input_grad_slices<T: Real>(
     out_channels: usize,
     d_x: &mut [T],
 ) {
-    let batch = d_x.len() / window.input_len();
-    let (depth, n) = (
-        window.channels * window.kernel * window.kernel,
-        batch * window.plane_len(),
-    );
-    with_workspace::<T, _>(depth * n, out_channels * n, |cols, grouped| {
-        regroup(d_y, grouped, out_channels, window.plane_len());
-        combine_rows(cols, grouped, n, |d, o| weight[o + out_channels * d]);
-        col2im(cols, window, batch, d_x);
-    });
+    let sizes = Sizes::new(window, out_channels, d_x.len());
+    Kernel {
+        pass: Pass::InputGrad,
+        operands: (d_y, weight),
+        out: d_x,
+        sizes,
+    }
+    .run();
 }
 
 /// The weight's gradient of [`conv2d_slices`]: `d_weight = d_y · im2col(x)ᵀ`, column-major.
@@ -258,76 +306,14 @@ pub fn conv2d_weight_grad_slices<T: Real>(
     out_channels: usize,
     d_weight: &mut [T],
 ) {
-    let batch = x.len() / window.input_len();
-    let (depth, n) = (
-        window.channels * window.kernel * window.kernel,
-        batch * window.plane_len(),
-    );
-    with_workspace::<T, _>(depth * n, out_channels * n, |cols, grouped| {
-        im2col(x, window, batch, cols);
-        regroup(d_y, grouped, out_channels, window.plane_len());
-        for (at, gradient) in d_weight.iter_mut().enumerate() {
-            let (o, d) = (at % out_channels, at / out_channels);
-            *gradient = dot(&grouped[o * n..][..n], &cols[d * n..][..n]);
-        }
-    });
-}
-
-/// From the batch's layout to the channel-major one: the inverse of [`ungroup`].
-fn regroup<T: Real>(batch_major: &[T], channel_major: &mut [T], channels: usize, plane: usize) {
-    let n = batch_major.len() / (plane * channels).max(1);
-    for (b, image) in batch_major.chunks_exact(channels * plane).enumerate() {
-        for (o, source) in image.chunks_exact(plane).enumerate() {
-            channel_major[(o * n + b) * plane..][..plane].copy_from_slice(source);
-        }
+    let sizes = Sizes::new(window, out_channels, x.len());
+    Kernel {
+        pass: Pass::WeightGrad,
+        operands: (d_y, x),
+        out: d_weight,
+        sizes,
     }
-}
-
-/// `out[r] = Σ_k coefficient(r, k) · inputs[k]` over rows of `n` elements: the products of
-/// a convolution, whose matrices are a few rows deep and thousands of elements wide, as
-/// row operations the compiler vectorises along the rows (`gemm` packs its operands into
-/// memory it allocates on every call, and at these sizes spends longer on that).
-fn combine_rows<T: Real>(
-    out: &mut [T],
-    inputs: &[T],
-    n: usize,
-    coefficient: impl Fn(usize, usize) -> T,
-) {
-    let n = n.max(1);
-    let depth = inputs.len() / n;
-    for (r, row) in out.chunks_exact_mut(n).enumerate() {
-        row.fill(T::ZERO);
-        // Four input rows per pass over the output row: a quarter of its loads and stores.
-        let mut k = 0;
-        while k + 4 <= depth {
-            let c = [0, 1, 2, 3].map(|i| coefficient(r, k + i));
-            let [a, b, d, e] = [0, 1, 2, 3].map(|i| &inputs[(k + i) * n..][..n]);
-            for ((((value, a), b), d), e) in row.iter_mut().zip(a).zip(b).zip(d).zip(e) {
-                *value += c[0] * *a + c[1] * *b + c[2] * *d + c[3] * *e;
-            }
-            k += 4;
-        }
-        for k in k..depth {
-            let c = coefficient(r, k);
-            for (value, x) in row.iter_mut().zip(&inputs[k * n..][..n]) {
-                *value += c * *x;
-            }
-        }
-    }
-}
-
-/// `Σ a·b`, in eight independent sums that the compiler keeps in one vector register.
-fn dot<T: Real>(a: &[T], b: &[T]) -> T {
-    let mut lanes = [T::ZERO; 8];
-    let (a_chunks, b_chunks) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail = a_chunks.remainder().iter().zip(b_chunks.remainder());
-    for (x, y) in a_chunks.zip(b_chunks) {
-        for lane in 0..8 {
-            lanes[lane] += x[lane] * y[lane];
-        }
-    }
-    let tail = tail.fold(T::ZERO, |total, (x, y)| total + *x * *y);
-    lanes.iter().fold(tail, |total, lane| total + *lane)
+    .run();
 }
 
 /// A `C×H×W` geometry from const generics, after checking at compile time (when the
@@ -379,14 +365,57 @@ pub fn conv2d<
 ) -> SMatrix<T, OUT, B> {
     check_conv::<C, H, W, K, S, P, R, CO, CKK, OUT>();
     let mut y: SMatrix<T, OUT, B> = bytemuck::Zeroable::zeroed();
-    conv2d_slices(
-        x.as_slice(),
-        weight.as_slice(),
-        &window!(C, H, W, K, S, P),
-        CO,
-        y.as_mut_slice(),
-    );
+    Kernel {
+        pass: Pass::Forward(None),
+        operands: (x.as_slice(), weight.as_slice()),
+        out: y.as_mut_slice(),
+        sizes: Fixed::<C, H, W, K, S, P, CO, B>,
+    }
+    .run();
     y
+}
+
+/// `y = conv2d(x, weight) + bias` spread over each channel's positions, written into `y`:
+/// the sum then the bias, as `conv2d` then `spread_channels` add them, in one pass over
+/// `y`. `Conv2d`'s forward pass, which keeps its output on the heap.
+///
+/// ```
+/// use chainrule::runtime::kernels::conv2d_into;
+/// use chainrule::nalgebra::{SMatrix, SVector};
+/// let x = SMatrix::<f64, 9, 1>::from_column_slice(&[1., 2., 3., 4., 5., 6., 7., 8., 9.]);
+/// let (w, bias) = (SMatrix::<f64, 1, 4>::repeat(1.0), SVector::<f64, 1>::new(0.5));
+/// let mut y = SMatrix::<f64, 4, 1>::zeros();
+/// conv2d_into::<f64, 1, 3, 3, 2, 1, 0, 9, 1, 1, 4, 4>(&x, &w, &bias, &mut y);
+/// assert_eq!(y.as_slice(), &[12.5, 16.5, 24.5, 28.5]);
+/// ```
+#[allow(clippy::too_many_arguments)]
+pub fn conv2d_into<
+    T: Real,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const K: usize,
+    const S: usize,
+    const P: usize,
+    const R: usize,
+    const B: usize,
+    const CO: usize,
+    const CKK: usize,
+    const OUT: usize,
+>(
+    x: &SMatrix<T, R, B>,
+    weight: &SMatrix<T, CO, CKK>,
+    bias: &SVector<T, CO>,
+    y: &mut SMatrix<T, OUT, B>,
+) {
+    check_conv::<C, H, W, K, S, P, R, CO, CKK, OUT>();
+    Kernel {
+        pass: Pass::Forward(Some(bias.as_slice())),
+        operands: (x.as_slice(), weight.as_slice()),
+        out: y.as_mut_slice(),
+        sizes: Fixed::<C, H, W, K, S, P, CO, B>,
+    }
+    .run();
 }
 
 /// The input's gradient of [`conv2d`], given the output's, `d_y`.
@@ -419,14 +448,13 @@ pub fn conv2d_input_grad<
 ) -> SMatrix<T, R, B> {
     check_conv::<C, H, W, K, S, P, R, CO, CKK, OUT>();
     let mut d_x: SMatrix<T, R, B> = bytemuck::Zeroable::zeroed();
-    let window = window!(C, H, W, K, S, P);
-    conv2d_input_grad_slices(
-        d_y.as_slice(),
-        weight.as_slice(),
-        &window,
-        CO,
-        d_x.as_mut_slice(),
-    );
+    Kernel {
+        pass: Pass::InputGrad,
+        operands: (d_y.as_slice(), weight.as_slice()),
+        out: d_x.as_mut_slice(),
+        sizes: Fixed::<C, H, W, K, S, P, CO, B>,
+    }
+    .run();
     d_x
 }
 
@@ -461,14 +489,13 @@ pub fn conv2d_weight_grad<
 ) -> SMatrix<T, CO, CKK> {
     check_conv::<C, H, W, K, S, P, R, CO, CKK, OUT>();
     let mut d_weight: SMatrix<T, CO, CKK> = bytemuck::Zeroable::zeroed();
-    let window = window!(C, H, W, K, S, P);
-    conv2d_weight_grad_slices(
-        d_y.as_slice(),
-        x.as_slice(),
-        &window,
-        CO,
-        d_weight.as_mut_slice(),
-    );
+    Kernel {
+        pass: Pass::WeightGrad,
+        operands: (d_y.as_slice(), x.as_slice()),
+        out: d_weight.as_mut_slice(),
+        sizes: Fixed::<C, H, W, K, S, P, CO, B>,
+    }
+    .run();
     d_weight
 }
 
@@ -556,11 +583,19 @@ pub fn channel_sums<T: Real, const CO: usize, const OUT: usize, const B: usize>(
             "conv2d: the output's rows are not a multiple of its channels"
         )
     };
-    let mut sums = SVector::<T, CO>::zeros();
+    // Over the batch first, a whole image at a time (independent sums, which vectorise),
+    // then along each plane: one chain of dependent additions per plane, not per image.
+    let mut workspace = Workspace::take();
+    let [over_batch] = workspace.slices::<T, 1>([OUT]);
+    over_batch.fill(T::ZERO);
     for image in d.as_slice().chunks_exact(OUT) {
-        for (plane, sum) in image.chunks_exact(OUT / CO).zip(sums.iter_mut()) {
-            *sum += plane.iter().fold(T::ZERO, |total, value| total + *value);
+        for (total, value) in over_batch.iter_mut().zip(image) {
+            *total += *value;
         }
+    }
+    let mut sums = SVector::<T, CO>::zeros();
+    for (plane, sum) in over_batch.chunks_exact(OUT / CO).zip(sums.iter_mut()) {
+        *sum = plane.iter().fold(T::ZERO, |total, value| total + *value);
     }
     sums
 }

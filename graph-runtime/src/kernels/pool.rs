@@ -64,19 +64,32 @@ fn for_each_window(window: &Window, batch: usize, mut f: impl FnMut(usize, usize
 }
 
 /// The offset (within one image) of the first largest element of each window of `x`, in
-/// the order of the outputs.
+/// the order of the outputs. Pooling has no padding, so every tap is inside the image: the
+/// window's taps are plain offsets from its corner.
+#[inline(always)]
 fn for_each_argmax<T: Real>(x: &[T], window: &Window, mut f: impl FnMut(usize, usize, usize)) {
-    let batch = x.len() / window.input_len();
-    for_each_window(window, batch, |b, out, mut taps| {
-        let image = &x[b * window.input_len()..][..window.input_len()];
-        let first = taps.next().expect("a window has at least one tap");
-        // Strictly greater: a tie keeps the earlier position.
-        let best = taps.fold(
-            first,
-            |best, t| if image[t] > image[best] { t } else { best },
-        );
-        f(b, out, best);
-    });
+    let (k, stride, width) = (window.kernel, window.stride, window.width);
+    let (out_height, out_width) = (window.out_height(), window.out_width());
+    for (b, image) in x.chunks_exact(window.input_len()).enumerate() {
+        for channel in 0..window.channels {
+            for (out_y, out_x) in (0..out_height).flat_map(|y| (0..out_width).map(move |x| (y, x)))
+            {
+                let corner = (channel * window.height + out_y * stride) * width + out_x * stride;
+                let (mut best, mut largest) = (corner, image[corner]);
+                for i in 0..k {
+                    for j in 0..k {
+                        let tap = corner + i * width + j;
+                        // Strictly greater: a tie keeps the earlier position. Selects, not
+                        // branches, which the data would mispredict.
+                        let greater = image[tap] > largest;
+                        best = if greater { tap } else { best };
+                        largest = if greater { image[tap] } else { largest };
+                    }
+                }
+                f(b, (channel * out_height + out_y) * out_width + out_x, best);
+            }
+        }
+    }
 }
 
 macro_rules! pool_signature {
