@@ -93,7 +93,7 @@ impl<T: std::fmt::Debug> std::fmt::Debug for Heap<T> {
 ///
 /// Layers keep their tapes in one, so a training step's large saved values (a 784×32 input,
 /// a 1024×32 activation) live on the heap rather than in the stack frames of the forward and
-/// backward passes, and after the first step a step allocates nothing: each tape's memory is
+/// backward passes, and after the first step the tapes allocate nothing: each tape's memory is
 /// the previous step's.
 ///
 /// ```

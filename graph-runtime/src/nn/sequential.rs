@@ -18,7 +18,10 @@ use crate::{Parameters, Real};
 /// nn.Linear(16, 1))`, with the same parameter names (`0.weight`, `0.bias`, `2.weight`,
 /// `2.bias`) in its files.
 ///
-/// `forward` and `backward` allocate nothing: the tape of a batch lives on the stack.
+/// After the first step, a step allocates nothing of chainrule's: the layers' tapes and the
+/// values passed between them live in heap boxes reused from step to step (`heap::Recycled`).
+/// Products above `kernels::GEMM_THRESHOLD` run on the `gemm` crate, which allocates its
+/// packing buffers inside each call.
 ///
 /// A `Sequential` takes 1 to 24 layers ([`Layers`]); past that, the error says to nest them.
 /// A `Sequential` is a layer, so `Sequential`s nest, and their tensors are named as PyTorch

@@ -31,8 +31,10 @@ use crate::{Parameters, Real};
 /// **Memory.** Each chunk writes its gradient into a buffer of its own, and the sums go into
 /// the first buffer: [`loss_and_grad_into`](Self::loss_and_grad_into) takes the `B / C`
 /// buffers from the caller, so a training loop (`Trainer::fit_parallel`) allocates them once
-/// and its steps allocate nothing. Parameters, gradients and tapes of a `Sequential` live on
-/// the heap, so chunks run on rayon's default 2 MiB worker stacks at any model size.
+/// and its steps allocate nothing of chainrule's (`gemm` allocates inside each large
+/// product). Parameters, gradients and tapes of a `Sequential` live on
+/// the heap, so a chunk of a 784-1024-10 MLP runs on rayon's default 2 MiB worker stacks
+/// (`tests/large.rs`).
 ///
 /// **When it pays** (`BENCHMARKS.md`, "Data parallelism"): when a chunk is a lot of work
 /// against rayon's cost of a task and the reduction's pass over the gradient: on the 2-core
