@@ -95,27 +95,10 @@ impl Lowering {
         args: &[Expr],
     ) -> Option<NodeId> {
         let name = func.to_string();
-        let (matrices, sizes) = function.arguments();
-        // Only the functions with a window may name their output's rows after their sizes.
-        let optional = usize::from(!function.is_per_channel());
-        if args.len() < matrices + sizes.len() || args.len() > matrices + sizes.len() + optional {
-            let mut all: Vec<&str> = ["x", "w", "b"][..matrices].to_vec();
-            all.extend(sizes);
-            let rows = match optional {
-                1 => ", and the output's rows after them over const generic sizes",
-                _ => "",
-            };
-            self.errors.push(syn::Error::new(
-                args_span,
-                format!(
-                    "`{name}` takes {} arguments, `{name}({})`{rows}; found {}",
-                    matrices + sizes.len(),
-                    all.join(", "),
-                    args.len()
-                ),
-            ));
+        if !self.image_arity_fits(function, &name, args_span, args.len()) {
             return None;
         }
+        let (matrices, _) = function.arguments();
         let lowered: Vec<Option<NodeId>> =
             args[..matrices].iter().map(|arg| self.expr(arg)).collect();
         let dims: Vec<Option<Dim>> = args[matrices..]
@@ -138,8 +121,54 @@ impl Lowering {
         };
         let window = WindowId::intern(geometry);
         let first = self.graph.len();
-        let span = func.span();
-        let result = match function {
+        let result = self.push_image_op(function, &operands, window, func.span());
+        self.internal
+            .extend(self.graph.ids().skip(first).filter(|id| *id != result));
+        self.calls.push((name, operands, first..result.index()));
+        Some(result)
+    }
+
+    /// Whether `name` has as many arguments as its matrices and sizes (and, for the functions
+    /// with a window, optionally its output's rows); records the error if not.
+    fn image_arity_fits(
+        &mut self,
+        function: ImageFn,
+        name: &str,
+        args_span: Span,
+        found: usize,
+    ) -> bool {
+        let (matrices, sizes) = function.arguments();
+        // Only the functions with a window may name their output's rows after their sizes.
+        let optional = usize::from(!function.is_per_channel());
+        if found >= matrices + sizes.len() && found <= matrices + sizes.len() + optional {
+            return true;
+        }
+        let mut all: Vec<&str> = ["x", "w", "b"][..matrices].to_vec();
+        all.extend(sizes);
+        let rows = match optional {
+            1 => ", and the output's rows after them over const generic sizes",
+            _ => "",
+        };
+        self.errors.push(syn::Error::new(
+            args_span,
+            format!(
+                "`{name}` takes {} arguments, `{name}({})`{rows}; found {found}",
+                matrices + sizes.len(),
+                all.join(", "),
+            ),
+        ));
+        false
+    }
+
+    /// The nodes of one call of `function` on `operands`; the last is its result.
+    fn push_image_op(
+        &mut self,
+        function: ImageFn,
+        operands: &[NodeId],
+        window: WindowId,
+        span: Span,
+    ) -> NodeId {
+        match function {
             ImageFn::Conv2d => {
                 let conv = self
                     .graph
@@ -164,11 +193,7 @@ impl Lowering {
                 self.graph
                     .push_shaped(Op::SpreadChannels(operands[0], window), span, shape)
             }
-        };
-        self.internal
-            .extend(self.graph.ids().skip(first).filter(|id| *id != result));
-        self.calls.push((name, operands, first..result.index()));
-        Some(result)
+        }
     }
 
     /// The geometry of `channel_sums(x, C)` or `spread_channels(v, R)`: `C` channels of `R`
