@@ -76,6 +76,28 @@ fn fortran_index(o: usize, column: usize, (c_out, c_in, k): (usize, usize, usize
     o + c_out * (c + c_in * (i + k * j))
 }
 
+/// Where the weight matrix's `n`-th element (column-major) goes in the tensor's data.
+fn tensor_index<const C_OUT: usize, const C_IN: usize, const K: usize>(n: usize) -> usize {
+    fortran_index(n % C_OUT, n / C_OUT, (C_OUT, C_IN, K))
+}
+
+/// The weight matrix as the data of its `[C_out, C_in, K, K]` tensor.
+fn weight_as_tensor<
+    T: Real,
+    const C_OUT: usize,
+    const C_IN: usize,
+    const K: usize,
+    const CKK: usize,
+>(
+    weight: &SMatrix<T, C_OUT, CKK>,
+) -> Vec<T> {
+    let mut data = vec![T::ZERO; C_OUT * CKK];
+    for (n, value) in weight.iter().enumerate() {
+        data[tensor_index::<C_OUT, C_IN, K>(n)] = *value;
+    }
+    data
+}
+
 impl<
         T: Real,
         const C_IN: usize,
@@ -102,15 +124,7 @@ impl<
         self.bias.zip_mut(&other.bias, f);
     }
     fn visit_named(&self, prefix: &str, f: &mut dyn FnMut(&str, TensorRef<'_, T>)) {
-        let mut data = vec![T::ZERO; C_OUT * CKK];
-        for ((o, column), value) in self
-            .weight
-            .iter()
-            .enumerate()
-            .map(|(n, v)| ((n % C_OUT, n / C_OUT), v))
-        {
-            data[fortran_index(o, column, (C_OUT, C_IN, K))] = *value;
-        }
+        let data = weight_as_tensor::<T, C_OUT, C_IN, K, CKK>(&self.weight);
         let shape = [C_OUT, C_IN, K, K];
         let tensor = TensorRef {
             shape: &shape,
@@ -121,11 +135,7 @@ impl<
         self.bias.visit_named(&key(prefix, "bias"), f);
     }
     fn visit_named_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, TensorMut<'_, T>)) {
-        let mut data = vec![T::ZERO; C_OUT * CKK];
-        let at = |n: usize| fortran_index(n % C_OUT, n / C_OUT, (C_OUT, C_IN, K));
-        for (n, value) in self.weight.iter().enumerate() {
-            data[at(n)] = *value;
-        }
+        let mut data = weight_as_tensor::<T, C_OUT, C_IN, K, CKK>(&self.weight);
         let shape = [C_OUT, C_IN, K, K];
         let tensor = TensorMut {
             shape: &shape,
@@ -134,7 +144,7 @@ impl<
         };
         f(&key(prefix, "weight"), tensor);
         for (n, value) in self.weight.iter_mut().enumerate() {
-            *value = data[at(n)];
+            *value = data[tensor_index::<C_OUT, C_IN, K>(n)];
         }
         self.bias.visit_named_mut(&key(prefix, "bias"), f);
     }
