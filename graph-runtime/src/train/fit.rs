@@ -130,13 +130,12 @@ where
         Y: Sync,
     {
         // One gradient per chunk, allocated at the first step and reused by every other.
-        let chunk_grads = std::cell::RefCell::new(Vec::new());
+        let mut chunk_grads = Vec::new();
         self.run::<B>(
             train,
             |model, loss, data, batch: &Batch<B>, grads| {
-                let mut chunk_grads = chunk_grads.borrow_mut();
                 if chunk_grads.is_empty() {
-                    *chunk_grads = DataParallel::<C>::buffers::<M, B>();
+                    chunk_grads = DataParallel::<C>::buffers::<M, B>();
                 }
                 let value = DataParallel::<C>::padded_loss_and_grad_into(
                     model,

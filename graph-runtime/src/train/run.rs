@@ -43,7 +43,7 @@ where
     pub(super) fn run<const B: usize>(
         &mut self,
         train: &Dataset<T, I, Y>,
-        gradient: impl Fn(&M, &L, &Dataset<T, I, Y>, &Batch<B>, &mut M) -> T,
+        mut gradient: impl FnMut(&M, &L, &Dataset<T, I, Y>, &Batch<B>, &mut M) -> T,
         evaluate: impl Fn(&M, &L, &Dataset<T, I, Y>) -> Metrics<T>,
     ) -> Result<Stop> {
         let run = self.start::<B>(train.len())?;
@@ -55,7 +55,7 @@ where
             while self.state.batch_in_epoch < run.steps_per_epoch {
                 let batch = Batch::of(&order, self.state.batch_in_epoch * B);
                 if self
-                    .train_step(&run, train, &batch, &gradient, &mut grads)?
+                    .train_step(&run, train, &batch, &mut gradient, &mut grads)?
                     .is_break()
                 {
                     return Ok(Stop::Callback);
@@ -134,7 +134,7 @@ where
         run: &Run,
         train: &Dataset<T, I, Y>,
         batch: &Batch<B>,
-        gradient: impl Fn(&M, &L, &Dataset<T, I, Y>, &Batch<B>, &mut M) -> T,
+        gradient: &mut impl FnMut(&M, &L, &Dataset<T, I, Y>, &Batch<B>, &mut M) -> T,
         grads: &mut M,
     ) -> Result<ControlFlow<()>> {
         let epoch = self.state.epoch;
