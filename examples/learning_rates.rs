@@ -81,16 +81,21 @@ impl Mode for Intercept {}
 
 impl<const B: usize> Module<SMatrix<f32, 1, B>> for Intercept {
     type Output = SMatrix<f32, 1, B>;
-    /// The input, which the backward pass recomputes the line from.
-    type Tape = SMatrix<f32, 1, B>;
+    /// Nothing: the backward pass recomputes the line from the input it is given.
+    type Tape = ();
 
     fn forward(&self, x: &SMatrix<f32, 1, B>) -> Self::Output {
         line::forward(self.b, self.slope, *x)
     }
     fn forward_with_tape(&self, x: &SMatrix<f32, 1, B>) -> (Self::Output, Self::Tape) {
-        (self.forward(x), *x)
+        (self.forward(x), ())
     }
-    fn backward(&self, x: &Self::Tape, d_output: &Self::Output) -> (SMatrix<f32, 1, B>, Self) {
+    fn backward(
+        &self,
+        x: &SMatrix<f32, 1, B>,
+        _: &(),
+        d_output: &Self::Output,
+    ) -> (SMatrix<f32, 1, B>, Self) {
         let grad = line::backward(self.b, self.slope, *x, *d_output);
         (
             grad.x,

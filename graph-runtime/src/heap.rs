@@ -91,8 +91,8 @@ impl<T: std::fmt::Debug> std::fmt::Debug for Heap<T> {
 /// A box whose memory is used again: dropped, it goes back to a pool of boxes of its type
 /// kept by its thread, and [`Recycled::new`] takes one from that pool before it allocates.
 ///
-/// Layers keep their tapes in one, so a training step's large saved values (a 784×32 input,
-/// a 1024×32 activation) live on the heap rather than in the stack frames of the forward and
+/// A `Sequential` keeps each layer's input in one, and layers their tapes, so a training
+/// step's large saved values (a 1024×32 activation) live on the heap rather than in the stack frames of the forward and
 /// backward passes, and after the first step the tapes allocate nothing: each tape's memory is
 /// the previous step's.
 ///

@@ -59,7 +59,7 @@ where
     let d_output = seed::<R, C>();
     let (output, tape) = layer.forward_with_tape(&x);
     assert_eq!(output, layer.forward(&x));
-    let (d_x, _) = layer.backward(&tape, &d_output);
+    let (d_x, _) = layer.backward(&x, &tape, &d_output);
     check_gradient(&x, &d_x, |x| layer.forward(x).dot(&d_output))
         .unwrap_or_else(|mismatch| panic!("{mismatch}"));
 }
@@ -190,7 +190,7 @@ where
     M: Module<SMatrix<f64, 1, C>, Output = SMatrix<f64, 1, C>>,
 {
     let (_, tape) = layer.forward_with_tape(&x);
-    layer.backward(&tape, &SMatrix::repeat(1.0)).0
+    layer.backward(&x, &tape, &SMatrix::repeat(1.0)).0
 }
 
 #[test]
@@ -253,7 +253,7 @@ fn hyperparameters_are_not_parameters() {
     let layer = ELU::new(0.5);
     let x = points();
     let (_, tape) = layer.forward_with_tape(&x);
-    let (_, grads) = Module::<SMatrix<f64, 4, 6>>::backward(&layer, &tape, &seed());
+    let (_, grads) = Module::<SMatrix<f64, 4, 6>>::backward(&layer, &x, &tape, &seed());
     assert_eq!(grads, layer);
     assert_eq!(<ELU as Init>::zeros(), ELU::default());
 }

@@ -320,7 +320,7 @@ fn batch_norm2d_on_the_digits_cnns_activations_runs_on_a_main_threads_stack() {
             ((r * 31 + c * 17) % 23) as f32
         }));
         let (y, tape) = norm.forward_with_tape(&x);
-        let (d_x, grads) = norm.backward(&tape, &y);
+        let (d_x, grads) = norm.backward(&x, &tape, &y);
         // Each channel of the output has mean 0, and so has the gradient of ½‖y‖².
         for c in 0..8 {
             let channel = |m: &SMatrix<f32, 512, 32>| m.rows(c * 64, 64).sum() / 2048.0;

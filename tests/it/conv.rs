@@ -354,7 +354,7 @@ fn conv2d_layer_gradients_match_central_differences_and_state_dict_names_are_pyt
     let d_output = sample::<18, 2>(23, -1.0, 1.0);
     let (output, tape) = layer.forward_with_tape(&x);
     assert_eq!(output, strided::forward(x, *layer.weight, layer.bias));
-    let (d_x, grads) = layer.backward(&tape, &d_output);
+    let (d_x, grads) = layer.backward(&x, &tape, &d_output);
     check_gradient(&layer, &grads, |l| l.forward(&x).dot(&d_output)).unwrap();
     assert_gradient(d_x, x, |x| layer.forward(&x).dot(&d_output));
     let mut names = Vec::new();
@@ -377,11 +377,11 @@ fn pooling_layers_pass_their_gradients_to_their_input() {
     let x = sample::<48, 2>(24, -1.0, 1.0);
     let d_output = sample::<12, 2>(25, -1.0, 1.0);
     let (_, tape) = Max::default().forward_with_tape(&x);
-    assert_gradient(Max::default().backward(&tape, &d_output).0, x, |x| {
+    assert_gradient(Max::default().backward(&x, &tape, &d_output).0, x, |x| {
         Max::default().forward(&x).dot(&d_output)
     });
     let (_, tape) = Avg::default().forward_with_tape(&x);
-    assert_gradient(Avg::default().backward(&tape, &d_output).0, x, |x| {
+    assert_gradient(Avg::default().backward(&x, &tape, &d_output).0, x, |x| {
         Avg::default().forward(&x).dot(&d_output)
     });
 }

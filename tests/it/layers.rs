@@ -83,7 +83,7 @@ fn dropout_is_the_identity_in_eval_mode_also_inside_nested_sequentials() {
     assert_eq!(dropout.forward(&x), x);
     let (output, tape) = dropout.forward_with_tape(&x);
     assert_eq!(output, x);
-    let (d_x, _): (SMatrix<f64, 4, 8>, _) = dropout.backward(&tape, &x.map(|v| 2.0 * v));
+    let (d_x, _): (SMatrix<f64, 4, 8>, _) = dropout.backward(&x, &tape, &x.map(|v| 2.0 * v));
     assert_eq!(d_x, x.map(|v| 2.0 * v));
 
     type Inner = Sequential<(Linear<f64, 4, 4>, Dropout)>;
@@ -111,7 +111,7 @@ fn dropout_gradient_for_its_mask_matches_finite_differences() {
     assert_eq!(output, dropout.forward(&x));
     let mask = tape.0;
     assert!(mask.iter().all(|m| *m == 0.0 || *m == 1.0 / 0.6));
-    let (d_x, _): (SMatrix<f64, 5, 7>, _) = dropout.backward(&tape, &d_output);
+    let (d_x, _): (SMatrix<f64, 5, 7>, _) = dropout.backward(&x, &tape, &d_output);
     // The mask is fixed while `x` moves: it is the layer's function for this draw.
     check_gradient(&x, &d_x, |x| mask.component_mul(x).dot(&d_output))
         .unwrap_or_else(|mismatch| panic!("{mismatch}"));
@@ -129,7 +129,7 @@ pub(crate) fn check_layer_gradients<M, const R: usize, const O: usize, const B: 
     let d_output = irregular::<O, B>(1.7);
     let (output, tape) = layer.forward_with_tape(&x);
     assert_eq!(output, layer.forward(&x));
-    let (d_x, d_layer) = layer.backward(&tape, &d_output);
+    let (d_x, d_layer) = layer.backward(&x, &tape, &d_output);
     check_gradient(&x, &d_x, |x| layer.forward(x).dot(&d_output))
         .unwrap_or_else(|mismatch| panic!("input: {mismatch}"));
     check_gradient(layer, &d_layer, |layer| layer.forward(&x).dot(&d_output))
@@ -467,7 +467,7 @@ fn embedding_gradient_scatters_each_column_into_its_row() {
     let d_output = irregular::<3, 5>(1.3);
     let (output, tape) = embedding.forward_with_tape(&indices);
     assert_eq!(output, embedding.forward(&indices));
-    let (_, grad) = embedding.backward(&tape, &d_output);
+    let (_, grad) = embedding.backward(&indices, &tape, &d_output);
     let mut expected = SMatrix::<f64, 6, 3>::zeros();
     for (column, index) in indices.iter().enumerate() {
         for feature in 0..3 {

@@ -28,14 +28,14 @@ where
 {
     let d = batch::<O, B>(0.9);
     let (_, tape) = layer.forward_with_tape(&x);
-    let (d_x, grads) = layer.backward(&tape, &d);
+    let (d_x, grads) = layer.backward(&x, &tape, &d);
     let analytic = flatten(&grads);
     check_gradient_within(&layer, &grads, |layer| layer.forward(&x).dot(&d), 1e-6)
         .unwrap_or_else(|mismatch| panic!("a parameter: {mismatch}"));
     check_gradient_within(&x, &d_x, |x| layer.forward(x).dot(&d), 1e-6)
         .unwrap_or_else(|mismatch| panic!("the input: {mismatch}"));
     // A first layer's backward gives the same parameter gradient, up to rounding.
-    let first = layer.backward_params(&tape, &d);
+    let first = layer.backward_params(&x, &tape, &d);
     for (a, b) in flatten(&first).iter().zip(&analytic) {
         assert!((a - b).abs() < 1e-12, "{a} vs {b}");
     }

@@ -9,5 +9,5 @@ fn main() {
     let x = SMatrix::<f32, 2, 32>::zeros();
     let d = SMatrix::<f32, 1, 32>::zeros();
     let (_, tape) = model.forward_with_tape(&x);
-    let _ = model.backward(&tape, &d);
+    let _ = model.backward(&x, &tape, &d);
 }

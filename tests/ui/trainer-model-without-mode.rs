@@ -30,7 +30,7 @@ impl<const B: usize> Module<SMatrix<f64, 1, B>> for Shift {
     fn forward_with_tape(&self, x: &SMatrix<f64, 1, B>) -> (Self::Output, ()) {
         (self.forward(x), ())
     }
-    fn backward(&self, _: &(), d: &Self::Output) -> (SMatrix<f64, 1, B>, Self) {
+    fn backward(&self, _: &SMatrix<f64, 1, B>, _: &(), d: &Self::Output) -> (SMatrix<f64, 1, B>, Self) {
         (*d, Shift { b: d.sum() })
     }
 }

@@ -123,6 +123,7 @@ macro_rules! activation {
             #[inline]
             fn backward(
                 &self,
+                _: &SMatrix<$real, R, C>,
                 tape: &Self::Tape,
                 d_output: &Self::Output,
             ) -> (SMatrix<$real, R, C>, Self) {
@@ -142,6 +143,7 @@ macro_rules! activation {
             #[inline]
             fn backward_into(
                 &self,
+                _: &SMatrix<$real, R, C>,
                 tape: &Self::Tape,
                 d_output: &Self::Output,
                 _: &mut Self,

@@ -549,20 +549,20 @@ macro_rules! batch_norm_for {
 
             fn backward(
                 &self,
+                x: &SMatrix<$real, R, B>,
                 tape: &Self::Tape,
                 d_output: &Self::Output,
             ) -> (SMatrix<$real, R, B>, Self) {
                 let mut grads = self.with_parameters(SVector::zeros(), SVector::zeros());
                 let mut d_x = bytemuck::Zeroable::zeroed();
-                self.backward_into(tape, d_output, &mut grads, &mut d_x);
+                self.backward_into(x, tape, d_output, &mut grads, &mut d_x);
                 (d_x, grads)
             }
 
-            /// The gradients straight into `grads` and `d_x`. The tape holds what the
-            /// derivative needs, so the input is not read again and `d_output` stands in for
-            /// it (the tests check both modes' gradients against finite differences).
+            /// The gradients straight into `grads` and `d_x`.
             fn backward_into(
                 &self,
+                x: &SMatrix<$real, R, B>,
                 tape: &Self::Tape,
                 d_output: &Self::Output,
                 grads: &mut Self,
@@ -585,7 +585,7 @@ macro_rules! batch_norm_for {
                             eps,
                             inv_count,
                             &ones,
-                            d_output,
+                            x,
                             d_output,
                             grad,
                         );
@@ -604,7 +604,7 @@ macro_rules! batch_norm_for {
                             &stats.var,
                             eps,
                             &ones,
-                            d_output,
+                            x,
                             d_output,
                             grad,
                         );

@@ -9,7 +9,7 @@
 use nalgebra::{SMatrix, SVector};
 
 use super::{Init, Mode, Module};
-use crate::heap::{Heap, Recycled};
+use crate::heap::Heap;
 use crate::params::{key, TensorMut, TensorRef};
 use crate::{Parameters, Real};
 
@@ -290,7 +290,8 @@ macro_rules! conv2d_for {
         {
             type Output = SMatrix<$real, OUT, B>;
             /// The input, which the weight's gradient needs, on the heap.
-            type Tape = Recycled<SMatrix<$real, R, B>>;
+            /// Nothing: the backward pass reads the input it is given again.
+            type Tape = ();
 
             #[inline]
             fn forward(&self, x: &SMatrix<$real, R, B>) -> Self::Output {
@@ -301,33 +302,33 @@ macro_rules! conv2d_for {
 
             #[inline]
             fn forward_with_tape(&self, x: &SMatrix<$real, R, B>) -> (Self::Output, Self::Tape) {
-                (self.forward(x), copied(x))
+                (self.forward(x), ())
             }
 
             #[inline]
-            fn backward(&self, x: &Self::Tape, d_output: &Self::Output) -> (SMatrix<$real, R, B>, Self) {
+            fn backward(&self, x: &SMatrix<$real, R, B>, _: &(), d_output: &Self::Output) -> (SMatrix<$real, R, B>, Self) {
                 let (mut grads, mut d_x) = (Conv2d::zeros(), bytemuck::Zeroable::zeroed());
-                self.backward_into(x, d_output, &mut grads, &mut d_x);
+                self.backward_into(x, &(), d_output, &mut grads, &mut d_x);
                 (d_x, grads)
             }
 
             #[inline]
-            fn backward_params(&self, x: &Self::Tape, d_output: &Self::Output) -> Self {
+            fn backward_params(&self, x: &SMatrix<$real, R, B>, _: &(), d_output: &Self::Output) -> Self {
                 let mut grads = Conv2d::zeros();
-                self.backward_params_into(x, d_output, &mut grads);
+                self.backward_params_into(x, &(), d_output, &mut grads);
                 grads
             }
 
             #[inline]
             fn forward_with_tape_into(&self, x: &SMatrix<$real, R, B>, out: &mut Self::Output) -> Self::Tape {
                 self.forward_into(x, out);
-                copied(x)
             }
 
             #[inline]
             fn backward_into(
                 &self,
-                x: &Self::Tape,
+                x: &SMatrix<$real, R, B>,
+                _: &(),
                 d_output: &Self::Output,
                 grads: &mut Self,
                 d_x: &mut SMatrix<$real, R, B>,
@@ -344,7 +345,7 @@ macro_rules! conv2d_for {
             }
 
             #[inline]
-            fn backward_params_into(&self, x: &Self::Tape, d_output: &Self::Output, grads: &mut Self) {
+            fn backward_params_into(&self, x: &SMatrix<$real, R, B>, _: &(), d_output: &Self::Output, grads: &mut Self) {
                 let grad = $graphs::first_conv::GradMut { weight: &mut grads.weight, bias: &mut grads.bias };
                 $graphs::first_conv::backward_with_tape_into::<C_IN, H, W, K, S, P, R, B, C_OUT, CKK, OUT>(
                     $graphs::first_conv::Tape {},
@@ -372,13 +373,3 @@ conv2d_for!(f64, graphs_f64);
 /// assert_eq!(Flatten::default().forward(&x), x);
 /// ```
 pub type Flatten = super::Identity;
-
-/// `x` copied into a box from the pool: once, straight from `x` (`Recycled::new(*x)` would
-/// copy it to the stack first).
-pub(super) fn copied<T: crate::Real, const R: usize, const B: usize>(
-    x: &nalgebra::SMatrix<T, R, B>,
-) -> Recycled<nalgebra::SMatrix<T, R, B>> {
-    let mut tape = Recycled::<nalgebra::SMatrix<T, R, B>>::scratch();
-    tape.copy_from(x);
-    tape
-}

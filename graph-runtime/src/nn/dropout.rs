@@ -187,6 +187,7 @@ macro_rules! dropout_for {
             #[inline]
             fn backward(
                 &self,
+                _: &SMatrix<$real, R, C>,
                 (mask, tape): &Self::Tape,
                 d_output: &Self::Output,
             ) -> (SMatrix<$real, R, C>, Self) {

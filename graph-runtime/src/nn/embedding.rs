@@ -155,8 +155,7 @@ macro_rules! embedding_for {
             for Embedding<$real, E, D>
         {
             type Output = SMatrix<$real, D, B>;
-            /// The indices.
-            type Tape = [usize; B];
+            type Tape = ();
 
             #[inline]
             fn forward(&self, indices: &[usize; B]) -> Self::Output {
@@ -166,14 +165,15 @@ macro_rules! embedding_for {
 
             #[inline]
             fn forward_with_tape(&self, indices: &[usize; B]) -> (Self::Output, Self::Tape) {
-                (self.forward(indices), *indices)
+                (self.forward(indices), ())
             }
 
             /// The indices have no gradient; they come back unchanged.
             #[inline]
             fn backward(
                 &self,
-                indices: &Self::Tape,
+                indices: &[usize; B],
+                _: &(),
                 d_output: &Self::Output,
             ) -> ([usize; B], Self) {
                 let one_hot = self.one_hot(indices);

@@ -98,7 +98,7 @@ macro_rules! layer_norm_for {
 
         impl<const N: usize, const B: usize> Module<SMatrix<$real, N, B>> for LayerNorm<$real, N> {
             type Output = SMatrix<$real, N, B>;
-            type Tape = (SMatrix<$real, N, B>, $graph::graph::Tape<N, B>);
+            type Tape = $graph::graph::Tape<N, B>;
 
             #[inline]
             fn forward(&self, x: &SMatrix<$real, N, B>) -> Self::Output {
@@ -116,21 +116,21 @@ macro_rules! layer_norm_for {
             #[inline]
             fn forward_with_tape(&self, x: &SMatrix<$real, N, B>) -> (Self::Output, Self::Tape) {
                 let eps = <$real as Real>::from_f64(self.eps);
-                let (output, tape) = $graph::graph::forward_with_tape(
+                $graph::graph::forward_with_tape(
                     self.weight,
                     self.bias,
                     eps,
                     SVector::repeat(1.0),
                     SMatrix::repeat(1.0),
                     *x,
-                );
-                (output, (*x, tape))
+                )
             }
 
             #[inline]
             fn backward(
                 &self,
-                (x, tape): &Self::Tape,
+                x: &SMatrix<$real, N, B>,
+                tape: &Self::Tape,
                 d_output: &Self::Output,
             ) -> (SMatrix<$real, N, B>, Self) {
                 let eps = <$real as Real>::from_f64(self.eps);

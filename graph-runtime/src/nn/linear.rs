@@ -3,7 +3,7 @@
 use nalgebra::{SMatrix, SVector};
 
 use super::{Init, Mode, Module};
-use crate::heap::{Heap, Recycled};
+use crate::heap::Heap;
 use crate::params::{key, visit_matrix, visit_matrix_mut, TensorMut, TensorRef};
 use crate::{Parameters, Real};
 
@@ -137,7 +137,8 @@ macro_rules! linear_for {
             type Output = SMatrix<$real, O, B>;
             /// The input, which the weight's gradient needs, on the heap (see
             /// `heap::Recycled`).
-            type Tape = Recycled<SMatrix<$real, I, B>>;
+            /// Nothing: the backward pass reads the input it is given again.
+            type Tape = ();
 
             #[inline]
             fn forward(&self, x: &SMatrix<$real, I, B>) -> Self::Output {
@@ -146,24 +147,30 @@ macro_rules! linear_for {
 
             #[inline]
             fn forward_with_tape(&self, x: &SMatrix<$real, I, B>) -> (Self::Output, Self::Tape) {
-                (self.forward(x), Recycled::new(*x))
+                (self.forward(x), ())
             }
 
             #[inline]
             fn backward(
                 &self,
-                x: &Self::Tape,
+                x: &SMatrix<$real, I, B>,
+                _: &(),
                 d_output: &Self::Output,
             ) -> (SMatrix<$real, I, B>, Self) {
                 let (mut grads, mut d_x) = (Linear::zeros(), bytemuck::Zeroable::zeroed());
-                self.backward_into(x, d_output, &mut grads, &mut d_x);
+                self.backward_into(x, &(), d_output, &mut grads, &mut d_x);
                 (d_x, grads)
             }
 
             #[inline]
-            fn backward_params(&self, x: &Self::Tape, d_output: &Self::Output) -> Self {
+            fn backward_params(
+                &self,
+                x: &SMatrix<$real, I, B>,
+                _: &(),
+                d_output: &Self::Output,
+            ) -> Self {
                 let mut grads = Linear::zeros();
-                self.backward_params_into(x, d_output, &mut grads);
+                self.backward_params_into(x, &(), d_output, &mut grads);
                 grads
             }
 
@@ -174,14 +181,14 @@ macro_rules! linear_for {
                 out: &mut Self::Output,
             ) -> Self::Tape {
                 $graphs::linear::forward_into(&self.weight, &self.bias, x, out);
-                Recycled::new(*x)
             }
 
             /// The weight's gradient straight into `grads.weight`, on the heap.
             #[inline]
             fn backward_into(
                 &self,
-                x: &Self::Tape,
+                x: &SMatrix<$real, I, B>,
+                _: &(),
                 d_output: &Self::Output,
                 grads: &mut Self,
                 d_x: &mut SMatrix<$real, I, B>,
@@ -205,7 +212,8 @@ macro_rules! linear_for {
             #[inline]
             fn backward_params_into(
                 &self,
-                x: &Self::Tape,
+                x: &SMatrix<$real, I, B>,
+                _: &(),
                 d_output: &Self::Output,
                 grads: &mut Self,
             ) {

@@ -73,16 +73,20 @@
 //!
 //! impl<const N: usize, const B: usize> Module<SMatrix<f64, N, B>> for GainedTanh {
 //!     type Output = SMatrix<f64, N, B>;
-//!     type Tape = (SMatrix<f64, N, B>, gained_tanh::Tape<N, B>);
+//!     type Tape = gained_tanh::Tape<N, B>;
 //!
 //!     fn forward(&self, x: &SMatrix<f64, N, B>) -> Self::Output {
 //!         gained_tanh::forward(self.gain, *x)
 //!     }
 //!     fn forward_with_tape(&self, x: &SMatrix<f64, N, B>) -> (Self::Output, Self::Tape) {
-//!         let (output, tape) = gained_tanh::forward_with_tape(self.gain, *x);
-//!         (output, (*x, tape))
+//!         gained_tanh::forward_with_tape(self.gain, *x)
 //!     }
-//!     fn backward(&self, (x, tape): &Self::Tape, d_output: &Self::Output) -> (SMatrix<f64, N, B>, Self) {
+//!     fn backward(
+//!         &self,
+//!         x: &SMatrix<f64, N, B>,
+//!         tape: &Self::Tape,
+//!         d_output: &Self::Output,
+//!     ) -> (SMatrix<f64, N, B>, Self) {
 //!         let grad = gained_tanh::backward_with_tape(*tape, self.gain, *x, *d_output);
 //!         (grad.x, GainedTanh { gain: grad.gain })
 //!     }
@@ -130,7 +134,8 @@ use crate::loss::Loss;
 pub trait Module<X> {
     /// The batch this layer produces.
     type Output;
-    /// What the backward pass needs from the forward pass (for `Linear`, its input).
+    /// What the backward pass needs from the forward pass beyond the input itself, which the
+    /// backward pass is given again (for `Linear`, nothing; for `Tanh`, its output).
     type Tape;
 
     /// The forward pass.
@@ -141,18 +146,20 @@ pub trait Module<X> {
 
     /// The backward pass: the gradient with respect to the input, `d_output · ∂output/∂x`,
     /// and with respect to every parameter, `d_output · ∂output/∂params`, as a value of the
-    /// layer's own type.
-    fn backward(&self, tape: &Self::Tape, d_output: &Self::Output) -> (X, Self)
+    /// layer's own type. `x` is the input the tape was recorded from: the caller still has
+    /// it, so the tape keeps no copy (PyTorch's autograd likewise saves the input tensor, not
+    /// a copy of it).
+    fn backward(&self, x: &X, tape: &Self::Tape, d_output: &Self::Output) -> (X, Self)
     where
         Self: Sized;
 
     /// As [`backward`](Module::backward), for a first layer: the input's gradient is not
     /// needed, and a layer may skip computing it.
-    fn backward_params(&self, tape: &Self::Tape, d_output: &Self::Output) -> Self
+    fn backward_params(&self, x: &X, tape: &Self::Tape, d_output: &Self::Output) -> Self
     where
         Self: Sized,
     {
-        self.backward(tape, d_output).1
+        self.backward(x, tape, d_output).1
     }
 
     /// As [`forward_with_tape`](Module::forward_with_tape), writing the output into `out`
@@ -168,6 +175,7 @@ pub trait Module<X> {
     /// allocates nothing here, where `backward` allocates a fresh gradient.
     fn backward_into(
         &self,
+        x: &X,
         tape: &Self::Tape,
         d_output: &Self::Output,
         grads: &mut Self,
@@ -175,17 +183,22 @@ pub trait Module<X> {
     ) where
         Self: Sized,
     {
-        let (d, fresh) = self.backward(tape, d_output);
+        let (d, fresh) = self.backward(x, tape, d_output);
         *grads = fresh;
         *d_x = d;
     }
 
     /// As [`backward_params`](Module::backward_params), into `grads`.
-    fn backward_params_into(&self, tape: &Self::Tape, d_output: &Self::Output, grads: &mut Self)
-    where
+    fn backward_params_into(
+        &self,
+        x: &X,
+        tape: &Self::Tape,
+        d_output: &Self::Output,
+        grads: &mut Self,
+    ) where
         Self: Sized,
     {
-        *grads = self.backward_params(tape, d_output);
+        *grads = self.backward_params(x, tape, d_output);
     }
 
     /// As [`loss_and_grad`](Module::loss_and_grad), writing the gradient into `grads`: the
@@ -209,7 +222,7 @@ pub trait Module<X> {
     {
         let (output, tape) = self.forward_with_tape(x);
         let (value, d_output) = loss.loss_and_grad(&output, y);
-        self.backward_params_into(&tape, &d_output, grads);
+        self.backward_params_into(x, &tape, &d_output, grads);
         value
     }
 
@@ -235,7 +248,7 @@ pub trait Module<X> {
     {
         let (output, tape) = self.forward_with_tape(x);
         let (value, d_output) = loss.loss_and_grad(&output, y);
-        (value, self.backward_params(&tape, &d_output))
+        (value, self.backward_params(x, &tape, &d_output))
     }
 }
 
@@ -275,13 +288,13 @@ impl<X, M: Module<X>> Module<X> for Box<M> {
         (**self).forward_with_tape(x)
     }
 
-    fn backward(&self, tape: &Self::Tape, d_output: &Self::Output) -> (X, Self) {
-        let (d_x, grads) = (**self).backward(tape, d_output);
+    fn backward(&self, x: &X, tape: &Self::Tape, d_output: &Self::Output) -> (X, Self) {
+        let (d_x, grads) = (**self).backward(x, tape, d_output);
         (d_x, Box::new(grads))
     }
 
-    fn backward_params(&self, tape: &Self::Tape, d_output: &Self::Output) -> Self {
-        Box::new((**self).backward_params(tape, d_output))
+    fn backward_params(&self, x: &X, tape: &Self::Tape, d_output: &Self::Output) -> Self {
+        Box::new((**self).backward_params(x, tape, d_output))
     }
 
     fn forward_with_tape_into(&self, x: &X, out: &mut Self::Output) -> Self::Tape {
@@ -290,16 +303,23 @@ impl<X, M: Module<X>> Module<X> for Box<M> {
 
     fn backward_into(
         &self,
+        x: &X,
         tape: &Self::Tape,
         d_output: &Self::Output,
         grads: &mut Self,
         d_x: &mut X,
     ) {
-        (**self).backward_into(tape, d_output, grads, d_x)
+        (**self).backward_into(x, tape, d_output, grads, d_x)
     }
 
-    fn backward_params_into(&self, tape: &Self::Tape, d_output: &Self::Output, grads: &mut Self) {
-        (**self).backward_params_into(tape, d_output, grads)
+    fn backward_params_into(
+        &self,
+        x: &X,
+        tape: &Self::Tape,
+        d_output: &Self::Output,
+        grads: &mut Self,
+    ) {
+        (**self).backward_params_into(x, tape, d_output, grads)
     }
 
     fn loss_and_grad_into<Y, L>(&self, x: &X, y: &Y, loss: L, grads: &mut Self) -> L::Value

@@ -6,9 +6,7 @@
 
 use nalgebra::SMatrix;
 
-use super::conv::copied;
 use super::{Init, Mode, Module};
-use crate::heap::Recycled;
 
 macro_rules! pooling {
     ($(#[$doc:meta])* $layer:ident, $name:literal, $graph32:ident, $graph64:ident, $function:ident) => {
@@ -69,8 +67,9 @@ macro_rules! pooling {
             Module<SMatrix<$real, R, B>> for $layer<C, H, W, K, OUT>
         {
             type Output = SMatrix<$real, OUT, B>;
-            /// The input, on the heap: max pooling's gradient goes where its maxima are.
-            type Tape = Recycled<SMatrix<$real, R, B>>;
+            /// Nothing: max pooling's gradient goes where its maxima are, which the backward
+            /// pass finds again in the input it is given.
+            type Tape = ();
 
             #[inline]
             fn forward(&self, x: &SMatrix<$real, R, B>) -> Self::Output {
@@ -80,13 +79,13 @@ macro_rules! pooling {
 
             #[inline]
             fn forward_with_tape(&self, x: &SMatrix<$real, R, B>) -> (Self::Output, Self::Tape) {
-                (self.forward(x), copied(x))
+                (self.forward(x), ())
             }
 
             #[inline]
-            fn backward(&self, x: &Self::Tape, d_output: &Self::Output) -> (SMatrix<$real, R, B>, Self) {
+            fn backward(&self, x: &SMatrix<$real, R, B>, _: &(), d_output: &Self::Output) -> (SMatrix<$real, R, B>, Self) {
                 let mut d_x = bytemuck::Zeroable::zeroed();
-                self.backward_into(x, d_output, &mut $layer, &mut d_x);
+                self.backward_into(x, &(), d_output, &mut $layer, &mut d_x);
                 (d_x, *self)
             }
 
@@ -94,12 +93,11 @@ macro_rules! pooling {
             fn forward_with_tape_into(&self, x: &SMatrix<$real, R, B>, out: &mut Self::Output) -> Self::Tape {
                 Self::check_sizes::<R>();
                 $graph::graph::forward_into::<C, H, W, K, R, B, OUT>(x, out);
-                copied(x)
             }
 
             /// The input's gradient straight into `d_x`.
             #[inline]
-            fn backward_into(&self, x: &Self::Tape, d_output: &Self::Output, _: &mut Self, d_x: &mut SMatrix<$real, R, B>) {
+            fn backward_into(&self, x: &SMatrix<$real, R, B>, _: &(), d_output: &Self::Output, _: &mut Self, d_x: &mut SMatrix<$real, R, B>) {
                 $graph::graph::backward_with_tape_into::<C, H, W, K, R, B, OUT>(
                     $graph::graph::Tape {},
                     x,

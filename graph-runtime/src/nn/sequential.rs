@@ -117,12 +117,12 @@ impl<L> Sequential<L> {
 
     /// The backward pass: [`Module::backward`].
     #[inline]
-    pub fn backward<X, Y, Tape>(&self, tape: &Tape, d_output: &Y) -> (X, Self)
+    pub fn backward<X, Y, Tape>(&self, x: &X, tape: &Tape, d_output: &Y) -> (X, Self)
     where
         L: Layers,
         Self: Module<X, Output = Y, Tape = Tape>,
     {
-        Module::backward(self, tape, d_output)
+        Module::backward(self, x, tape, d_output)
     }
 
     /// The loss and its gradient: [`Module::loss_and_grad`].
@@ -199,19 +199,25 @@ macro_rules! sequential {
         sequential!(@grow first ($A0, $X0, $Y0, $t0) rest [] reversed [] next [$($next)*]);
     };
     (@grow first $first:tt rest [$($rest:tt)*] reversed [$($reversed:tt)*] next []) => {};
-    // The forward pass into `out`: layer `i0` writes into a new box, then the next layer reads
-    // it; the last layer writes into `out`. The tapes, in order.
-    (@forward $self:ident, $x:expr, $out:ident, [$($done:ident)*] ($i0:tt, $t0:ident) []) => {{
+    // The forward pass into `out`: layer `i0` writes into a new box, which the next layer
+    // reads and the tape keeps as that layer's input; the last layer writes into `out`. The
+    // tapes, in order: layer 0's alone (its input is the caller's), then `(input, tape)`.
+    (
+        @forward $self:ident, $x:expr, $out:ident, [$($done:tt)*] [$($input:tt)*]
+        ($i0:tt, $t0:ident) []
+    ) => {{
         let $t0 = $self.layers.$i0.forward_with_tape_into($x, $out);
-        ($($done,)* $t0,)
+        ($($done)* ($($input)* $t0),)
     }};
     (
-        @forward $self:ident, $x:expr, $out:ident, [$($done:ident)*] ($i0:tt, $t0:ident)
-        [($i1:tt, $t1:ident) $($rest:tt)*]
+        @forward $self:ident, $x:expr, $out:ident, [$($done:tt)*] [$($input:tt)*]
+        ($i0:tt, $t0:ident) [($i1:tt, $t1:ident) $($rest:tt)*]
     ) => {{
         let mut y = Recycled::scratch();
         let $t0 = $self.layers.$i0.forward_with_tape_into($x, &mut *y);
-        sequential!(@forward $self, &*y, $out, [$($done)* $t0] ($i1, $t1) [$($rest)*])
+        sequential!(
+            @forward $self, &*y, $out, [$($done)* ($($input)* $t0),] [y,] ($i1, $t1) [$($rest)*]
+        )
     }};
     (
         @grow first $first:tt rest [$($rest:tt)*] reversed [$($reversed:tt)*]
@@ -241,7 +247,9 @@ macro_rules! sequential {
             $Out: bytemuck::Zeroable + Clone + 'static,
         {
             type Output = $Out;
-            type Tape = ($A0::Tape, $($A::Tape,)*);
+            /// Layer 0's tape, then each later layer's input (on the heap) and tape: a layer's
+            /// backward pass reads its input from here, so no layer copies it.
+            type Tape = ($A0::Tape, $((Recycled<$X>, $A::Tape),)*);
 
             #[inline]
             fn forward(&self, x: &$X0) -> $Out {
@@ -263,22 +271,22 @@ macro_rules! sequential {
             /// last layer's into `out`.
             #[inline]
             fn forward_with_tape_into(&self, x: &$X0, out: &mut $Out) -> Self::Tape {
-                sequential!(@forward self, x, out, [] (0, $t0) [$(($i, $t))*])
+                sequential!(@forward self, x, out, [] [] (0, $t0) [$(($i, $t))*])
             }
 
             #[inline]
-            fn backward(&self, tape: &Self::Tape, d_output: &$Out) -> ($X0, Self) {
+            fn backward(&self, x: &$X0, tape: &Self::Tape, d_output: &$Out) -> ($X0, Self) {
                 let d = d_output;
-                $(let (d, $g) = self.layers.$r.backward(&tape.$r, d); let d = &d;)*
-                let (d, $t0) = self.layers.0.backward(&tape.0, d);
+                $(let (d, $g) = self.layers.$r.backward(&*tape.$r.0, &tape.$r.1, d); let d = &d;)*
+                let (d, $t0) = self.layers.0.backward(x, &tape.0, d);
                 (d, Sequential { layers: ($t0, $($t,)*) })
             }
 
             #[inline]
-            fn backward_params(&self, tape: &Self::Tape, d_output: &$Out) -> Self {
+            fn backward_params(&self, x: &$X0, tape: &Self::Tape, d_output: &$Out) -> Self {
                 let d = d_output;
-                $(let (d, $g) = self.layers.$r.backward(&tape.$r, d); let d = &d;)*
-                let $t0 = self.layers.0.backward_params(&tape.0, d);
+                $(let (d, $g) = self.layers.$r.backward(&*tape.$r.0, &tape.$r.1, d); let d = &d;)*
+                let $t0 = self.layers.0.backward_params(x, &tape.0, d);
                 Sequential { layers: ($t0, $($t,)*) }
             }
 
@@ -287,6 +295,7 @@ macro_rules! sequential {
             #[inline]
             fn backward_into(
                 &self,
+                x: &$X0,
                 tape: &Self::Tape,
                 d_output: &$Out,
                 grads: &mut Self,
@@ -295,21 +304,29 @@ macro_rules! sequential {
                 let d = d_output;
                 $(
                     let mut $g = Recycled::scratch();
-                    self.layers.$r.backward_into(&tape.$r, d, &mut grads.layers.$r, &mut *$g);
+                    let (input, layer_tape) = &tape.$r;
+                    self.layers.$r.backward_into(input, layer_tape, d, &mut grads.layers.$r, &mut *$g);
                     let d = &*$g;
                 )*
-                self.layers.0.backward_into(&tape.0, d, &mut grads.layers.0, d_x)
+                self.layers.0.backward_into(x, &tape.0, d, &mut grads.layers.0, d_x)
             }
 
             #[inline]
-            fn backward_params_into(&self, tape: &Self::Tape, d_output: &$Out, grads: &mut Self) {
+            fn backward_params_into(
+                &self,
+                x: &$X0,
+                tape: &Self::Tape,
+                d_output: &$Out,
+                grads: &mut Self,
+            ) {
                 let d = d_output;
                 $(
                     let mut $g = Recycled::scratch();
-                    self.layers.$r.backward_into(&tape.$r, d, &mut grads.layers.$r, &mut *$g);
+                    let (input, layer_tape) = &tape.$r;
+                    self.layers.$r.backward_into(input, layer_tape, d, &mut grads.layers.$r, &mut *$g);
                     let d = &*$g;
                 )*
-                self.layers.0.backward_params_into(&tape.0, d, &mut grads.layers.0)
+                self.layers.0.backward_params_into(x, &tape.0, d, &mut grads.layers.0)
             }
         }
 
@@ -474,14 +491,14 @@ mod tests {
 
         let d = batch::<1, 4>(0.7);
         let (_, tape) = model.forward_with_tape(&x);
-        let (d_x, grads) = model.backward(&tape, &d);
+        let (d_x, grads) = model.backward(&x, &tape, &d);
         check_gradient_within(&model, &grads, |model| model.forward(&x).dot(&d), 1e-6)
             .unwrap_or_else(|mismatch| panic!("a parameter: {mismatch}"));
         check_gradient_within(&x, &d_x, |x| model.forward(x).dot(&d), 1e-6)
             .unwrap_or_else(|mismatch| panic!("the input: {mismatch}"));
         let mut first = Vec::new();
         model
-            .backward_params(&tape, &d)
+            .backward_params(&x, &tape, &d)
             .visit(&mut |tensor| first.extend_from_slice(tensor));
         let mut all = Vec::new();
         grads.visit(&mut |tensor| all.extend_from_slice(tensor));
