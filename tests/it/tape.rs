@@ -99,7 +99,7 @@ fn by_ref_graphs_compute_what_by_value_graphs_compute() {
     );
     let (output, tape) = layer_by_ref::forward_with_tape(&w, &x);
     assert_eq!(output, layer::forward(w, x));
-    let from_tape = layer_by_ref::backward_with_tape(tape, &w, &x, &d_out);
+    let from_tape = layer_by_ref::backward_with_tape(&tape, &w, &x, &d_out);
     assert_eq!(from_tape.w, layer::backward(w, x, d_out).w);
 }
 
@@ -107,4 +107,40 @@ impl layer::Grad {
     fn into_by_ref(self) -> layer_by_ref::Grad {
         layer_by_ref::Grad { w: self.w }
     }
+}
+
+chainrule::graph! {
+    /// A const-generic layer, so it also gets the forms that write into the caller's memory.
+    #[tape]
+    #[by_ref]
+    fn gained_layer<const B: usize>(
+        gain: f64,
+        w: SMatrix<f64, 3, 2>,
+        #[no_grad] x: SMatrix<f64, 2, B>,
+    ) -> SMatrix<f64, 3, B> {
+        let z = w * x;
+        gain * hadamard(tanh(z), exp(z))
+    }
+}
+
+#[test]
+fn forward_with_tape_into_writes_what_forward_with_tape_returns() {
+    let (w, x) = (sample_w(), sample_x());
+    let d_out = SMatrix::<f64, 3, 4>::from_fn(|r, c| 0.5 - r as f64 + 0.25 * c as f64);
+    let (output, tape) = gained_layer::forward_with_tape(1.5, &w, &x);
+
+    // Memory that holds something else, as a reused box does.
+    let mut out = SMatrix::<f64, 3, 4>::repeat(f64::NAN);
+    let mut written = gained_layer::Tape::boxed();
+    gained_layer::forward_with_tape_into(1.5, &w, &x, &mut out, written.fields_mut());
+    assert_eq!(out, output);
+    assert_eq!(out, gained_layer::forward(1.5, &w, &x));
+
+    // The backward pass reads the written tape, by reference, as it reads the returned one.
+    let from_written = gained_layer::backward_with_tape(&written, 1.5, &w, &x, &d_out);
+    let from_returned = gained_layer::backward_with_tape(&tape, 1.5, &w, &x, &d_out);
+    let direct = gained_layer::backward(1.5, &w, &x, &d_out);
+    assert_eq!(from_written, from_returned);
+    assert!((from_written.w - direct.w).abs().max() < 1e-12);
+    assert!((from_written.gain - direct.gain).abs() < 1e-12);
 }

@@ -86,6 +86,7 @@ macro_rules! activation {
             graph_macros::graph! {
                 #[chainrule(crate = crate)]
                 #[tape]
+                #[by_ref]
                 pub fn graph<const R: usize, const C: usize>(
                     $( #[no_grad] $field: $real, )*
                     $( #[no_grad] $constant: $real, )*
@@ -96,9 +97,11 @@ macro_rules! activation {
             }
         }
 
+        /// Matrices pass by reference and the tape is written in place into a box reused from
+        /// step to step (`heap::Recycled`), so a batch is never copied to be saved.
         impl<const R: usize, const C: usize> Module<SMatrix<$real, R, C>> for $layer {
             type Output = SMatrix<$real, R, C>;
-            /// What the derivative needs, on the heap (see `heap::Recycled`).
+            /// What the derivative needs, on the heap.
             type Tape = Recycled<$graph::graph::Tape<R, C>>;
 
             #[inline]
@@ -106,55 +109,62 @@ macro_rules! activation {
                 $graph::graph::forward(
                     $( <$real as Real>::from_f64(self.$field), )*
                     $( $value, )*
-                    *x,
+                    x,
                 )
             }
 
             #[inline]
             fn forward_with_tape(&self, x: &SMatrix<$real, R, C>) -> (Self::Output, Self::Tape) {
-                let (output, tape) = $graph::graph::forward_with_tape(
+                let mut output = bytemuck::Zeroable::zeroed();
+                let tape = self.forward_with_tape_into(x, &mut output);
+                (output, tape)
+            }
+
+            #[inline]
+            fn forward_with_tape_into(
+                &self,
+                x: &SMatrix<$real, R, C>,
+                out: &mut Self::Output,
+            ) -> Self::Tape {
+                let mut tape = Recycled::<$graph::graph::Tape<R, C>>::scratch();
+                $graph::graph::forward_with_tape_into(
                     $( <$real as Real>::from_f64(self.$field), )*
                     $( $value, )*
-                    *x,
+                    x,
+                    out,
+                    tape.fields_mut(),
                 );
-                (output, Recycled::new(tape))
+                tape
             }
 
             #[inline]
             fn backward(
                 &self,
-                _: &SMatrix<$real, R, C>,
+                x: &SMatrix<$real, R, C>,
                 tape: &Self::Tape,
                 d_output: &Self::Output,
             ) -> (SMatrix<$real, R, C>, Self) {
-                // The tape holds what the derivative needs, so `x` is not read again (the tests
-                // check every activation's gradient against finite differences).
-                let grad = $graph::graph::backward_with_tape(
-                    **tape,
-                    $( <$real as Real>::from_f64(self.$field), )*
-                    $( $value, )*
-                    bytemuck::Zeroable::zeroed(),
-                    *d_output,
-                );
-                (grad.x, *self)
+                let mut d_x = bytemuck::Zeroable::zeroed();
+                self.backward_into(x, tape, d_output, &mut $layer::default(), &mut d_x);
+                (d_x, *self)
             }
 
             /// The input's gradient straight into `d_x`.
             #[inline]
             fn backward_into(
                 &self,
-                _: &SMatrix<$real, R, C>,
+                x: &SMatrix<$real, R, C>,
                 tape: &Self::Tape,
                 d_output: &Self::Output,
                 _: &mut Self,
                 d_x: &mut SMatrix<$real, R, C>,
             ) {
                 $graph::graph::backward_with_tape_into(
-                    **tape,
+                    tape,
                     $( <$real as Real>::from_f64(self.$field), )*
                     $( $value, )*
-                    bytemuck::Zeroable::zeroed(),
-                    *d_output,
+                    x,
+                    d_output,
                     $graph::graph::GradMut { x: d_x },
                 );
             }

@@ -181,9 +181,9 @@ pub type BatchNorm1d<T, const N: usize> = BatchNorm<T, N, Features>;
 /// `C`, so the type names only the channels, and an input whose rows are not a multiple of
 /// `C` does not compile. Keys and shapes are `BatchNorm1d`'s with `[C]`.
 ///
-/// Its graph's values sit on the stack: an unoptimised build gives each a slot, so a batch of
-/// 64 KiB (8 channels of 8×8 at batch 32) takes about 3 MiB of stack to train on, more than a
-/// spawned thread's default 2 MiB (a main thread has 8).
+/// Its output and tape are written in place on the heap (`forward_with_tape_into`, which a
+/// `Sequential` and the `Trainer` use), so a batch of 64 KiB (8 channels of 8×8 at batch 32)
+/// trains on a spawned thread's default 2 MiB stack, in a debug build too.
 ///
 /// ```
 /// use chainrule::nalgebra::SMatrix;
@@ -519,23 +519,39 @@ macro_rules! batch_norm_for {
             }
 
             fn forward_with_tape(&self, x: &SMatrix<$real, R, B>) -> (Self::Output, Self::Tape) {
+                let mut output = bytemuck::Zeroable::zeroed();
+                let tape = self.forward_with_tape_into(x, &mut output);
+                (output, tape)
+            }
+
+            /// The output into `out` and the tape into a box reused from step to step: neither
+            /// passes through the stack.
+            fn forward_with_tape_into(
+                &self,
+                x: &SMatrix<$real, R, B>,
+                out: &mut Self::Output,
+            ) -> Self::Tape {
                 L::check_sizes::<C, R>();
                 let (eps, ones) = (<$real as Real>::from_f64(self.eps), SMatrix::repeat(1.0));
                 if self.training {
                     self.track(x);
                     let inv_count = inv_count::<C, R, B>() as $real;
-                    let (output, tape) = $graph::batch::forward_with_tape(
+                    let mut tape = Recycled::<$graph::batch::Tape<C, R, B>>::scratch();
+                    $graph::batch::forward_with_tape_into(
                         &self.weight,
                         &self.bias,
                         eps,
                         inv_count,
                         &ones,
                         x,
+                        out,
+                        tape.fields_mut(),
                     );
-                    return (output, BatchNormTape::Batch(Recycled::new(tape)));
+                    return BatchNormTape::Batch(tape);
                 }
                 let stats = self.running_stats();
-                let (output, tape) = $graph::running::forward_with_tape(
+                let mut tape = Recycled::<$graph::running::Tape<C, R, B>>::scratch();
+                $graph::running::forward_with_tape_into(
                     &self.weight,
                     &self.bias,
                     &stats.mean,
@@ -543,8 +559,10 @@ macro_rules! batch_norm_for {
                     eps,
                     &ones,
                     x,
+                    out,
+                    tape.fields_mut(),
                 );
-                (output, BatchNormTape::Running(stats, Recycled::new(tape)))
+                BatchNormTape::Running(stats, tape)
             }
 
             fn backward(
@@ -579,7 +597,7 @@ macro_rules! batch_norm_for {
                             x: d_x,
                         };
                         $graph::batch::backward_with_tape_into(
-                            **tape,
+                            tape,
                             &self.weight,
                             &self.bias,
                             eps,
@@ -597,7 +615,7 @@ macro_rules! batch_norm_for {
                             x: d_x,
                         };
                         $graph::running::backward_with_tape_into(
-                            **tape,
+                            tape,
                             &self.weight,
                             &self.bias,
                             &stats.mean,

@@ -335,7 +335,7 @@ macro_rules! conv2d_for {
             ) {
                 let grad = $graphs::conv::GradMut { weight: &mut grads.weight, bias: &mut grads.bias, x: d_x };
                 $graphs::conv::backward_with_tape_into::<C_IN, H, W, K, S, P, R, B, C_OUT, CKK, OUT>(
-                    $graphs::conv::Tape {},
+                    &$graphs::conv::Tape {},
                     &self.weight,
                     &self.bias,
                     x,
@@ -348,7 +348,7 @@ macro_rules! conv2d_for {
             fn backward_params_into(&self, x: &SMatrix<$real, R, B>, _: &(), d_output: &Self::Output, grads: &mut Self) {
                 let grad = $graphs::first_conv::GradMut { weight: &mut grads.weight, bias: &mut grads.bias };
                 $graphs::first_conv::backward_with_tape_into::<C_IN, H, W, K, S, P, R, B, C_OUT, CKK, OUT>(
-                    $graphs::first_conv::Tape {},
+                    &$graphs::first_conv::Tape {},
                     &self.weight,
                     &self.bias,
                     x,

@@ -198,9 +198,8 @@ macro_rules! linear_for {
                     bias: &mut grads.bias,
                     x: d_x,
                 };
-                let tape = $graphs::linear::Tape {};
                 $graphs::linear::backward_with_tape_into(
-                    tape,
+                    &$graphs::linear::Tape {},
                     &self.weight,
                     &self.bias,
                     x,
@@ -221,9 +220,8 @@ macro_rules! linear_for {
                     weight: &mut grads.weight,
                     bias: &mut grads.bias,
                 };
-                let tape = $graphs::first_linear::Tape {};
                 $graphs::first_linear::backward_with_tape_into(
-                    tape,
+                    &$graphs::first_linear::Tape {},
                     &self.weight,
                     &self.bias,
                     x,

@@ -99,7 +99,7 @@ macro_rules! pooling {
             #[inline]
             fn backward_into(&self, x: &SMatrix<$real, R, B>, _: &(), d_output: &Self::Output, _: &mut Self, d_x: &mut SMatrix<$real, R, B>) {
                 $graph::graph::backward_with_tape_into::<C, H, W, K, R, B, OUT>(
-                    $graph::graph::Tape {},
+                    &$graph::graph::Tape {},
                     x,
                     d_output,
                     $graph::graph::GradMut { x: d_x },

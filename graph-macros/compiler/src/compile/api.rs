@@ -99,8 +99,11 @@ pub enum Type {
     Ref(Shape),
     /// A matrix by mutable reference: a place the function writes into.
     Mut(Shape),
-    /// `GradMut`, the gradient's fields by mutable reference, with the graph's generics.
-    GradMut,
+    /// A struct of mutable references to one of the graph's structs' fields (`GradMut`,
+    /// `TapeMut`), with the graph's generics.
+    Borrowing(&'static str),
+    /// One of the graph's own structs by reference (`&Tape` under `#[by_ref]`).
+    StructRef(&'static str),
     /// One of the graph's own structs, with the graph's generics.
     Struct(&'static str),
     Array(Shape, usize),
@@ -138,12 +141,14 @@ pub struct Place {
 }
 
 /// `let Tape { a, b } = tape;` (each field bound to an input name), then `let a = &a;` for
-/// each name in `borrowed`, which the body reads through a reference.
+/// each name in `borrowed`, which the body reads through a reference, and `let b = *b;` for
+/// each name in `copied`, a value the argument (itself a reference) only lends.
 pub struct Unpack {
     pub argument: Ident,
     pub struct_name: &'static str,
     pub fields: Vec<(Ident, Ident)>,
     pub borrowed: Vec<Ident>,
+    pub copied: Vec<Ident>,
 }
 
 /// How a function's result is assembled from its graph's outputs.

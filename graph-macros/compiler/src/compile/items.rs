@@ -181,7 +181,7 @@ impl Declared<'_> {
         });
         let mut backward_params = vec![Param {
             name: tape,
-            ty: Type::Struct("Tape"),
+            ty: self.tape_type(),
         }];
         backward_params.extend(self.params_and_d_out());
         vec![
@@ -209,9 +209,28 @@ impl Declared<'_> {
         ]
     }
 
-    /// `let Tape { a, b } = tape;`, then a reference to each field a `#[by_ref]` body reads
-    /// through one.
+    /// How the backward passes take the tape: by reference under `#[by_ref]`, as the
+    /// matrices it holds are inputs too.
+    fn tape_type(&self) -> Type {
+        match self.def.options.by_ref {
+            true => Type::StructRef("Tape"),
+            false => Type::Struct("Tape"),
+        }
+    }
+
+    /// `let Tape { a, b } = tape;`. A `#[by_ref]` body reads its matrices through references:
+    /// from a tape taken by reference, the fields already are, and its scalars are copied
+    /// out; from one taken by value, the matrices are borrowed.
     fn tape_unpack(&self, tape: &Ident, fields: &[Field]) -> Unpack {
+        let borrowed = self.borrowed(fields);
+        let (borrowed, copied) = match self.tape_type() {
+            Type::StructRef(_) => {
+                let scalars = fields.iter().map(|field| &field.name);
+                let copied = scalars.filter(|name| !borrowed.contains(name)).cloned();
+                (Vec::new(), copied.collect())
+            }
+            _ => (borrowed, Vec::new()),
+        };
         Unpack {
             argument: tape.clone(),
             struct_name: "Tape",
@@ -219,7 +238,8 @@ impl Declared<'_> {
                 .iter()
                 .map(|field| (field.name.clone(), field.name.clone()))
                 .collect(),
-            borrowed: self.borrowed(fields),
+            borrowed,
+            copied,
         }
     }
 
@@ -307,6 +327,7 @@ impl Declared<'_> {
                 .filter(|input| self.by_ref(&input.shape))
                 .map(|input| input.name.clone())
                 .collect(),
+            copied: Vec::new(),
         };
         graph_body(
             Some(unpack),
@@ -500,6 +521,9 @@ impl Declared<'_> {
                 Type::Unit,
                 body,
             ));
+            if self.def.options.tape {
+                items.extend(self.forward_with_tape_into(graphs));
+            }
         }
         if self.differentiable().is_empty() {
             return items;
@@ -532,7 +556,7 @@ impl Declared<'_> {
         let grad = Ident::new("grad", Span::mixed_site());
         let grad_param = Param {
             name: grad.clone(),
-            ty: Type::GradMut,
+            ty: Type::Borrowing("GradMut"),
         };
         let mut params = self.params_and_d_out();
         params.push(grad_param.clone());
@@ -571,11 +595,55 @@ impl Declared<'_> {
         items
     }
 
+    /// `TapeMut` and `forward_with_tape_into`, which writes the output into `out` and the
+    /// saved values into the tape's fields, all owned by the caller: a large tape never
+    /// passes through the stack.
+    fn forward_with_tape_into(&self, graphs: Option<&Graphs>) -> Vec<Item> {
+        let split = graphs.and_then(|graphs| graphs.tape.as_ref());
+        let fields = split.map(tape_fields).unwrap_or_default();
+        let (out, tape) = (
+            Ident::new("out", Span::mixed_site()),
+            Ident::new("tape", Span::mixed_site()),
+        );
+        let mut params = self.params();
+        params.push(Param {
+            name: out.clone(),
+            ty: Type::Mut(self.output.clone()),
+        });
+        params.push(Param {
+            name: tape.clone(),
+            ty: Type::Borrowing("TapeMut"),
+        });
+        let body = into_body(split.map(|split| {
+            let mut places = vec![place(&out, None)];
+            places.extend(fields.iter().map(|field| place(&tape, Some(&field.name))));
+            let (graph, outputs) = split.forward.clone();
+            (None, graph, outputs, places, Value::Unit)
+        }));
+        vec![
+            Item::Struct(Struct {
+                name: "TapeMut",
+                doc: " The tape's fields by mutable reference: where `forward_with_tape_into` writes them.",
+                fields,
+                derives: false,
+                parameters: false,
+                borrows: Some("Tape"),
+            }),
+            function(
+                "forward_with_tape_into",
+                &[" As `forward_with_tape`, writing the output into `out` and the tape into `tape`."],
+                params,
+                Type::Unit,
+                body,
+            ),
+        ]
+    }
+
     fn backward_with_tape_into(&self, graphs: Option<&Graphs>, grad: Param) -> Item {
         let tape = Ident::new("tape", Span::mixed_site());
         let mut params = vec![Param {
             name: tape.clone(),
-            ty: Type::Struct("Tape"),
+            ty: self.tape_type(),
         }];
         params.extend(self.params_and_d_out());
         params.push(grad.clone());

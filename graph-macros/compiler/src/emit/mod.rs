@@ -138,16 +138,25 @@ impl Printer<'_> {
             .map(|field| type_of(&field.shape, &self.target));
         let borrowing = self.borrowing_type(structure.name);
         let private = &self.target.private;
+        // Without fields (a tape that saves nothing), the lifetime is held by a marker.
+        let (definition, construction) = match fields.is_empty() {
+            true => (
+                quote!((::core::marker::PhantomData<&#lifetime mut ()>) #where_clause;),
+                quote!((::core::marker::PhantomData)),
+            ),
+            false => (
+                quote!(#where_clause { #( pub #fields: &#lifetime mut #types, )* }),
+                quote!({ #( #fields: &mut self.#fields ),* }),
+            ),
+        };
         quote! {
             #[doc = #doc]
-            pub struct #name #struct_generics #where_clause {
-                #( pub #fields: &#lifetime mut #types, )*
-            }
+            pub struct #name #struct_generics #definition
 
             impl #impl_generics #borrowed #ty_generics #where_clause {
                 /// Each field by mutable reference, for the functions that write into them.
                 pub fn fields_mut(&mut self) -> #borrowing {
-                    #name { #( #fields: &mut self.#fields ),* }
+                    #name #construction
                 }
 
                 /// All zeros, on the heap, allocated there in place (never through the stack,
@@ -238,7 +247,11 @@ impl Printer<'_> {
                 let ty = type_of(shape, &self.target);
                 quote!(&mut #ty)
             }
-            Type::GradMut => self.borrowing_type("GradMut"),
+            Type::Borrowing(name) => self.borrowing_type(name),
+            Type::StructRef(name) => {
+                let (name, (_, ty_generics, _)) = (named(name), self.generics.split_for_impl());
+                quote!(&#name #ty_generics)
+            }
             Type::Unit => quote!(()),
             Type::Struct(name) => {
                 let (name, (_, ty_generics, _)) = (named(name), self.generics.split_for_impl());
@@ -382,7 +395,8 @@ impl Printer<'_> {
     }
 }
 
-/// `let Tape { a, b } = tape;`, then a reference to each borrowed name.
+/// `let Tape { a, b } = tape;`, then a reference to each borrowed name and a copy of each
+/// copied one.
 fn unpack(unpack: &Unpack) -> TokenStream {
     let fields = unpack
         .fields
@@ -391,14 +405,16 @@ fn unpack(unpack: &Unpack) -> TokenStream {
             true => quote!(#field),
             false => quote!(#field: #name),
         });
-    let (argument, name, borrowed) = (
+    let (argument, name, borrowed, copied) = (
         &unpack.argument,
         named(unpack.struct_name),
         &unpack.borrowed,
+        &unpack.copied,
     );
     quote! {
         let #name { #(#fields),* } = #argument;
         #( let #borrowed = &#borrowed; )*
+        #( let #copied = *#copied; )*
     }
 }
 
