@@ -111,9 +111,16 @@ pub struct Recycled<T: 'static>(Option<Box<T>>);
 /// Boxes kept per type and thread; past this many, a dropped box is freed.
 const POOLED: usize = 64;
 
+/// Each type's pooled boxes. Every step looks a type up a few times per layer, so the key
+/// is hashed with `foldhash` rather than std's slower SipHash.
+type Pool = std::collections::HashMap<
+    std::any::TypeId,
+    Vec<Box<dyn std::any::Any>>,
+    foldhash::fast::FixedState,
+>;
+
 thread_local! {
-    static POOL: std::cell::RefCell<std::collections::HashMap<std::any::TypeId, Vec<Box<dyn std::any::Any>>>> =
-        std::cell::RefCell::new(std::collections::HashMap::new());
+    static POOL: std::cell::RefCell<Pool> = std::cell::RefCell::new(Pool::default());
 }
 
 /// A box of `T` from this thread's pool, if it has one.
