@@ -10,6 +10,7 @@ mod files;
 mod functions;
 mod hessian;
 mod inspection;
+mod kernels_into;
 mod layers;
 mod lecture;
 mod mnist;

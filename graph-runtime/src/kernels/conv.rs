@@ -332,47 +332,117 @@ macro_rules! window {
 }
 pub(super) use window;
 
-/// `conv2d(x, weight)` for generated code: `x` is `R×B` (`R = C·H·W`), `weight` is
-/// `CO×CKK` (`CKK = C·K·K`), the result `OUT×B` (`OUT = CO·H_out·W_out`). A size that does
-/// not fit fails to compile, naming `conv2d` and what does not fit.
-///
-/// ```
-/// use chainrule::runtime::kernels::conv2d;
-/// use chainrule::nalgebra::SMatrix;
-/// // One 1×3×3 image, one 2×2 kernel of ones: each output is the sum of a 2×2 window.
-/// let x = SMatrix::<f64, 9, 1>::from_column_slice(&[1., 2., 3., 4., 5., 6., 7., 8., 9.]);
-/// let w = SMatrix::<f64, 1, 4>::repeat(1.0);
-/// let y = conv2d::<f64, 1, 3, 3, 2, 1, 0, 9, 1, 1, 4, 4>(&x, &w);
-/// assert_eq!(y.as_slice(), &[12., 16., 24., 28.]);
-/// ```
-#[allow(clippy::too_many_arguments)] // The geometry and every matrix size, from the IR.
-pub fn conv2d<
-    T: Real,
-    const C: usize,
-    const H: usize,
-    const W: usize,
-    const K: usize,
-    const S: usize,
-    const P: usize,
-    const R: usize,
-    const B: usize,
-    const CO: usize,
-    const CKK: usize,
-    const OUT: usize,
->(
-    x: &SMatrix<T, R, B>,
-    weight: &SMatrix<T, CO, CKK>,
-) -> SMatrix<T, OUT, B> {
-    check_conv::<C, H, W, K, S, P, R, CO, CKK, OUT>();
-    let mut y: SMatrix<T, OUT, B> = bytemuck::Zeroable::zeroed();
-    Kernel {
-        pass: Pass::Forward(None),
-        operands: (x.as_slice(), weight.as_slice()),
-        out: y.as_mut_slice(),
-        sizes: Fixed::<C, H, W, K, S, P, CO, B>,
-    }
-    .run();
-    y
+/// A convolution kernel twice: `$into`, which writes its result into memory the caller owns
+/// (generated code's places, on the heap), and `$name`, which returns it. Both take the
+/// geometry and every matrix size as const generics, checked when monomorphised.
+macro_rules! conv_kernel {
+    (
+        $(#[$doc:meta])* $name:ident, $into:ident, $pass:expr,
+        ($a:ident: $a_rows:ident x $a_cols:ident, $b:ident: $b_rows:ident x $b_cols:ident)
+        -> $out_rows:ident x $out_cols:ident
+    ) => {
+        $(#[$doc])*
+        #[allow(clippy::too_many_arguments)] // The geometry and every matrix size, from the IR.
+        pub fn $name<
+            T: Real,
+            const C: usize,
+            const H: usize,
+            const W: usize,
+            const K: usize,
+            const S: usize,
+            const P: usize,
+            const R: usize,
+            const B: usize,
+            const CO: usize,
+            const CKK: usize,
+            const OUT: usize,
+        >(
+            $a: &SMatrix<T, $a_rows, $a_cols>,
+            $b: &SMatrix<T, $b_rows, $b_cols>,
+        ) -> SMatrix<T, $out_rows, $out_cols> {
+            let mut result: SMatrix<T, $out_rows, $out_cols> = bytemuck::Zeroable::zeroed();
+            $into::<T, C, H, W, K, S, P, R, B, CO, CKK, OUT>($a, $b, &mut result);
+            result
+        }
+
+        #[doc = concat!("As [`", stringify!($name), "`], writing the result into `out`.")]
+        #[allow(clippy::too_many_arguments)]
+        pub fn $into<
+            T: Real,
+            const C: usize,
+            const H: usize,
+            const W: usize,
+            const K: usize,
+            const S: usize,
+            const P: usize,
+            const R: usize,
+            const B: usize,
+            const CO: usize,
+            const CKK: usize,
+            const OUT: usize,
+        >(
+            $a: &SMatrix<T, $a_rows, $a_cols>,
+            $b: &SMatrix<T, $b_rows, $b_cols>,
+            out: &mut SMatrix<T, $out_rows, $out_cols>,
+        ) {
+            check_conv::<C, H, W, K, S, P, R, CO, CKK, OUT>();
+            Kernel {
+                pass: $pass,
+                operands: ($a.as_slice(), $b.as_slice()),
+                out: out.as_mut_slice(),
+                sizes: Fixed::<C, H, W, K, S, P, CO, B>,
+            }
+            .run();
+        }
+    };
+}
+
+conv_kernel! {
+    /// `conv2d(x, weight)` for generated code: `x` is `R×B` (`R = C·H·W`), `weight` is
+    /// `CO×CKK` (`CKK = C·K·K`), the result `OUT×B` (`OUT = CO·H_out·W_out`). A size that does
+    /// not fit fails to compile, naming `conv2d` and what does not fit.
+    ///
+    /// ```
+    /// use chainrule::runtime::kernels::conv2d;
+    /// use chainrule::nalgebra::SMatrix;
+    /// // One 1×3×3 image, one 2×2 kernel of ones: each output is the sum of a 2×2 window.
+    /// let x = SMatrix::<f64, 9, 1>::from_column_slice(&[1., 2., 3., 4., 5., 6., 7., 8., 9.]);
+    /// let w = SMatrix::<f64, 1, 4>::repeat(1.0);
+    /// let y = conv2d::<f64, 1, 3, 3, 2, 1, 0, 9, 1, 1, 4, 4>(&x, &w);
+    /// assert_eq!(y.as_slice(), &[12., 16., 24., 28.]);
+    /// ```
+    conv2d, conv2d_into, Pass::Forward(None), (x: R x B, weight: CO x CKK) -> OUT x B
+}
+
+conv_kernel! {
+    /// The input's gradient of [`conv2d`], given the output's, `d_y`.
+    ///
+    /// ```
+    /// use chainrule::runtime::kernels::conv2d_input_grad;
+    /// use chainrule::nalgebra::SMatrix;
+    /// // Each input element is in as many 2×2 windows of a 3×3 image as the count below.
+    /// let d_x = conv2d_input_grad::<f64, 1, 3, 3, 2, 1, 0, 9, 1, 1, 4, 4>(
+    ///     &SMatrix::<f64, 4, 1>::repeat(1.0), &SMatrix::<f64, 1, 4>::repeat(1.0));
+    /// assert_eq!(d_x.as_slice(), &[1., 2., 1., 2., 4., 2., 1., 2., 1.]);
+    /// ```
+    conv2d_input_grad, conv2d_input_grad_into, Pass::InputGrad,
+    (d_y: OUT x B, weight: CO x CKK) -> R x B
+}
+
+conv_kernel! {
+    /// The weight's gradient of [`conv2d`], given the output's, `d_y`, and the input `x`.
+    ///
+    /// ```
+    /// use chainrule::runtime::kernels::conv2d_weight_grad;
+    /// use chainrule::nalgebra::SMatrix;
+    /// let x = SMatrix::<f64, 9, 1>::from_column_slice(&[1., 2., 3., 4., 5., 6., 7., 8., 9.]);
+    /// let d_w = conv2d_weight_grad::<f64, 1, 3, 3, 2, 1, 0, 9, 1, 1, 4, 4>(
+    ///     &SMatrix::<f64, 4, 1>::repeat(1.0), &x);
+    /// // Tap (0, 0) reads 1, 2, 4, 5; tap (1, 1) reads 5, 6, 8, 9.
+    /// assert_eq!(d_w.as_slice(), &[12., 16., 24., 28.]);
+    /// ```
+    conv2d_weight_grad, conv2d_weight_grad_into, Pass::WeightGrad,
+    (d_y: OUT x B, x: R x B) -> CO x CKK
 }
 
 /// `y = conv2d(x, weight) + bias` spread over each channel's positions, written into `y`:
@@ -380,16 +450,16 @@ pub fn conv2d<
 /// `y`. `Conv2d`'s forward pass, which keeps its output on the heap.
 ///
 /// ```
-/// use chainrule::runtime::kernels::conv2d_into;
+/// use chainrule::runtime::kernels::conv2d_bias_into;
 /// use chainrule::nalgebra::{SMatrix, SVector};
 /// let x = SMatrix::<f64, 9, 1>::from_column_slice(&[1., 2., 3., 4., 5., 6., 7., 8., 9.]);
 /// let (w, bias) = (SMatrix::<f64, 1, 4>::repeat(1.0), SVector::<f64, 1>::new(0.5));
 /// let mut y = SMatrix::<f64, 4, 1>::zeros();
-/// conv2d_into::<f64, 1, 3, 3, 2, 1, 0, 9, 1, 1, 4, 4>(&x, &w, &bias, &mut y);
+/// conv2d_bias_into::<f64, 1, 3, 3, 2, 1, 0, 9, 1, 1, 4, 4>(&x, &w, &bias, &mut y);
 /// assert_eq!(y.as_slice(), &[12.5, 16.5, 24.5, 28.5]);
 /// ```
 #[allow(clippy::too_many_arguments)]
-pub fn conv2d_into<
+pub fn conv2d_bias_into<
     T: Real,
     const C: usize,
     const H: usize,
@@ -416,87 +486,6 @@ pub fn conv2d_into<
         sizes: Fixed::<C, H, W, K, S, P, CO, B>,
     }
     .run();
-}
-
-/// The input's gradient of [`conv2d`], given the output's, `d_y`.
-///
-/// ```
-/// use chainrule::runtime::kernels::conv2d_input_grad;
-/// use chainrule::nalgebra::SMatrix;
-/// // Each input element is in as many 2×2 windows of a 3×3 image as the count below.
-/// let d_x = conv2d_input_grad::<f64, 1, 3, 3, 2, 1, 0, 9, 1, 1, 4, 4>(
-///     &SMatrix::<f64, 4, 1>::repeat(1.0), &SMatrix::<f64, 1, 4>::repeat(1.0));
-/// assert_eq!(d_x.as_slice(), &[1., 2., 1., 2., 4., 2., 1., 2., 1.]);
-/// ```
-#[allow(clippy::too_many_arguments)]
-pub fn conv2d_input_grad<
-    T: Real,
-    const C: usize,
-    const H: usize,
-    const W: usize,
-    const K: usize,
-    const S: usize,
-    const P: usize,
-    const R: usize,
-    const B: usize,
-    const CO: usize,
-    const CKK: usize,
-    const OUT: usize,
->(
-    d_y: &SMatrix<T, OUT, B>,
-    weight: &SMatrix<T, CO, CKK>,
-) -> SMatrix<T, R, B> {
-    check_conv::<C, H, W, K, S, P, R, CO, CKK, OUT>();
-    let mut d_x: SMatrix<T, R, B> = bytemuck::Zeroable::zeroed();
-    Kernel {
-        pass: Pass::InputGrad,
-        operands: (d_y.as_slice(), weight.as_slice()),
-        out: d_x.as_mut_slice(),
-        sizes: Fixed::<C, H, W, K, S, P, CO, B>,
-    }
-    .run();
-    d_x
-}
-
-/// The weight's gradient of [`conv2d`], given the output's, `d_y`, and the input `x`.
-///
-/// ```
-/// use chainrule::runtime::kernels::conv2d_weight_grad;
-/// use chainrule::nalgebra::SMatrix;
-/// let x = SMatrix::<f64, 9, 1>::from_column_slice(&[1., 2., 3., 4., 5., 6., 7., 8., 9.]);
-/// let d_w = conv2d_weight_grad::<f64, 1, 3, 3, 2, 1, 0, 9, 1, 1, 4, 4>(
-///     &SMatrix::<f64, 4, 1>::repeat(1.0), &x);
-/// // Tap (0, 0) reads 1, 2, 4, 5; tap (1, 1) reads 5, 6, 8, 9.
-/// assert_eq!(d_w.as_slice(), &[12., 16., 24., 28.]);
-/// ```
-#[allow(clippy::too_many_arguments)]
-pub fn conv2d_weight_grad<
-    T: Real,
-    const C: usize,
-    const H: usize,
-    const W: usize,
-    const K: usize,
-    const S: usize,
-    const P: usize,
-    const R: usize,
-    const B: usize,
-    const CO: usize,
-    const CKK: usize,
-    const OUT: usize,
->(
-    d_y: &SMatrix<T, OUT, B>,
-    x: &SMatrix<T, R, B>,
-) -> SMatrix<T, CO, CKK> {
-    check_conv::<C, H, W, K, S, P, R, CO, CKK, OUT>();
-    let mut d_weight: SMatrix<T, CO, CKK> = bytemuck::Zeroable::zeroed();
-    Kernel {
-        pass: Pass::WeightGrad,
-        operands: (d_y.as_slice(), x.as_slice()),
-        out: d_weight.as_mut_slice(),
-        sizes: Fixed::<C, H, W, K, S, P, CO, B>,
-    }
-    .run();
-    d_weight
 }
 
 /// The sizes of [`conv2d`], checked when it is monomorphised: a mismatch is a compile error
@@ -550,19 +539,27 @@ fn check_conv<
 pub fn spread_channels<T: Real, const CO: usize, const OUT: usize, const B: usize>(
     bias: &SVector<T, CO>,
 ) -> SMatrix<T, OUT, B> {
+    let mut y: SMatrix<T, OUT, B> = bytemuck::Zeroable::zeroed();
+    spread_channels_into::<T, CO, OUT, B>(bias, &mut y);
+    y
+}
+
+/// As [`spread_channels`], writing the result into `y`.
+pub fn spread_channels_into<T: Real, const CO: usize, const OUT: usize, const B: usize>(
+    bias: &SVector<T, CO>,
+    y: &mut SMatrix<T, OUT, B>,
+) {
     const {
         assert!(
             CO > 0 && OUT.is_multiple_of(CO),
             "conv2d: the output's rows are not a multiple of its channels"
         )
     };
-    let mut y: SMatrix<T, OUT, B> = bytemuck::Zeroable::zeroed();
     for image in y.as_mut_slice().chunks_exact_mut(OUT) {
         for (plane, value) in image.chunks_exact_mut(OUT / CO).zip(bias.iter()) {
             plane.fill(*value);
         }
     }
-    y
 }
 
 /// The sum of each channel's positions over every image, `OUT×B` → `CO×1`: the adjoint of
@@ -577,6 +574,16 @@ pub fn spread_channels<T: Real, const CO: usize, const OUT: usize, const B: usiz
 pub fn channel_sums<T: Real, const CO: usize, const OUT: usize, const B: usize>(
     d: &SMatrix<T, OUT, B>,
 ) -> SVector<T, CO> {
+    let mut sums = SVector::<T, CO>::zeros();
+    channel_sums_into::<T, CO, OUT, B>(d, &mut sums);
+    sums
+}
+
+/// As [`channel_sums`], writing the sums into `sums`.
+pub fn channel_sums_into<T: Real, const CO: usize, const OUT: usize, const B: usize>(
+    d: &SMatrix<T, OUT, B>,
+    sums: &mut SVector<T, CO>,
+) {
     const {
         assert!(
             CO > 0 && OUT.is_multiple_of(CO),
@@ -593,9 +600,7 @@ pub fn channel_sums<T: Real, const CO: usize, const OUT: usize, const B: usize>(
             *total += *value;
         }
     }
-    let mut sums = SVector::<T, CO>::zeros();
     for (plane, sum) in over_batch.chunks_exact(OUT / CO).zip(sums.iter_mut()) {
         *sum = plane.iter().fold(T::ZERO, |total, value| total + *value);
     }
-    sums
 }

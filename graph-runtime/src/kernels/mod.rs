@@ -24,10 +24,15 @@ mod conv;
 mod pool;
 
 pub use conv::{
-    channel_sums, conv2d, conv2d_input_grad, conv2d_input_grad_slices, conv2d_into, conv2d_slices,
-    conv2d_weight_grad, conv2d_weight_grad_slices, spread_channels, Window,
+    channel_sums, channel_sums_into, conv2d, conv2d_bias_into, conv2d_input_grad,
+    conv2d_input_grad_into, conv2d_input_grad_slices, conv2d_into, conv2d_slices,
+    conv2d_weight_grad, conv2d_weight_grad_into, conv2d_weight_grad_slices, spread_channels,
+    spread_channels_into, Window,
 };
-pub use pool::{avg_pool2d, avg_unpool2d, max_pool2d, max_unpool2d};
+pub use pool::{
+    avg_pool2d, avg_pool2d_into, avg_unpool2d, avg_unpool2d_into, max_pool2d, max_pool2d_into,
+    max_unpool2d, max_unpool2d_into,
+};
 
 /// Products with at least this many multiply-adds go to the `gemm` kernels.
 pub const GEMM_THRESHOLD: usize = 32 * 32 * 32;

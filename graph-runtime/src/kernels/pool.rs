@@ -92,8 +92,13 @@ fn for_each_argmax<T: Real>(x: &[T], window: &Window, mut f: impl FnMut(usize, u
     }
 }
 
+/// A pooling kernel twice: `$into`, which writes its result into `out` (zeroed first, as the
+/// adjoints add into it), and `$name`, which returns it.
 macro_rules! pool_signature {
-    ($(#[$doc:meta])* $name:ident($($arg:ident: $rows:ident),*) -> $out:ident $body:block) => {
+    (
+        $(#[$doc:meta])* $name:ident, $into:ident($($arg:ident: $rows:ident),*) -> $out:ident
+        $body:block
+    ) => {
         $(#[$doc])*
         #[allow(clippy::too_many_arguments)] // The geometry and every matrix size, from the IR.
         pub fn $name<
@@ -107,6 +112,24 @@ macro_rules! pool_signature {
             const B: usize,
             const OUT: usize,
         >($($arg: &SMatrix<T, $rows, B>),*) -> SMatrix<T, $out, B> {
+            let mut result: SMatrix<T, $out, B> = bytemuck::Zeroable::zeroed();
+            $into::<T, C, H, W, K, S, R, B, OUT>($($arg,)* &mut result);
+            result
+        }
+
+        #[doc = concat!("As [`", stringify!($name), "`], writing the result into `out`.")]
+        #[allow(clippy::too_many_arguments)]
+        pub fn $into<
+            T: Real,
+            const C: usize,
+            const H: usize,
+            const W: usize,
+            const K: usize,
+            const S: usize,
+            const R: usize,
+            const B: usize,
+            const OUT: usize,
+        >($($arg: &SMatrix<T, $rows, B>,)* out: &mut SMatrix<T, $out, B>) {
             const {
                 assert!(C > 0 && K > 0 && S > 0 && H >= K && W >= K, "pool2d: the window is larger than the image");
                 assert!(R == C * H * W, "pool2d: the input's rows are not channels·height·width");
@@ -116,11 +139,10 @@ macro_rules! pool_signature {
                 );
             }
             let window = window!(C, H, W, K, S, ZERO);
-            let mut result: SMatrix<T, $out, B> = bytemuck::Zeroable::zeroed();
-            let out = result.as_mut_slice();
+            let out = out.as_mut_slice();
+            out.fill(T::ZERO);
             let body = $body;
             body(&window, out, $($arg.as_slice()),*);
-            result
         }
     };
 }
@@ -137,7 +159,7 @@ pool_signature! {
     /// let x = SMatrix::<f64, 4, 1>::from_column_slice(&[1.0, 3.0, 3.0, 2.0]); // one 2×2 image
     /// assert_eq!(max_pool2d::<f64, 1, 2, 2, 2, 2, 4, 1, 1>(&x, &x)[0], 3.0);
     /// ```
-    max_pool2d(a: R, x: R) -> OUT {
+    max_pool2d, max_pool2d_into(a: R, x: R) -> OUT {
         |window: &Window, out: &mut [T], a: &[T], x: &[T]| {
             for_each_argmax(x, window, |b, o, at| {
                 out[b * OUT + o] = a[b * R + at];
@@ -157,7 +179,7 @@ pool_signature! {
     /// let d = SMatrix::<f64, 1, 1>::new(5.0);
     /// assert_eq!(max_unpool2d::<f64, 1, 2, 2, 2, 2, 4, 1, 1>(&d, &x).as_slice(), &[0.0, 5.0, 0.0, 0.0]);
     /// ```
-    max_unpool2d(d: OUT, x: R) -> R {
+    max_unpool2d, max_unpool2d_into(d: OUT, x: R) -> R {
         |window: &Window, out: &mut [T], d: &[T], x: &[T]| {
             for_each_argmax(x, window, |b, o, at| {
                 out[b * R + at] += d[b * OUT + o];
@@ -175,7 +197,7 @@ pool_signature! {
     /// let a = SMatrix::<f64, 4, 1>::from_column_slice(&[1.0, 3.0, 3.0, 2.0]);
     /// assert_eq!(avg_pool2d::<f64, 1, 2, 2, 2, 2, 4, 1, 1>(&a)[0], 2.25);
     /// ```
-    avg_pool2d(a: R) -> OUT {
+    avg_pool2d, avg_pool2d_into(a: R) -> OUT {
         |window: &Window, out: &mut [T], a: &[T]| {
             let scale = T::ONE / T::from_f64((window.kernel * window.kernel) as f64);
             for_each_window(window, B, |b, o, taps| {
@@ -195,7 +217,7 @@ pool_signature! {
     /// let d = SMatrix::<f64, 1, 1>::new(4.0);
     /// assert_eq!(avg_unpool2d::<f64, 1, 2, 2, 2, 2, 4, 1, 1>(&d).as_slice(), &[1.0; 4]);
     /// ```
-    avg_unpool2d(d: OUT) -> R {
+    avg_unpool2d, avg_unpool2d_into(d: OUT) -> R {
         |window: &Window, out: &mut [T], d: &[T]| {
             let scale = T::ONE / T::from_f64((window.kernel * window.kernel) as f64);
             for_each_window(window, B, |b, o, taps| {

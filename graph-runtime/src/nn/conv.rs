@@ -268,7 +268,7 @@ macro_rules! conv2d_for {
             #[inline]
             fn forward_into<const R: usize, const B: usize>(&self, x: &SMatrix<$real, R, B>, out: &mut SMatrix<$real, OUT, B>) {
                 check_sizes::<C_IN, K, H, W, CKK, R>();
-                crate::kernels::conv2d_into::<$real, C_IN, H, W, K, S, P, R, B, C_OUT, CKK, OUT>(
+                crate::kernels::conv2d_bias_into::<$real, C_IN, H, W, K, S, P, R, B, C_OUT, CKK, OUT>(
                     x, &self.weight, &self.bias, out,
                 );
             }

@@ -261,3 +261,21 @@ pub fn map<T: Element, const R: usize, const C: usize>(
     apply_in_place(function, out.as_mut_slice());
     out
 }
+
+/// As [`map`], writing the result into `out`, which generated code keeps on the heap.
+///
+/// ```
+/// use chainrule::nalgebra::Matrix2;
+/// use chainrule::runtime::vmath::{self, Function};
+/// let mut out = Matrix2::repeat(f64::NAN);
+/// vmath::map_into(Function::Exp, &Matrix2::zeros(), &mut out);
+/// assert_eq!(out, Matrix2::repeat(1.0));
+/// ```
+pub fn map_into<T: Element, const R: usize, const C: usize>(
+    function: Function,
+    matrix: &SMatrix<T, R, C>,
+    out: &mut SMatrix<T, R, C>,
+) {
+    out.copy_from(matrix);
+    apply_in_place(function, out.as_mut_slice());
+}

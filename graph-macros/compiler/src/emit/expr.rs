@@ -394,13 +394,19 @@ fn kernel_operands(
 /// Node `id` written into `place` (a `&mut` binding to memory the caller owns): a product of
 /// matrices by the runtime's kernel straight into it, anything else by assignment.
 pub fn write_into(context: &Context, id: NodeId, place: &TokenStream) -> TokenStream {
-    match context.graph.node(id).op {
+    let node = context.graph.node(id);
+    match node.op {
         Op::MatMul(a, b) if context.is_matrix(a) && context.is_matrix(b) => {
-            let span = context.graph.node(id).span;
             let (kernel, a, b) = kernel_operands(context, a, b);
-            let kernel = Ident::new(&format!("{kernel}_into"), span);
+            let kernel = Ident::new(&format!("{kernel}_into"), node.span);
             let private = &context.target.private;
             quote!(#private::#kernel(#place, #a, #b))
+        }
+        Op::Call(_, a) if context.plan.vectorised(id).is_some() => {
+            super::fused::vectorised_into(context, id, a, place)
+        }
+        op if op.window().is_some() => {
+            images::write_into(context, op, &node.shape, node.span, place)
         }
         _ => {
             let value = expression(context, id).at_least(Prec::Conditional);

@@ -23,13 +23,34 @@ use crate::ir::{mint, Graph, NodeId, Op};
 
 /// `vmath::map(Function::Tanh, &a)`: a vectorised node, the whole matrix in one call.
 pub fn vectorised(context: &Context, id: NodeId, operand: NodeId) -> Fragment {
+    let (function, operand) = vectorised_parts(context, id, operand);
+    let private = &context.target.private;
+    Fragment::atom(quote!(#private::vmath::map(#function, #operand)))
+}
+
+/// `vmath::map_into(Function::Tanh, &a, place)`: a vectorised node written into its place.
+pub fn vectorised_into(
+    context: &Context,
+    id: NodeId,
+    operand: NodeId,
+    place: &TokenStream,
+) -> TokenStream {
+    let (function, operand) = vectorised_parts(context, id, operand);
+    let private = &context.target.private;
+    quote!(#private::vmath::map_into(#function, #operand, #place))
+}
+
+/// The function a vectorised node applies (`vmath::Function::Tanh`) and its operand.
+fn vectorised_parts(context: &Context, id: NodeId, operand: NodeId) -> (TokenStream, TokenStream) {
     let function = context
         .plan
         .vectorised(id)
         .expect("the plan vectorises this node");
     let (private, function) = (&context.target.private, format_ident!("{function}"));
-    let operand = context.by_ref(operand);
-    Fragment::atom(quote!(#private::vmath::map(#private::vmath::Function::#function, #operand)))
+    (
+        quote!(#private::vmath::Function::#function),
+        context.by_ref(operand),
+    )
 }
 
 /// What emitting a region needs from the body around it.

@@ -11,6 +11,32 @@ use crate::ir::{Dim, NodeId, Op, Shape};
 
 /// The kernel call computing `op`, whose result has shape `shape`.
 pub fn expression(context: &Context, op: Op, shape: &Shape, span: Span) -> Fragment {
+    let (kernel, generics, operands) = call(context, op, shape, span, "");
+    let private = &context.target.private;
+    Fragment::atom(quote!(#private::#kernel::<#generics>(#(#operands),*)))
+}
+
+/// The kernel call computing `op` into `place`: the kernel's `_into` form, the place last.
+pub fn write_into(
+    context: &Context,
+    op: Op,
+    shape: &Shape,
+    span: Span,
+    place: &TokenStream,
+) -> TokenStream {
+    let (kernel, generics, operands) = call(context, op, shape, span, "_into");
+    let private = &context.target.private;
+    quote!(#private::#kernel::<#generics>(#(#operands,)* #place))
+}
+
+/// The kernel (its mnemonic and `suffix`), its const generic arguments and its operands.
+fn call(
+    context: &Context,
+    op: Op,
+    shape: &Shape,
+    span: Span,
+    suffix: &str,
+) -> (Ident, TokenStream, Vec<TokenStream>) {
     let geometry = op.window().expect("an operation on images").geometry();
     let cols = |shape: &Shape| match shape {
         Shape::Matrix { cols, .. } => dim(cols),
@@ -44,8 +70,7 @@ pub fn expression(context: &Context, op: Op, shape: &Shape, span: Span) -> Fragm
         Op::SpreadChannels(..) | Op::ChannelSums(..) => quote!(#real, #co, #out, #b),
         _ => quote!(#real, #c, #h, #w, #k, #s, #rows, #b, #out),
     };
-    let kernel = Ident::new(op.mnemonic(), span);
-    let private = &context.target.private;
-    let operands: Vec<TokenStream> = operands.into_iter().map(|id| context.by_ref(id)).collect();
-    Fragment::atom(quote!(#private::#kernel::<#generics>(#(#operands),*)))
+    let kernel = Ident::new(&format!("{}{suffix}", op.mnemonic()), span);
+    let operands = operands.into_iter().map(|id| context.by_ref(id)).collect();
+    (kernel, generics, operands)
 }
