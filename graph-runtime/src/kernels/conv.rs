@@ -446,8 +446,42 @@ pub fn conv2d_input_grad<
     d_y: &SMatrix<T, OUT, B>,
     weight: &SMatrix<T, CO, CKK>,
 ) -> SMatrix<T, R, B> {
-    check_conv::<C, H, W, K, S, P, R, CO, CKK, OUT>();
     let mut d_x: SMatrix<T, R, B> = bytemuck::Zeroable::zeroed();
+    conv2d_input_grad_into::<T, C, H, W, K, S, P, R, B, CO, CKK, OUT>(d_y, weight, &mut d_x);
+    d_x
+}
+
+/// [`conv2d_input_grad`] written into `d_x`: `Conv2d`'s backward pass, whose input gradient
+/// is too large for the stack at MNIST's sizes (generated code returns it by value).
+///
+/// ```
+/// use chainrule::runtime::kernels::conv2d_input_grad_into;
+/// use chainrule::nalgebra::SMatrix;
+/// let mut d_x = SMatrix::<f64, 9, 1>::repeat(f64::NAN); // every element is overwritten
+/// conv2d_input_grad_into::<f64, 1, 3, 3, 2, 1, 0, 9, 1, 1, 4, 4>(
+///     &SMatrix::<f64, 4, 1>::repeat(1.0), &SMatrix::<f64, 1, 4>::repeat(1.0), &mut d_x);
+/// assert_eq!(d_x.as_slice(), &[1., 2., 1., 2., 4., 2., 1., 2., 1.]);
+/// ```
+#[allow(clippy::too_many_arguments)]
+pub fn conv2d_input_grad_into<
+    T: Real,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const K: usize,
+    const S: usize,
+    const P: usize,
+    const R: usize,
+    const B: usize,
+    const CO: usize,
+    const CKK: usize,
+    const OUT: usize,
+>(
+    d_y: &SMatrix<T, OUT, B>,
+    weight: &SMatrix<T, CO, CKK>,
+    d_x: &mut SMatrix<T, R, B>,
+) {
+    check_conv::<C, H, W, K, S, P, R, CO, CKK, OUT>();
     Kernel {
         pass: Pass::InputGrad,
         operands: (d_y.as_slice(), weight.as_slice()),
@@ -455,7 +489,6 @@ pub fn conv2d_input_grad<
         sizes: Fixed::<C, H, W, K, S, P, CO, B>,
     }
     .run();
-    d_x
 }
 
 /// The weight's gradient of [`conv2d`], given the output's, `d_y`, and the input `x`.

@@ -24,8 +24,9 @@ mod conv;
 mod pool;
 
 pub use conv::{
-    channel_sums, conv2d, conv2d_input_grad, conv2d_input_grad_slices, conv2d_into, conv2d_slices,
-    conv2d_weight_grad, conv2d_weight_grad_slices, spread_channels, Window,
+    channel_sums, conv2d, conv2d_input_grad, conv2d_input_grad_into, conv2d_input_grad_slices,
+    conv2d_into, conv2d_slices, conv2d_weight_grad, conv2d_weight_grad_slices, spread_channels,
+    Window,
 };
 pub use pool::{avg_pool2d, avg_unpool2d, max_pool2d, max_unpool2d};
 

@@ -17,6 +17,8 @@
 
 use nalgebra::SMatrix;
 
+use super::conv::copied;
+use super::samples::by_samples;
 use super::{Init, Mode, Module};
 use crate::heap::Recycled;
 use crate::Real;
@@ -85,7 +87,7 @@ macro_rules! activation {
         pub mod $graph {
             graph_macros::graph! {
                 #[chainrule(crate = crate)]
-                #[tape]
+                #[by_ref]
                 pub fn graph<const R: usize, const C: usize>(
                     $( #[no_grad] $field: $real, )*
                     $( #[no_grad] $constant: $real, )*
@@ -98,26 +100,36 @@ macro_rules! activation {
 
         impl<const R: usize, const C: usize> Module<SMatrix<$real, R, C>> for $layer {
             type Output = SMatrix<$real, R, C>;
-            /// What the derivative needs, on the heap (see `heap::Recycled`).
-            type Tape = Recycled<$graph::graph::Tape<R, C>>;
+            /// The input, on the heap (see `heap::Recycled`): the backward pass computes the
+            /// derivative from it, in place, a sample at a time on large batches
+            /// (`samples::by_samples!`).
+            type Tape = Recycled<SMatrix<$real, R, C>>;
 
             #[inline]
             fn forward(&self, x: &SMatrix<$real, R, C>) -> Self::Output {
                 $graph::graph::forward(
                     $( <$real as Real>::from_f64(self.$field), )*
                     $( $value, )*
-                    *x,
+                    x,
                 )
             }
 
             #[inline]
             fn forward_with_tape(&self, x: &SMatrix<$real, R, C>) -> (Self::Output, Self::Tape) {
-                let (output, tape) = $graph::graph::forward_with_tape(
+                let mut output = bytemuck::Zeroable::zeroed();
+                let tape = self.forward_with_tape_into(x, &mut output);
+                (output, tape)
+            }
+
+            #[inline]
+            fn forward_with_tape_into(&self, x: &SMatrix<$real, R, C>, out: &mut Self::Output) -> Self::Tape {
+                by_samples!(in [x] out [out] => $graph::graph::forward_into(
                     $( <$real as Real>::from_f64(self.$field), )*
                     $( $value, )*
-                    *x,
-                );
-                (output, Recycled::new(tape))
+                    x,
+                    out,
+                ));
+                copied(x)
             }
 
             #[inline]
@@ -126,16 +138,9 @@ macro_rules! activation {
                 tape: &Self::Tape,
                 d_output: &Self::Output,
             ) -> (SMatrix<$real, R, C>, Self) {
-                // The tape holds what the derivative needs, so `x` is not read again (the tests
-                // check every activation's gradient against finite differences).
-                let grad = $graph::graph::backward_with_tape(
-                    **tape,
-                    $( <$real as Real>::from_f64(self.$field), )*
-                    $( $value, )*
-                    bytemuck::Zeroable::zeroed(),
-                    *d_output,
-                );
-                (grad.x, *self)
+                let mut d_x = bytemuck::Zeroable::zeroed();
+                self.backward_into(tape, d_output, &mut Self::default(), &mut d_x);
+                (d_x, *self)
             }
 
             /// The input's gradient straight into `d_x`.
@@ -147,14 +152,14 @@ macro_rules! activation {
                 _: &mut Self,
                 d_x: &mut SMatrix<$real, R, C>,
             ) {
-                $graph::graph::backward_with_tape_into(
-                    **tape,
+                let x: &SMatrix<$real, R, C> = tape;
+                by_samples!(in [x, d_output] out [d_x] => $graph::graph::backward_into(
                     $( <$real as Real>::from_f64(self.$field), )*
                     $( $value, )*
-                    bytemuck::Zeroable::zeroed(),
-                    *d_output,
+                    x,
+                    d_output,
                     $graph::graph::GradMut { x: d_x },
-                );
+                ));
             }
         }
     };

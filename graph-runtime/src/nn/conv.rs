@@ -222,19 +222,6 @@ macro_rules! conv2d_for {
         /// Weights are read through references (`#[by_ref]`).
         mod $graphs {
             graph_macros::graph! {
-                #[chainrule(crate = crate)]
-                #[tape]
-                #[by_ref]
-                pub fn conv<const C: usize, const H: usize, const W: usize, const K: usize, const S: usize, const P: usize, const R: usize, const B: usize, const CO: usize, const CKK: usize, const OUT: usize>(
-                    weight: SMatrix<$real, CO, CKK>,
-                    bias: SVector<$real, CO>,
-                    x: SMatrix<$real, R, B>,
-                ) -> SMatrix<$real, OUT, B> {
-                    conv2d(x, weight, bias, C, H, W, K, S, P, OUT)
-                }
-            }
-
-            graph_macros::graph! {
                 /// A first layer: no gradient for its input.
                 #[chainrule(crate = crate)]
                 #[tape]
@@ -324,6 +311,10 @@ macro_rules! conv2d_for {
                 copied(x)
             }
 
+            /// The parameters' gradients by the generated graph; the input's by the kernel
+            /// its rule names, `conv2d_input_grad`, straight into `d_x` (the generated code
+            /// returns it by value, a batch-sized temporary that overflows a 2 MiB stack at
+            /// MNIST's sizes).
             #[inline]
             fn backward_into(
                 &self,
@@ -332,14 +323,9 @@ macro_rules! conv2d_for {
                 grads: &mut Self,
                 d_x: &mut SMatrix<$real, R, B>,
             ) {
-                let grad = $graphs::conv::GradMut { weight: &mut grads.weight, bias: &mut grads.bias, x: d_x };
-                $graphs::conv::backward_with_tape_into::<C_IN, H, W, K, S, P, R, B, C_OUT, CKK, OUT>(
-                    $graphs::conv::Tape {},
-                    &self.weight,
-                    &self.bias,
-                    x,
-                    d_output,
-                    grad,
+                self.backward_params_into(x, d_output, grads);
+                crate::kernels::conv2d_input_grad_into::<$real, C_IN, H, W, K, S, P, R, B, C_OUT, CKK, OUT>(
+                    d_output, &self.weight, d_x,
                 );
             }
 

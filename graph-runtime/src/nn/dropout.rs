@@ -15,7 +15,9 @@ use rand::distr::{Distribution, StandardUniform};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
+use super::samples::by_samples;
 use super::{Init, Mode, Module};
+use crate::heap::Recycled;
 use crate::Real;
 
 /// Zeroes each element with probability `p` while training, and scales the others by
@@ -120,14 +122,16 @@ fn mix(mut z: u64) -> u64 {
 }
 
 impl Dropout {
-    /// The mask for this batch: 1/(1 − p) where an element is kept, with probability 1 − p,
-    /// and 0 where it is dropped; all ones in evaluation mode.
-    fn mask_for<T: Real, const R: usize, const C: usize>(
+    /// Fills `mask` for this batch: 1/(1 − p) where an element is kept, with probability
+    /// 1 − p, and 0 where it is dropped; all ones in evaluation mode.
+    fn fill_mask<T: Real, const R: usize, const C: usize>(
         &self,
         x: &SMatrix<T, R, C>,
-    ) -> SMatrix<T, R, C> {
+        mask: &mut SMatrix<T, R, C>,
+    ) {
         if !self.training {
-            return SMatrix::repeat(T::ONE);
+            mask.fill(T::ONE);
+            return;
         }
         // `to_f64` is exact, so every distinct input has distinct bits.
         let key = x.iter().fold(mix(self.seed), |hash, value| {
@@ -137,14 +141,10 @@ impl Dropout {
         let scale = T::from_f64(1.0 / (1.0 - self.p));
         // `>=` keeps an element with probability 1 − p; at p = 1 none is kept, so the infinite
         // scale is never used.
-        SMatrix::from_fn(|_, _| {
+        for element in mask.iter_mut() {
             let uniform: f64 = StandardUniform.sample(&mut rng);
-            if uniform >= self.p {
-                scale
-            } else {
-                T::ZERO
-            }
-        })
+            *element = if uniform >= self.p { scale } else { T::ZERO };
+        }
     }
 }
 
@@ -154,7 +154,7 @@ macro_rules! dropout_for {
         pub mod $graph {
             graph_macros::graph! {
                 #[chainrule(crate = crate)]
-                #[tape]
+                #[by_ref]
                 pub fn graph<const R: usize, const C: usize>(
                     #[no_grad] mask: SMatrix<$real, R, C>,
                     x: SMatrix<$real, R, C>,
@@ -166,34 +166,55 @@ macro_rules! dropout_for {
 
         impl<const R: usize, const C: usize> Module<SMatrix<$real, R, C>> for Dropout {
             type Output = SMatrix<$real, R, C>;
-            /// The mask, which the backward pass multiplies by again.
-            type Tape = (SMatrix<$real, R, C>, $graph::graph::Tape<R, C>);
+            /// The mask, which the backward pass multiplies by again, on the heap (see
+            /// `heap::Recycled`).
+            type Tape = Recycled<SMatrix<$real, R, C>>;
 
             #[inline]
             fn forward(&self, x: &SMatrix<$real, R, C>) -> Self::Output {
-                match self.training {
-                    true => $graph::graph::forward(self.mask_for(x), *x),
-                    false => *x,
-                }
+                self.forward_with_tape(x).0
             }
 
             #[inline]
             fn forward_with_tape(&self, x: &SMatrix<$real, R, C>) -> (Self::Output, Self::Tape) {
-                let mask = self.mask_for(x);
-                let (output, tape) = $graph::graph::forward_with_tape(mask, *x);
-                (output, (mask, tape))
+                let mut output = bytemuck::Zeroable::zeroed();
+                let mask = self.forward_with_tape_into(x, &mut output);
+                (output, mask)
+            }
+
+            /// In place, a sample at a time on large batches (`samples::by_samples!`).
+            #[inline]
+            fn forward_with_tape_into(&self, x: &SMatrix<$real, R, C>, out: &mut Self::Output) -> Self::Tape {
+                let mut mask = Recycled::<SMatrix<$real, R, C>>::scratch();
+                self.fill_mask(x, &mut mask);
+                let scale: &SMatrix<$real, R, C> = &mask;
+                by_samples!(in [scale, x] out [out] => $graph::graph::forward_into(scale, x, out));
+                mask
             }
 
             #[inline]
-            fn backward(
+            fn backward(&self, mask: &Self::Tape, d_output: &Self::Output) -> (SMatrix<$real, R, C>, Self) {
+                let mut d_x = bytemuck::Zeroable::zeroed();
+                self.backward_into(mask, d_output, &mut { *self }, &mut d_x);
+                (d_x, *self)
+            }
+
+            /// In place: `x` is not read, as the gradient is `mask ⊙ d_output`.
+            #[inline]
+            fn backward_into(
                 &self,
-                (mask, tape): &Self::Tape,
+                mask: &Self::Tape,
                 d_output: &Self::Output,
-            ) -> (SMatrix<$real, R, C>, Self) {
-                // `x` is not read: the gradient is `mask ⊙ d_output`.
-                let grad =
-                    $graph::graph::backward_with_tape(*tape, *mask, SMatrix::zeros(), *d_output);
-                (grad.x, *self)
+                _: &mut Self,
+                d_x: &mut SMatrix<$real, R, C>,
+            ) {
+                let scale: &SMatrix<$real, R, C> = mask;
+                by_samples!(in [scale, d_output] out [d_x] => $graph::graph::backward_into(
+                    scale,
+                    d_output,
+                    d_output,
+                    $graph::graph::GradMut { x: d_x },
+                ));
             }
         }
     };

@@ -146,7 +146,7 @@ macro_rules! linear_for {
 
             #[inline]
             fn forward_with_tape(&self, x: &SMatrix<$real, I, B>) -> (Self::Output, Self::Tape) {
-                (self.forward(x), Recycled::new(*x))
+                (self.forward(x), super::conv::copied(x))
             }
 
             #[inline]
@@ -174,7 +174,7 @@ macro_rules! linear_for {
                 out: &mut Self::Output,
             ) -> Self::Tape {
                 $graphs::linear::forward_into(&self.weight, &self.bias, x, out);
-                Recycled::new(*x)
+                super::conv::copied(x)
             }
 
             /// The weight's gradient straight into `grads.weight`, on the heap.

@@ -7,6 +7,7 @@
 use nalgebra::SMatrix;
 
 use super::conv::copied;
+use super::samples::by_samples;
 use super::{Init, Mode, Module};
 use crate::heap::Recycled;
 
@@ -93,19 +94,21 @@ macro_rules! pooling {
             #[inline]
             fn forward_with_tape_into(&self, x: &SMatrix<$real, R, B>, out: &mut Self::Output) -> Self::Tape {
                 Self::check_sizes::<R>();
-                $graph::graph::forward_into::<C, H, W, K, R, B, OUT>(x, out);
+                by_samples!(in [x] out [out] => $graph::graph::forward_into::<C, H, W, K, R, _, OUT>(x, out));
                 copied(x)
             }
 
-            /// The input's gradient straight into `d_x`.
+            /// The input's gradient straight into `d_x`, a sample at a time on large batches
+            /// (`samples::by_samples!`).
             #[inline]
             fn backward_into(&self, x: &Self::Tape, d_output: &Self::Output, _: &mut Self, d_x: &mut SMatrix<$real, R, B>) {
-                $graph::graph::backward_with_tape_into::<C, H, W, K, R, B, OUT>(
+                let x: &SMatrix<$real, R, B> = x;
+                by_samples!(in [x, d_output] out [d_x] => $graph::graph::backward_with_tape_into::<C, H, W, K, R, _, OUT>(
                     $graph::graph::Tape {},
                     x,
                     d_output,
                     $graph::graph::GradMut { x: d_x },
-                );
+                ));
             }
         }
     };
