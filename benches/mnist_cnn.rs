@@ -30,17 +30,17 @@ use network::{MnistCnn, BATCH};
 
 /// The step's products as (rows, columns, depth): forward, then backward.
 const PRODUCTS: [(usize, usize, usize); 11] = [
-    (32, BATCH * 676, 9),     // conv 1: W₁ · cols(x), 26×26 positions
-    (64, BATCH * 576, 288),   // conv 2: W₂ · cols(h₁), 24×24 positions, 32·3·3 taps
-    (128, BATCH, 9216),       // fc 1: W₃ · h₂
-    (10, BATCH, 128),         // fc 2: W₄ · h₃
-    (10, 128, BATCH),         // d_W₄ = d_y · h₃ᵀ
-    (128, BATCH, 10),         // d_h₃ = W₄ᵀ · d_y
-    (128, 9216, BATCH),       // d_W₃ = d_z₃ · h₂ᵀ
-    (9216, BATCH, 128),       // d_h₂ = W₃ᵀ · d_z₃
-    (64, 288, BATCH * 576),   // d_W₂ = d_z₂ · cols(h₁)ᵀ
-    (288, BATCH * 576, 64),   // d_cols(h₁) = W₂ᵀ · d_z₂
-    (32, 9, BATCH * 676),     // d_W₁ = d_z₁ · cols(x)ᵀ (the input needs no gradient)
+    (32, BATCH * 676, 9),   // conv 1: W₁ · cols(x), 26×26 positions
+    (64, BATCH * 576, 288), // conv 2: W₂ · cols(h₁), 24×24 positions, 32·3·3 taps
+    (128, BATCH, 9216),     // fc 1: W₃ · h₂
+    (10, BATCH, 128),       // fc 2: W₄ · h₃
+    (10, 128, BATCH),       // d_W₄ = d_y · h₃ᵀ
+    (128, BATCH, 10),       // d_h₃ = W₄ᵀ · d_y
+    (128, 9216, BATCH),     // d_W₃ = d_z₃ · h₂ᵀ
+    (9216, BATCH, 128),     // d_h₂ = W₃ᵀ · d_z₃
+    (64, 288, BATCH * 576), // d_W₂ = d_z₂ · cols(h₁)ᵀ
+    (288, BATCH * 576, 64), // d_cols(h₁) = W₂ᵀ · d_z₂
+    (32, 9, BATCH * 676),   // d_W₁ = d_z₁ · cols(x)ᵀ (the input needs no gradient)
 ];
 
 /// `c = a·b`, column-major, every operand contiguous.

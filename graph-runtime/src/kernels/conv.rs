@@ -16,7 +16,7 @@ mod layout;
 mod product;
 
 use layout::{col2im, im2col, regroup, transpose_planes, ungroup};
-use product::combine_rows;
+use product::{multiply, Coefficients};
 
 /// The geometry of a convolution or a pooling: the input image (`channels×height×width`),
 /// the square window's side, the step between windows and the zeros added on each side.
@@ -210,13 +210,23 @@ impl<T: Real, Z: SizesOf> pulp::WithSimd for Kernel<'_, T, Z> {
             Pass::Forward(bias) => {
                 let (x, weight, y) = (&a[..images], &b[..weight], &mut self.out[..outputs]);
                 im2col(x, window, n, padded, cols);
-                combine_rows(grouped, cols, (n, sizes.depth()), |o, d| weight[o + co * d]);
+                let weight = Coefficients {
+                    data: weight,
+                    row_stride: 1,
+                    depth_stride: co,
+                };
+                multiply(grouped, cols, (n, sizes.depth()), weight);
                 ungroup(grouped, bias, y, (co, plane, sizes.batch));
             }
             Pass::InputGrad => {
                 let (d_y, weight, d_x) = (&a[..outputs], &b[..weight], &mut self.out[..images]);
                 regroup(d_y, grouped, (co, plane, sizes.batch));
-                combine_rows(cols, grouped, (n, co), |d, o| weight[o + co * d]);
+                let weight_t = Coefficients {
+                    data: weight,
+                    row_stride: co,
+                    depth_stride: 1,
+                };
+                multiply(cols, grouped, (n, co), weight_t);
                 col2im(cols, window, n, padded, d_x);
             }
             Pass::WeightGrad => {
@@ -225,7 +235,12 @@ impl<T: Real, Z: SizesOf> pulp::WithSimd for Kernel<'_, T, Z> {
                 // d_y's channels at each position.
                 im2col(x, window, n, padded, cols);
                 transpose_planes(d_y, grouped, (co, plane, sizes.batch));
-                combine_rows(d_weight, grouped, (co, n), |d, j| cols[d * n + j]);
+                let cols = Coefficients {
+                    data: cols,
+                    row_stride: n,
+                    depth_stride: 1,
+                };
+                multiply(d_weight, grouped, (co, n), cols);
             }
         }
     }
