@@ -1,8 +1,9 @@
 //! 2-D convolution (PyTorch's cross-correlation, zero padding) over a batch of images, one
 //! image per column, each image `C×H×W` in PyTorch's row-major `(C, H, W)` order, and its
-//! gradients. Each is im2col (`layout`) and one product over the whole batch as row
-//! operations (`product`), in a workspace kept per thread (`Workspace`), so a step after the
-//! first allocates nothing, compiled for the widest instruction set the processor has
+//! gradients. Each is im2col (`layout`) and one product over the whole batch (`product`: row
+//! operations on a digits network's sizes, `gemm` from 2 M multiply-adds on), in a workspace
+//! kept per thread (`Workspace`), so a step after the first allocates nothing of ours (`gemm`
+//! allocates its packing buffers), compiled for the widest instruction set the processor has
 //! (`Kernel::run`) and, from generated code, for the convolution's own sizes (`Fixed`).
 //!
 //! The weight is `C_out×(C·K·K)`, row `o` PyTorch's `weight[o]` flattened in `(c, i, j)`

@@ -222,7 +222,7 @@ macro_rules! conv2d_for {
         /// Weights are read through references (`#[by_ref]`).
         mod $graphs {
             graph_macros::graph! {
-                /// A first layer: no gradient for its input.
+                /// The parameters' gradients (the input's comes from the kernel, in place).
                 #[chainrule(crate = crate)]
                 #[tape]
                 #[by_ref]
