@@ -1,9 +1,10 @@
 //! 2-D convolution (PyTorch's cross-correlation, zero padding) over a batch of images, one
 //! image per column, each image `C×H×W` in PyTorch's row-major `(C, H, W)` order, and its
-//! gradients. Each is im2col (`layout`) and one product over the whole batch (`product`: row
-//! operations on a digits network's sizes, `gemm` from 2 M multiply-adds on), in a workspace
-//! kept per thread (`Workspace`), so a step after the first allocates nothing of ours (`gemm`
-//! allocates its packing buffers), compiled for the widest instruction set the processor has
+//! gradients. Each is im2col (`layout`) and one product over the whole batch as row
+//! operations (`product`), or, from 2 M multiply-adds on, one `gemm` call per image (`large`),
+//! in a workspace kept per thread (`Workspace`), so a step after the first allocates nothing
+//! of ours (`gemm` allocates its packing buffers), compiled for the widest instruction set the
+//! processor has
 //! (`Kernel::run`) and, from generated code, for the convolution's own sizes (`Fixed`).
 //!
 //! The weight is `C_out×(C·K·K)`, row `o` PyTorch's `weight[o]` flattened in `(c, i, j)`
@@ -13,11 +14,12 @@ use nalgebra::{SMatrix, SVector};
 
 use crate::Real;
 
+mod large;
 mod layout;
 mod product;
 
 use layout::{col2im, im2col, regroup, transpose_planes, ungroup};
-use product::{multiply, Coefficients};
+use product::combine_rows;
 
 /// The geometry of a convolution or a pooling: the input image (`channels×height×width`),
 /// the square window's side, the step between windows and the zeros added on each side.
@@ -194,6 +196,9 @@ impl<T: Real, Z: SizesOf> pulp::WithSimd for Kernel<'_, T, Z> {
     #[inline(always)]
     fn with_simd<S: pulp::Simd>(self, _: S) {
         let (sizes, (a, b)) = (self.sizes.get(), self.operands);
+        if sizes.multiply_adds() >= large::GEMM_MULTIPLY_ADDS {
+            return large::run(self.pass, (a, b), self.out, &sizes);
+        }
         let mut workspace = Workspace::take();
         let n = sizes.n();
         let lengths = [
@@ -211,23 +216,13 @@ impl<T: Real, Z: SizesOf> pulp::WithSimd for Kernel<'_, T, Z> {
             Pass::Forward(bias) => {
                 let (x, weight, y) = (&a[..images], &b[..weight], &mut self.out[..outputs]);
                 im2col(x, window, n, padded, cols);
-                let weight = Coefficients {
-                    data: weight,
-                    row_stride: 1,
-                    depth_stride: co,
-                };
-                multiply(grouped, cols, (n, sizes.depth()), weight);
+                combine_rows(grouped, cols, (n, sizes.depth()), |o, d| weight[o + co * d]);
                 ungroup(grouped, bias, y, (co, plane, sizes.batch));
             }
             Pass::InputGrad => {
                 let (d_y, weight, d_x) = (&a[..outputs], &b[..weight], &mut self.out[..images]);
                 regroup(d_y, grouped, (co, plane, sizes.batch));
-                let weight_t = Coefficients {
-                    data: weight,
-                    row_stride: co,
-                    depth_stride: 1,
-                };
-                multiply(cols, grouped, (n, co), weight_t);
+                combine_rows(cols, grouped, (n, co), |d, o| weight[o + co * d]);
                 col2im(cols, window, n, padded, d_x);
             }
             Pass::WeightGrad => {
@@ -236,12 +231,7 @@ impl<T: Real, Z: SizesOf> pulp::WithSimd for Kernel<'_, T, Z> {
                 // d_y's channels at each position.
                 im2col(x, window, n, padded, cols);
                 transpose_planes(d_y, grouped, (co, plane, sizes.batch));
-                let cols = Coefficients {
-                    data: cols,
-                    row_stride: n,
-                    depth_stride: 1,
-                };
-                multiply(d_weight, grouped, (co, n), cols);
+                combine_rows(d_weight, grouped, (co, n), |d, j| cols[d * n + j]);
             }
         }
     }
@@ -274,6 +264,11 @@ impl Sizes {
     /// The columns of im2col's matrix, `B·H_out·W_out`.
     fn n(&self) -> usize {
         self.batch * self.window.plane_len()
+    }
+
+    /// The multiply-adds of the convolution's product, `C_out·C·K·K·B·H_out·W_out`.
+    fn multiply_adds(&self) -> usize {
+        self.out_channels * self.depth() * self.n()
     }
 }
 

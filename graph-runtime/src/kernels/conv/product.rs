@@ -1,59 +1,6 @@
-//! The products of a convolution: as row operations, register-blocked, for the small
-//! convolutions of a digits-sized network, and by `gemm` from [`GEMM_MULTIPLY_ADDS`] on.
+//! The products of a convolution as row operations, register-blocked.
 
 use crate::Real;
-
-/// Products of at least this many multiply-adds go to `gemm`: it packs its operands into
-/// memory it allocates on every call, which the row operations below beat on a digits
-/// network's convolutions (at most 0.3 M multiply-adds each), and it is several times faster
-/// on PyTorch's MNIST example network's (6 M and 340 M), whose operands leave the caches.
-pub(super) const GEMM_MULTIPLY_ADDS: usize = 1 << 21;
-
-/// A product's coefficients as a strided matrix: `coefficient(r, k)` is
-/// `data[r·row_stride + k·depth_stride]`.
-#[derive(Clone, Copy)]
-pub(super) struct Coefficients<'a, T> {
-    pub data: &'a [T],
-    pub row_stride: usize,
-    pub depth_stride: usize,
-}
-
-/// `out[r] = Σ_k coefficient(r, k) · inputs[k]` over rows of `width` elements, `depth` rows
-/// of `inputs` ([`combine_rows`]), by `gemm` from [`GEMM_MULTIPLY_ADDS`] on.
-#[inline(always)]
-pub(super) fn multiply<T: Real>(
-    out: &mut [T],
-    inputs: &[T],
-    (width, depth): (usize, usize),
-    coefficients: Coefficients<'_, T>,
-) {
-    let rows = out.len() / width.max(1);
-    let Coefficients {
-        data,
-        row_stride,
-        depth_stride,
-    } = coefficients;
-    if rows * width * depth < GEMM_MULTIPLY_ADDS {
-        combine_rows(out, inputs, (width, depth), |r, k| {
-            data[r * row_stride + k * depth_stride]
-        });
-        return;
-    }
-    let last = (rows - 1) * row_stride + (depth - 1) * depth_stride;
-    assert!(inputs.len() >= width * depth && last < data.len() && out.len() >= rows * width);
-    // Row-major `out` is the column-major `width×rows` product of `inputs` (column-major
-    // `width×depth`) and the coefficients' transpose (`depth×rows`).
-    // SAFETY: the assertion keeps every stride inside its slice; `out` has `rows·width`
-    // elements.
-    unsafe {
-        super::super::product_at(
-            out.as_mut_ptr(),
-            (width, rows, depth),
-            (inputs, (1, width as isize)),
-            (data, (depth_stride as isize, row_stride as isize)),
-        );
-    }
-}
 
 /// The columns a block of a product computes at once, in registers: 16 `f32`s fill an
 /// AVX-512 register, two AVX2 ones or four SSE2 ones. Each sum adds in the order of `k`
@@ -67,7 +14,7 @@ const LANES: usize = 16;
 /// output rows at a time, by [`LANES`], then 8, then single columns, summed in registers;
 /// each sum in the order of `k` whatever its block.
 #[inline(always)]
-fn combine_rows<T: Real>(
+pub(super) fn combine_rows<T: Real>(
     out: &mut [T],
     inputs: &[T],
     (width, depth): (usize, usize),
