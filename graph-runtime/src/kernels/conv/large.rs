@@ -28,18 +28,20 @@ impl View {
     }
 }
 
-/// `pass` on operands `a` and `b` into `out`, as the small path computes it.
+/// `pass` on operands `a` and `b` into `out`, as the small path computes it, an image at a
+/// time: each image's im2col matrix (`C·K·K×H_out·W_out`, 0.7 MB for the example's second
+/// convolution) is made and used while it is in cache, where the whole batch's is 21 MB.
 #[inline(always)]
 pub(super) fn run<T: Real>(pass: Pass<'_, T>, (a, b): (&[T], &[T]), out: &mut [T], sizes: &Sizes) {
-    let (window, co, depth, n) = (&sizes.window, sizes.out_channels, sizes.depth(), sizes.n());
-    let plane = window.plane_len();
+    let (window, co, depth) = (&sizes.window, sizes.out_channels, sizes.depth());
+    let (plane, input) = (window.plane_len(), window.input_len());
     let mut workspace = Workspace::take();
-    let [cols, padded] = workspace.slices::<T, 2>([depth * n, window.padded_len()]);
-    let (images, weight, outputs) = (sizes.batch * window.input_len(), co * depth, co * n);
-    // Image `b`'s block of im2col's matrix, (position, tap): `cols[d·n + b·HW + p]`.
-    let cols_of = |b: usize| View {
-        offset: b * plane,
-        strides: (1, n),
+    let [cols, padded] = workspace.slices::<T, 2>([depth * plane, window.padded_len()]);
+    let (images, weight, outputs) = (sizes.batch * input, co * depth, co * sizes.n());
+    // The image's im2col matrix, (position, tap): `cols[d·HW + p]`.
+    let cols_view = View {
+        offset: 0,
+        strides: (1, plane),
     };
     // Image `b`'s output planes, (position, channel): `y[(b·C_out + o)·HW + p]`.
     let planes_of = |b: usize| View {
@@ -60,15 +62,15 @@ pub(super) fn run<T: Real>(pass: Pass<'_, T>, (a, b): (&[T], &[T]), out: &mut [T
     match pass {
         Pass::Forward(bias) => {
             let (x, weight, y) = (&a[..images], &b[..weight], &mut out[..outputs]);
-            im2col(x, window, n, padded, cols);
             if let Some(bias) = bias {
                 for (k, values) in y.chunks_exact_mut(plane).enumerate() {
                     values.fill(bias[k % co]);
                 }
             }
-            for image in 0..sizes.batch {
+            for (image, x) in x.chunks_exact(input).enumerate() {
+                im2col(x, window, plane, padded, cols);
                 // y_b (HW×C_out) = cols_b (HW×CKK) · weightᵀ (CKK×C_out), added to the bias.
-                let operands = ((&*cols, cols_of(image)), (weight, weight_t));
+                let operands = ((&*cols, cols_view), (weight, weight_t));
                 product(
                     (y, planes_of(image)),
                     operands,
@@ -79,28 +81,23 @@ pub(super) fn run<T: Real>(pass: Pass<'_, T>, (a, b): (&[T], &[T]), out: &mut [T
         }
         Pass::InputGrad => {
             let (d_y, weight, d_x) = (&a[..outputs], &b[..weight], &mut out[..images]);
-            for image in 0..sizes.batch {
+            for (image, d_x) in d_x.chunks_exact_mut(input).enumerate() {
                 // cols_b (HW×CKK) = d_y_b (HW×C_out) · weight (C_out×CKK).
                 let operands = ((d_y, planes_of(image)), (weight, weight_view));
-                product(
-                    (&mut *cols, cols_of(image)),
-                    operands,
-                    (plane, depth, co),
-                    false,
-                );
+                product((&mut *cols, cols_view), operands, (plane, depth, co), false);
+                col2im(cols, window, plane, padded, d_x);
             }
-            col2im(cols, window, n, padded, d_x);
         }
         Pass::WeightGrad => {
             let (d_y, x, d_weight) = (&a[..outputs], &b[..images], &mut out[..weight]);
-            im2col(x, window, n, padded, cols);
-            for image in 0..sizes.batch {
+            for (image, x) in x.chunks_exact(input).enumerate() {
+                im2col(x, window, plane, padded, cols);
                 // d_weight (C_out×CKK) += d_y_bᵀ (C_out×HW) · cols_b (HW×CKK), over the images.
                 let d_y_t = View {
                     offset: image * co * plane,
                     strides: (plane, 1),
                 };
-                let operands = ((d_y, d_y_t), (&*cols, cols_of(image)));
+                let operands = ((d_y, d_y_t), (&*cols, cols_view));
                 product(
                     (d_weight, weight_view),
                     operands,
