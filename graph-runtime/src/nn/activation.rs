@@ -123,13 +123,20 @@ macro_rules! activation {
 
             #[inline]
             fn forward_with_tape_into(&self, x: &SMatrix<$real, R, C>, out: &mut Self::Output) -> Self::Tape {
+                self.forward_with_tape_into_owned(copied(x), out)
+            }
+
+            /// The input's box is the tape.
+            #[inline]
+            fn forward_with_tape_into_owned(&self, tape: Self::Tape, out: &mut Self::Output) -> Self::Tape {
+                let x: &SMatrix<$real, R, C> = &tape;
                 by_samples!(in [x] out [out] => $graph::graph::forward_into(
                     $( <$real as Real>::from_f64(self.$field), )*
                     $( $value, )*
                     x,
                     out,
                 ));
-                copied(x)
+                tape
             }
 
             #[inline]

@@ -307,8 +307,14 @@ macro_rules! conv2d_for {
 
             #[inline]
             fn forward_with_tape_into(&self, x: &SMatrix<$real, R, B>, out: &mut Self::Output) -> Self::Tape {
-                self.forward_into(x, out);
-                copied(x)
+                self.forward_with_tape_into_owned(copied(x), out)
+            }
+
+            /// The input's box is the tape.
+            #[inline]
+            fn forward_with_tape_into_owned(&self, x: Self::Tape, out: &mut Self::Output) -> Self::Tape {
+                self.forward_into(&x, out);
+                x
             }
 
             /// The parameters' gradients by the generated graph; the input's by the kernel

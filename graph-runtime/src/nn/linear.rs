@@ -173,8 +173,18 @@ macro_rules! linear_for {
                 x: &SMatrix<$real, I, B>,
                 out: &mut Self::Output,
             ) -> Self::Tape {
-                $graphs::linear::forward_into(&self.weight, &self.bias, x, out);
-                super::conv::copied(x)
+                self.forward_with_tape_into_owned(super::conv::copied(x), out)
+            }
+
+            /// The input's box is the tape.
+            #[inline]
+            fn forward_with_tape_into_owned(
+                &self,
+                x: Self::Tape,
+                out: &mut Self::Output,
+            ) -> Self::Tape {
+                $graphs::linear::forward_into(&self.weight, &self.bias, &x, out);
+                x
             }
 
             /// The weight's gradient straight into `grads.weight`, on the heap.

@@ -117,6 +117,7 @@ pub use mode::Mode;
 pub use pool::{AvgPool2d, MaxPool2d};
 pub use sequential::Sequential;
 
+use crate::heap::Recycled;
 use crate::loss::Loss;
 
 /// A layer (or a model) that maps a batch `X` to a batch of outputs, and back.
@@ -162,6 +163,16 @@ pub trait Module<X> {
         let (output, tape) = self.forward_with_tape(x);
         *out = output;
         tape
+    }
+
+    /// As [`forward_with_tape_into`](Module::forward_with_tape_into), given the input in a box
+    /// from `heap::Recycled`, as a `Sequential` passes each layer's output to the next: a
+    /// layer whose tape is its input keeps the box instead of copying it.
+    fn forward_with_tape_into_owned(&self, x: Recycled<X>, out: &mut Self::Output) -> Self::Tape
+    where
+        X: 'static,
+    {
+        self.forward_with_tape_into(&x, out)
     }
 
     /// As [`backward`](Module::backward), writing the parameters' gradient into `grads` and
@@ -287,6 +298,13 @@ impl<X, M: Module<X>> Module<X> for Box<M> {
 
     fn forward_with_tape_into(&self, x: &X, out: &mut Self::Output) -> Self::Tape {
         (**self).forward_with_tape_into(x, out)
+    }
+
+    fn forward_with_tape_into_owned(&self, x: Recycled<X>, out: &mut Self::Output) -> Self::Tape
+    where
+        X: 'static,
+    {
+        (**self).forward_with_tape_into_owned(x, out)
     }
 
     fn backward_into(

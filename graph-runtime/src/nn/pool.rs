@@ -93,9 +93,16 @@ macro_rules! pooling {
 
             #[inline]
             fn forward_with_tape_into(&self, x: &SMatrix<$real, R, B>, out: &mut Self::Output) -> Self::Tape {
+                self.forward_with_tape_into_owned(copied(x), out)
+            }
+
+            /// The input's box is the tape.
+            #[inline]
+            fn forward_with_tape_into_owned(&self, tape: Self::Tape, out: &mut Self::Output) -> Self::Tape {
                 Self::check_sizes::<R>();
+                let x: &SMatrix<$real, R, B> = &tape;
                 by_samples!(in [x] out [out] => $graph::graph::forward_into::<C, H, W, K, R, _, OUT>(x, out));
-                copied(x)
+                tape
             }
 
             /// The input's gradient straight into `d_x`, a sample at a time on large batches

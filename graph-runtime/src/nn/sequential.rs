@@ -199,19 +199,26 @@ macro_rules! sequential {
         sequential!(@grow first ($A0, $X0, $Y0, $t0) rest [] reversed [] next [$($next)*]);
     };
     (@grow first $first:tt rest [$($rest:tt)*] reversed [$($reversed:tt)*] next []) => {};
-    // The forward pass into `out`: layer `i0` writes into a new box, then the next layer reads
-    // it; the last layer writes into `out`. The tapes, in order.
-    (@forward $self:ident, $x:expr, $out:ident, [$($done:ident)*] ($i0:tt, $t0:ident) []) => {{
-        let $t0 = $self.layers.$i0.forward_with_tape_into($x, $out);
+    // The forward pass into `out`: layer `i0` writes into a new box, which the next layer
+    // takes (keeping it as its tape if that is its input); the last layer writes into `out`.
+    // The tapes, in order. The first layer's input is `(ref x)`, the others' `(owned y)`.
+    (@call $layer:expr, (ref $x:expr), $out:expr) => {
+        $layer.forward_with_tape_into($x, $out)
+    };
+    (@call $layer:expr, (owned $x:expr), $out:expr) => {
+        $layer.forward_with_tape_into_owned($x, $out)
+    };
+    (@forward $self:ident, $x:tt, $out:ident, [$($done:ident)*] ($i0:tt, $t0:ident) []) => {{
+        let $t0 = sequential!(@call $self.layers.$i0, $x, $out);
         ($($done,)* $t0,)
     }};
     (
-        @forward $self:ident, $x:expr, $out:ident, [$($done:ident)*] ($i0:tt, $t0:ident)
+        @forward $self:ident, $x:tt, $out:ident, [$($done:ident)*] ($i0:tt, $t0:ident)
         [($i1:tt, $t1:ident) $($rest:tt)*]
     ) => {{
         let mut y = Recycled::scratch();
-        let $t0 = $self.layers.$i0.forward_with_tape_into($x, &mut *y);
-        sequential!(@forward $self, &*y, $out, [$($done)* $t0] ($i1, $t1) [$($rest)*])
+        let $t0 = sequential!(@call $self.layers.$i0, $x, &mut *y);
+        sequential!(@forward $self, (owned y), $out, [$($done)* $t0] ($i1, $t1) [$($rest)*])
     }};
     (
         @grow first $first:tt rest [$($rest:tt)*] reversed [$($reversed:tt)*]
@@ -263,7 +270,7 @@ macro_rules! sequential {
             /// last layer's into `out`.
             #[inline]
             fn forward_with_tape_into(&self, x: &$X0, out: &mut $Out) -> Self::Tape {
-                sequential!(@forward self, x, out, [] (0, $t0) [$(($i, $t))*])
+                sequential!(@forward self, (ref x), out, [] (0, $t0) [$(($i, $t))*])
             }
 
             #[inline]
