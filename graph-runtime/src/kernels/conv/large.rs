@@ -28,6 +28,9 @@ impl View {
     }
 }
 
+/// A product's operand: a slice and the matrix in it.
+type Operand<'a, T> = (&'a [T], View);
+
 /// `pass` on operands `a` and `b` into `out`, as the small path computes it, an image at a
 /// time: each image's im2col matrix (`C·K·K×H_out·W_out`, 0.7 MB for the example's second
 /// convolution) is made and used while it is in cache, where the whole batch's is 21 MB.
@@ -114,7 +117,7 @@ pub(super) fn run<T: Real>(pass: Pass<'_, T>, (a, b): (&[T], &[T]), out: &mut [T
 #[inline(always)]
 fn product<T: Real>(
     (dst, at): (&mut [T], View),
-    ((lhs, lhs_at), (rhs, rhs_at)): ((&[T], View), (&[T], View)),
+    ((lhs, lhs_at), (rhs, rhs_at)): (Operand<'_, T>, Operand<'_, T>),
     (rows, columns, depth): (usize, usize, usize),
     accumulate: bool,
 ) {
