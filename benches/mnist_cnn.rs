@@ -15,18 +15,15 @@
 use std::hint::black_box;
 
 use chainrule::loss::CrossEntropy;
-use chainrule::nalgebra::SMatrix;
 use chainrule::nn::Module;
 use chainrule::optim::{Optimizer, Sgd};
 use chainrule::rand::{rngs::StdRng, SeedableRng};
-use chainrule::runtime::heap;
 use criterion::{criterion_group, criterion_main, Criterion};
 
-#[allow(dead_code)] // The tests use more of it.
 #[path = "../tests/support/mnist_cnn.rs"]
 mod network;
 
-use network::{MnistCnn, BATCH};
+use network::{batch, MnistCnn, BATCH};
 
 /// The step's products as (rows, columns, depth): forward, then backward.
 const PRODUCTS: [(usize, usize, usize); 11] = [
@@ -70,16 +67,6 @@ fn product(c: &mut [f32], a: &[f32], b: &[f32], (rows, columns, depth): (usize, 
             gemm::Parallelism::None,
         );
     }
-}
-
-/// A batch of smooth images in [0, 1] and labels 0–9, on the heap.
-fn batch() -> (Box<SMatrix<f32, 784, BATCH>>, [usize; BATCH]) {
-    let mut x = heap::zeros::<SMatrix<f32, 784, BATCH>>();
-    for (i, pixel) in x.iter_mut().enumerate() {
-        let (row, image) = (i % 784, i / 784);
-        *pixel = (0.5 + 0.5 * ((row * (image + 3)) as f32 * 0.01).sin()).powi(2);
-    }
-    (x, std::array::from_fn(|image| image * 7 % 10))
 }
 
 fn mnist_cnn(c: &mut Criterion) {

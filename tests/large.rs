@@ -220,7 +220,6 @@ mod sequential {
     }
 }
 
-#[allow(dead_code)] // The benchmark uses more of it.
 #[path = "support/mnist_cnn.rs"]
 mod mnist_cnn_network;
 
@@ -229,23 +228,11 @@ mod mnist_cnn {
     //! second convolution's output is 36,864×32 `f32`s, 4.7 MB), on default stacks.
 
     use chainrule::loss::CrossEntropy;
-    use chainrule::nalgebra::SMatrix;
     use chainrule::nn::Module;
     use chainrule::optim::{Optimizer, Sgd};
     use chainrule::rand::{rngs::StdRng, SeedableRng};
-    use chainrule::runtime::heap;
 
-    use super::mnist_cnn_network::{init, MnistCnn, BATCH};
-
-    /// A fixed batch: a smooth pattern per image, in [0, 1], and labels 0–9.
-    fn batch() -> (Box<SMatrix<f32, 784, BATCH>>, [usize; BATCH]) {
-        let mut x = heap::zeros::<SMatrix<f32, 784, BATCH>>();
-        for (i, pixel) in x.iter_mut().enumerate() {
-            let (row, image) = (i % 784, i / 784);
-            *pixel = (0.5 + 0.5 * ((row * (image + 3)) as f32 * 0.01).sin()).powi(2);
-        }
-        (x, std::array::from_fn(|image| image * 7 % 10))
-    }
+    use super::mnist_cnn_network::{batch, init, MnistCnn};
 
     /// `steps` SGD-with-momentum steps on one batch, dropout on; the losses.
     fn train(steps: usize) -> Vec<f32> {
@@ -285,8 +272,7 @@ mod mnist_cnn {
         use chainrule::runtime::heap;
         use chainrule::Parameters;
 
-        use super::super::mnist_cnn_network::{init, MnistCnn, BATCH};
-        use super::batch;
+        use super::super::mnist_cnn_network::{batch, init, MnistCnn, BATCH};
 
         /// The loss on the batch in evaluation mode (no dropout), through the heap.
         fn loss(model: &MnistCnn<f64>, x: &SMatrix<f64, 784, BATCH>, y: &[usize; BATCH]) -> f64 {

@@ -9,8 +9,10 @@
 //!   → dropout2 → fc2 → log_softmax (with nll_loss: our `CrossEntropy`)
 //! ```
 
+use chainrule::nalgebra::SMatrix;
 use chainrule::nn::{Dropout, Flatten, Init, Linear, ReLU, Sequential};
 use chainrule::rand::Rng;
+use chainrule::runtime::heap;
 use chainrule::{conv2d, max_pool2d};
 
 /// The network on a batch of 28×28 images, one per column, in `f32` (or `f64`, for exact
@@ -39,4 +41,14 @@ pub fn init<T: chainrule::Real, R: Rng>(rng: &mut R) -> MnistCnn<T> {
     model.layers.5.p = 0.25;
     model.layers.9.p = 0.5;
     model
+}
+
+/// A fixed batch on the heap: a smooth pattern per image, in [0, 1], and labels 0–9.
+pub fn batch() -> (Box<SMatrix<f32, 784, BATCH>>, [usize; BATCH]) {
+    let mut x = heap::zeros::<SMatrix<f32, 784, BATCH>>();
+    for (i, pixel) in x.iter_mut().enumerate() {
+        let (row, image) = (i % 784, i / 784);
+        *pixel = (0.5 + 0.5 * ((row * (image + 3)) as f32 * 0.01).sin()).powi(2);
+    }
+    (x, std::array::from_fn(|image| image * 7 % 10))
 }
