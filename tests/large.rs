@@ -219,3 +219,116 @@ mod sequential {
         assert!(losses.iter().all(|loss| loss.is_finite()), "{losses:?}");
     }
 }
+
+#[path = "support/mnist_cnn.rs"]
+mod mnist_cnn_network;
+
+mod mnist_cnn {
+    //! PyTorch's MNIST example network (issue 16) at batch 32: activations of megabytes (the
+    //! second convolution's output is 36,864×32 `f32`s, 4.7 MB), on default stacks.
+
+    use chainrule::loss::CrossEntropy;
+    use chainrule::nn::Module;
+    use chainrule::optim::{Optimizer, Sgd};
+    use chainrule::rand::{rngs::StdRng, SeedableRng};
+
+    use super::mnist_cnn_network::{batch, init, MnistCnn};
+
+    /// `steps` SGD-with-momentum steps on one batch, dropout on; the losses.
+    fn train(steps: usize) -> Vec<f32> {
+        let (x, y) = batch();
+        let mut model = init::<f32, _>(&mut StdRng::seed_from_u64(0));
+        let mut grads = MnistCnn::<f32>::zeros();
+        let mut sgd = Sgd::new(1e-2).momentum(0.9);
+        (0..steps)
+            .map(|_| {
+                let loss = model.loss_and_grad_into(&*x, &y, CrossEntropy, &mut grads);
+                sgd.step(&mut model, &grads);
+                loss
+            })
+            .collect()
+    }
+
+    /// Two steps (one is a debug build's 20 s): an untrained network's loss is about ln 10
+    /// on ten classes.
+    #[test]
+    fn trains_in_a_spawned_thread_with_the_default_stack() {
+        let losses = std::thread::spawn(|| train(2))
+            .join()
+            .expect("no stack overflow");
+        for loss in losses {
+            assert!((loss - 10f32.ln()).abs() < 0.2, "{loss} is not about ln 10");
+        }
+    }
+
+    /// Central differences take eighteen forward passes, minutes unoptimised, so only the
+    /// release run (`.ci/run`) checks them.
+    #[cfg(not(debug_assertions))]
+    mod central_differences {
+        use chainrule::loss::{CrossEntropy, Loss};
+        use chainrule::nalgebra::SMatrix;
+        use chainrule::nn::{Mode, Module};
+        use chainrule::rand::{rngs::StdRng, SeedableRng};
+        use chainrule::runtime::heap;
+        use chainrule::Parameters;
+
+        use super::super::mnist_cnn_network::{batch, init, MnistCnn, BATCH};
+
+        /// The loss on the batch in evaluation mode (no dropout), through the heap.
+        fn loss(model: &MnistCnn<f64>, x: &SMatrix<f64, 784, BATCH>, y: &[usize; BATCH]) -> f64 {
+            let (output, _) = Module::forward_with_tape(model, x);
+            CrossEntropy.loss_and_grad(&output, y).0
+        }
+
+        fn norm_squared(values: &[f64]) -> f64 {
+            values.iter().map(|v| v * v).sum()
+        }
+
+        /// Each tensor's gradient against central differences of the loss along it, in `f64`, in
+        /// a test's own 2 MiB thread: (L(θ + εg) − L(θ − εg)) / 2ε is |g|², within 0.1%, for a
+        /// step of 10⁻⁵ of the tensor's norm.
+        #[test]
+        fn each_tensors_gradient_matches_central_differences_along_it() {
+            let (x32, y) = batch();
+            let mut x = heap::zeros::<SMatrix<f64, 784, BATCH>>();
+            x.iter_mut()
+                .zip(x32.iter())
+                .for_each(|(x, v)| *x = f64::from(*v));
+            let mut model = init::<f64, _>(&mut StdRng::seed_from_u64(1));
+            model.eval();
+            let mut grads = MnistCnn::<f64>::zeros();
+            model.loss_and_grad_into(&*x, &y, CrossEntropy, &mut grads);
+            let (mut tensors, mut parameters) = (Vec::new(), Vec::new());
+            grads.visit(&mut |g| tensors.push(g.to_vec()));
+            model.visit(&mut |p| parameters.push(norm_squared(p).sqrt()));
+            assert_eq!(
+                tensors.len(),
+                8,
+                "four layers with a weight and a bias each"
+            );
+            for (k, g) in tensors.iter().enumerate() {
+                let norm2 = norm_squared(g);
+                assert!(norm2 > 0.0, "tensor {k} has a gradient");
+                let epsilon = 1e-5 * parameters[k] / norm2.sqrt();
+                let moved = |sign: f64| {
+                    let mut shifted = model.clone();
+                    let mut n = 0;
+                    shifted.visit_mut(&mut |tensor| {
+                        if n == k {
+                            for (value, slope) in tensor.iter_mut().zip(g) {
+                                *value += sign * epsilon * slope;
+                            }
+                        }
+                        n += 1;
+                    });
+                    loss(&shifted, &x, &y)
+                };
+                let slope = (moved(1.0) - moved(-1.0)) / (2.0 * epsilon);
+                assert!(
+                    (slope - norm2).abs() < 1e-3 * norm2,
+                    "tensor {k}: central difference {slope} against |g|² = {norm2}"
+                );
+            }
+        }
+    }
+}

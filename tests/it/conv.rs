@@ -404,3 +404,131 @@ fn a_cnn_training_step_after_the_first_allocates_nothing() {
     let ((), update) = crate::allocation::allocations_during(|| optimizer.step(&mut model, &grads));
     assert_eq!((forward, backward, update), (0, 0, 0));
 }
+
+/// A deterministic irregular value for index `i`.
+fn wave(i: usize, salt: f64) -> f64 {
+    ((i as f64) * 0.618 + salt).sin()
+}
+
+/// The kernels from `gemm`'s size on (PyTorch's MNIST example's second convolution, 32×26×26
+/// → 64×24×24, on two images) against the naive loop, and their gradients against it
+/// through the adjoint identities ⟨conv(x, W), d⟩ = ⟨x, d_x⟩ = ⟨W, d_W⟩.
+#[test]
+fn conv_kernels_at_the_mnist_example_sizes_match_the_naive_loop() {
+    use chainrule::runtime::kernels::{
+        conv2d_input_grad_slices, conv2d_slices, conv2d_weight_grad_slices, Window,
+    };
+    let window = Window {
+        channels: 32,
+        height: 26,
+        width: 26,
+        kernel: 3,
+        stride: 1,
+        padding: 0,
+    };
+    let (images, out_channels, depth) = (2, 64, 32 * 9);
+    let x: Vec<f64> = (0..images * window.input_len())
+        .map(|i| wave(i, 0.1))
+        .collect();
+    let weight: Vec<f64> = (0..out_channels * depth)
+        .map(|i| wave(i, 0.7) / 17.0)
+        .collect();
+    // Column-major `out_channels×depth`: row o is `weight[o][c][i][j]` flattened.
+    let w = |o: usize, d: usize| weight[o + out_channels * d];
+    let mut y = vec![0.0; images * out_channels * 576];
+    conv2d_slices(&x, &weight, &window, out_channels, &mut y);
+    for (image, expected) in x
+        .chunks(window.input_len())
+        .zip(y.chunks(out_channels * 576))
+    {
+        let naive = naive_conv(image, w, |_| 0.0, (32, 26, 26), out_channels, (3, 1, 0));
+        for (value, naive) in expected.iter().zip(&naive) {
+            assert!((value - naive).abs() < 1e-12, "{value} against {naive}");
+        }
+    }
+    let d: Vec<f64> = (0..y.len()).map(|i| wave(i, 2.3)).collect();
+    let (mut d_x, mut d_weight) = (vec![0.0; x.len()], vec![0.0; weight.len()]);
+    conv2d_input_grad_slices(&d, &weight, &window, out_channels, &mut d_x);
+    conv2d_weight_grad_slices(&d, &x, &window, out_channels, &mut d_weight);
+    let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(a, b)| a * b).sum::<f64>();
+    let pairing = dot(&y, &d);
+    for (name, adjoint) in [
+        ("input", dot(&x, &d_x)),
+        ("weight", dot(&weight, &d_weight)),
+    ] {
+        assert!(
+            (adjoint - pairing).abs() < 1e-9 * pairing.abs().max(1.0),
+            "{name}: {adjoint} against {pairing}"
+        );
+    }
+}
+
+/// The first convolution of PyTorch's MNIST example (1×28×28 → 32×26×26): one image is below
+/// `gemm`'s size and takes the register-blocked path, sixteen take `gemm`'s; each image's
+/// output and input gradient, and the sum of the weight gradients, agree.
+#[test]
+fn the_gemm_path_and_the_direct_path_of_the_conv_kernels_agree() {
+    use chainrule::runtime::kernels::{
+        conv2d_input_grad_slices, conv2d_slices, conv2d_weight_grad_slices, Window,
+    };
+    let window = Window {
+        channels: 1,
+        height: 28,
+        width: 28,
+        kernel: 3,
+        stride: 1,
+        padding: 0,
+    };
+    let (images, out_channels, plane) = (16, 32, 26 * 26);
+    let x: Vec<f64> = (0..images * 784).map(|i| wave(i, 0.4)).collect();
+    let weight: Vec<f64> = (0..out_channels * 9).map(|i| wave(i, 1.1)).collect();
+    let d: Vec<f64> = (0..images * out_channels * plane)
+        .map(|i| wave(i, 3.0))
+        .collect();
+    let mut batch = (
+        vec![0.0; d.len()],
+        vec![0.0; x.len()],
+        vec![0.0; weight.len()],
+    );
+    conv2d_slices(&x, &weight, &window, out_channels, &mut batch.0);
+    conv2d_input_grad_slices(&d, &weight, &window, out_channels, &mut batch.1);
+    conv2d_weight_grad_slices(&d, &x, &window, out_channels, &mut batch.2);
+    let mut summed = vec![0.0; weight.len()];
+    for image in 0..images {
+        let (x_b, d_b) = (
+            &x[image * 784..][..784],
+            &d[image * out_channels * plane..][..out_channels * plane],
+        );
+        let mut one = (
+            vec![0.0; d_b.len()],
+            vec![0.0; 784],
+            vec![0.0; weight.len()],
+        );
+        conv2d_slices(x_b, &weight, &window, out_channels, &mut one.0);
+        conv2d_input_grad_slices(d_b, &weight, &window, out_channels, &mut one.1);
+        conv2d_weight_grad_slices(d_b, x_b, &window, out_channels, &mut one.2);
+        let close = |a: &[f64], b: &[f64]| {
+            a.iter()
+                .zip(b)
+                .all(|(a, b)| (a - b).abs() < 1e-12 * (1.0 + b.abs()))
+        };
+        assert!(
+            close(&batch.0[image * one.0.len()..][..one.0.len()], &one.0),
+            "image {image}'s output"
+        );
+        assert!(
+            close(&batch.1[image * 784..][..784], &one.1),
+            "image {image}'s input gradient"
+        );
+        summed
+            .iter_mut()
+            .zip(&one.2)
+            .for_each(|(total, value)| *total += value);
+    }
+    for (value, expected) in batch.2.iter().zip(&summed) {
+        assert!(
+            (value - expected).abs() < 1e-9 * (1.0 + expected.abs()),
+            "{value} against {expected}"
+        );
+    }
+}

@@ -109,7 +109,7 @@ fn dropout_gradient_for_its_mask_matches_finite_differences() {
     let d_output = irregular::<5, 7>(2.0);
     let (output, tape) = dropout.forward_with_tape(&x);
     assert_eq!(output, dropout.forward(&x));
-    let mask = tape.0;
+    let mask = *tape; // the tape is the mask
     assert!(mask.iter().all(|m| *m == 0.0 || *m == 1.0 / 0.6));
     let (d_x, _): (SMatrix<f64, 5, 7>, _) = dropout.backward(&x, &tape, &d_output);
     // The mask is fixed while `x` moves: it is the layer's function for this draw.

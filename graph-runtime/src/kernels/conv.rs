@@ -1,8 +1,10 @@
 //! 2-D convolution (PyTorch's cross-correlation, zero padding) over a batch of images, one
 //! image per column, each image `C×H×W` in PyTorch's row-major `(C, H, W)` order, and its
 //! gradients. Each is im2col (`layout`) and one product over the whole batch as row
-//! operations (`product`), in a workspace kept per thread (`Workspace`), so a step after the
-//! first allocates nothing, compiled for the widest instruction set the processor has
+//! operations (`product`), or, from 2 M multiply-adds on, one `gemm` call per image (`large`),
+//! in a workspace kept per thread (`Workspace`), so a step after the first allocates nothing
+//! of ours (`gemm` allocates its packing buffers), compiled for the widest instruction set the
+//! processor has
 //! (`Kernel::run`) and, from generated code, for the convolution's own sizes (`Fixed`).
 //!
 //! The weight is `C_out×(C·K·K)`, row `o` PyTorch's `weight[o]` flattened in `(c, i, j)`
@@ -12,6 +14,7 @@ use nalgebra::{SMatrix, SVector};
 
 use crate::Real;
 
+mod large;
 mod layout;
 mod product;
 
@@ -193,6 +196,9 @@ impl<T: Real, Z: SizesOf> pulp::WithSimd for Kernel<'_, T, Z> {
     #[inline(always)]
     fn with_simd<S: pulp::Simd>(self, _: S) {
         let (sizes, (a, b)) = (self.sizes.get(), self.operands);
+        if sizes.multiply_adds() >= large::GEMM_MULTIPLY_ADDS {
+            return large::run(self.pass, (a, b), self.out, &sizes);
+        }
         let mut workspace = Workspace::take();
         let n = sizes.n();
         let lengths = [
@@ -258,6 +264,11 @@ impl Sizes {
     /// The columns of im2col's matrix, `B·H_out·W_out`.
     fn n(&self) -> usize {
         self.batch * self.window.plane_len()
+    }
+
+    /// The multiply-adds of the convolution's product, `C_out·C·K·K·B·H_out·W_out`.
+    fn multiply_adds(&self) -> usize {
+        self.out_channels * self.depth() * self.n()
     }
 }
 

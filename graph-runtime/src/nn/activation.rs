@@ -17,8 +17,8 @@
 
 use nalgebra::SMatrix;
 
+use super::samples::by_samples;
 use super::{Init, Mode, Module};
-use crate::heap::Recycled;
 use crate::Real;
 
 macro_rules! activation {
@@ -85,7 +85,6 @@ macro_rules! activation {
         pub mod $graph {
             graph_macros::graph! {
                 #[chainrule(crate = crate)]
-                #[tape]
                 #[by_ref]
                 pub fn graph<const R: usize, const C: usize>(
                     $( #[no_grad] $field: $real, )*
@@ -97,12 +96,12 @@ macro_rules! activation {
             }
         }
 
-        /// Matrices pass by reference and the tape is written in place into a box reused from
-        /// step to step (`heap::Recycled`), so a batch is never copied to be saved.
+        /// The backward pass computes the derivative again from the input it is given, so
+        /// nothing is saved; on large batches a sample at a time (`samples::by_samples!`), so
+        /// the generated code's temporaries stay small.
         impl<const R: usize, const C: usize> Module<SMatrix<$real, R, C>> for $layer {
             type Output = SMatrix<$real, R, C>;
-            /// What the derivative needs, on the heap.
-            type Tape = Recycled<$graph::graph::Tape<R, C>>;
+            type Tape = ();
 
             #[inline]
             fn forward(&self, x: &SMatrix<$real, R, C>) -> Self::Output {
@@ -114,38 +113,31 @@ macro_rules! activation {
             }
 
             #[inline]
-            fn forward_with_tape(&self, x: &SMatrix<$real, R, C>) -> (Self::Output, Self::Tape) {
+            fn forward_with_tape(&self, x: &SMatrix<$real, R, C>) -> (Self::Output, ()) {
                 let mut output = bytemuck::Zeroable::zeroed();
-                let tape = self.forward_with_tape_into(x, &mut output);
-                (output, tape)
+                self.forward_with_tape_into(x, &mut output);
+                (output, ())
             }
 
             #[inline]
-            fn forward_with_tape_into(
-                &self,
-                x: &SMatrix<$real, R, C>,
-                out: &mut Self::Output,
-            ) -> Self::Tape {
-                let mut tape = Recycled::<$graph::graph::Tape<R, C>>::scratch();
-                $graph::graph::forward_with_tape_into(
+            fn forward_with_tape_into(&self, x: &SMatrix<$real, R, C>, out: &mut Self::Output) {
+                by_samples!(in [x] out [out] => $graph::graph::forward_into(
                     $( <$real as Real>::from_f64(self.$field), )*
                     $( $value, )*
                     x,
                     out,
-                    tape.fields_mut(),
-                );
-                tape
+                ));
             }
 
             #[inline]
             fn backward(
                 &self,
                 x: &SMatrix<$real, R, C>,
-                tape: &Self::Tape,
+                _: &(),
                 d_output: &Self::Output,
             ) -> (SMatrix<$real, R, C>, Self) {
                 let mut d_x = bytemuck::Zeroable::zeroed();
-                self.backward_into(x, tape, d_output, &mut $layer::default(), &mut d_x);
+                self.backward_into(x, &(), d_output, &mut Self::default(), &mut d_x);
                 (d_x, *self)
             }
 
@@ -154,19 +146,18 @@ macro_rules! activation {
             fn backward_into(
                 &self,
                 x: &SMatrix<$real, R, C>,
-                tape: &Self::Tape,
+                _: &(),
                 d_output: &Self::Output,
                 _: &mut Self,
                 d_x: &mut SMatrix<$real, R, C>,
             ) {
-                $graph::graph::backward_with_tape_into(
-                    tape,
+                by_samples!(in [x, d_output] out [d_x] => $graph::graph::backward_into(
                     $( <$real as Real>::from_f64(self.$field), )*
                     $( $value, )*
                     x,
                     d_output,
                     $graph::graph::GradMut { x: d_x },
-                );
+                ));
             }
         }
     };

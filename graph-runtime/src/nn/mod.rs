@@ -105,6 +105,7 @@ pub mod layer_norm;
 pub mod linear;
 mod mode;
 pub mod pool;
+pub(crate) mod samples;
 pub mod sequential;
 
 pub use activation::{
