@@ -168,6 +168,19 @@ pub trait Module<X> {
     /// As [`forward_with_tape_into`](Module::forward_with_tape_into), given the input in a box
     /// from `heap::Recycled`, as a `Sequential` passes each layer's output to the next: a
     /// layer whose tape is its input keeps the box instead of copying it.
+    ///
+    /// ```
+    /// use chainrule::nalgebra::SMatrix;
+    /// use chainrule::nn::{Module, ReLU};
+    /// use chainrule::runtime::heap::Recycled;
+    ///
+    /// let x = Recycled::new(SMatrix::<f32, 2, 1>::new(-1.0, 2.0));
+    /// let address = &*x as *const SMatrix<f32, 2, 1>;
+    /// let mut y = SMatrix::zeros();
+    /// let tape = ReLU.forward_with_tape_into_owned(x, &mut y);
+    /// assert_eq!(y, SMatrix::<f32, 2, 1>::new(0.0, 2.0));
+    /// assert_eq!(&*tape as *const _, address); // the input's box, not a copy
+    /// ```
     fn forward_with_tape_into_owned(&self, x: Recycled<X>, out: &mut Self::Output) -> Self::Tape
     where
         X: 'static,
