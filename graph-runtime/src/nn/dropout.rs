@@ -190,7 +190,10 @@ macro_rules! dropout_for {
 
             #[inline]
             fn forward(&self, x: &SMatrix<$real, R, C>) -> Self::Output {
-                self.forward_with_tape(x).0
+                match self.training {
+                    true => self.forward_with_tape(x).0,
+                    false => *x,
+                }
             }
 
             #[inline]
