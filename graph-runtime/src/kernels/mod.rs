@@ -22,6 +22,7 @@ use crate::Real;
 
 mod conv;
 mod pool;
+mod small;
 
 pub use conv::{
     channel_sums, conv2d, conv2d_input_grad, conv2d_input_grad_slices, conv2d_into, conv2d_slices,
@@ -154,7 +155,9 @@ pub fn matmul<T: Real, const R: usize, const K: usize, const C: usize>(
     b: &SMatrix<T, K, C>,
 ) -> SMatrix<T, R, C> {
     if R * K * C < GEMM_THRESHOLD {
-        return a * b;
+        let mut c: SMatrix<T, R, C> = bytemuck::Zeroable::zeroed();
+        small::small_matmul_into(&mut c, a, b);
+        return c;
     }
     // SAFETY: column-major `R×K` and `K×C`: row stride 1, column strides R and K.
     unsafe {
@@ -181,7 +184,9 @@ pub fn matmul_tn<T: Real, const K: usize, const R: usize, const C: usize>(
     b: &SMatrix<T, K, C>,
 ) -> SMatrix<T, R, C> {
     if R * K * C < GEMM_THRESHOLD {
-        return a.tr_mul(b);
+        let mut c: SMatrix<T, R, C> = bytemuck::Zeroable::zeroed();
+        small::small_matmul_tn_into(&mut c, a, b);
+        return c;
     }
     // SAFETY: `a` is column-major `K×R`, so `aᵀ` has row stride K and column stride 1.
     unsafe {
@@ -208,7 +213,9 @@ pub fn matmul_nt<T: Real, const R: usize, const K: usize, const C: usize>(
     b: &SMatrix<T, C, K>,
 ) -> SMatrix<T, R, C> {
     if R * K * C < GEMM_THRESHOLD {
-        return a * b.transpose();
+        let mut c: SMatrix<T, R, C> = bytemuck::Zeroable::zeroed();
+        small::small_matmul_nt_into(&mut c, a, b);
+        return c;
     }
     // SAFETY: `b` is column-major `C×K`, so `bᵀ` has row stride C and column stride 1.
     unsafe {
