@@ -24,6 +24,8 @@ mod conv;
 mod pool;
 mod small;
 
+pub use small::{small_matmul, small_matmul_nt, small_matmul_tn};
+
 pub use conv::{
     channel_sums, conv2d, conv2d_input_grad, conv2d_input_grad_slices, conv2d_into, conv2d_slices,
     conv2d_weight_grad, conv2d_weight_grad_slices, spread_channels, Window,
@@ -32,6 +34,27 @@ pub use pool::{avg_pool2d, avg_unpool2d, max_pool2d, max_unpool2d};
 
 /// Products with at least this many multiply-adds go to the `gemm` kernels.
 pub const GEMM_THRESHOLD: usize = 32 * 32 * 32;
+
+/// How a product is computed, from its sizes: at compile time, as they are const generics.
+enum Method {
+    /// nalgebra's unrolled code.
+    Unrolled,
+    /// The small-product kernel on the widest vectors the CPU has (`small.rs`).
+    Small,
+    /// The `gemm` crate's blocked kernels.
+    Blocked,
+}
+
+/// How to compute an `R×K` by `K×C` product of form `F` in `T`.
+const fn method<F: small::Form, T>(rows: usize, depth: usize, columns: usize) -> Method {
+    if rows * depth * columns >= GEMM_THRESHOLD {
+        Method::Blocked
+    } else if small::wins::<F, T>(rows, depth, columns) {
+        Method::Small
+    } else {
+        Method::Unrolled
+    }
+}
 
 static PARALLEL: AtomicBool = AtomicBool::new(false);
 
@@ -154,10 +177,12 @@ pub fn matmul<T: Real, const R: usize, const K: usize, const C: usize>(
     a: &SMatrix<T, R, K>,
     b: &SMatrix<T, K, C>,
 ) -> SMatrix<T, R, C> {
-    if R * K * C < GEMM_THRESHOLD {
-        let mut c: SMatrix<T, R, C> = bytemuck::Zeroable::zeroed();
-        small::small_matmul_into(&mut c, a, b);
-        return c;
+    match method::<small::Plain, T>(R, K, C) {
+        Method::Unrolled => return a * b,
+        Method::Small => {
+            return small::product::<small::Plain, T, R, K, C>(a.as_slice(), b.as_slice())
+        }
+        Method::Blocked => {}
     }
     // SAFETY: column-major `R×K` and `K×C`: row stride 1, column strides R and K.
     unsafe {
@@ -183,10 +208,12 @@ pub fn matmul_tn<T: Real, const K: usize, const R: usize, const C: usize>(
     a: &SMatrix<T, K, R>,
     b: &SMatrix<T, K, C>,
 ) -> SMatrix<T, R, C> {
-    if R * K * C < GEMM_THRESHOLD {
-        let mut c: SMatrix<T, R, C> = bytemuck::Zeroable::zeroed();
-        small::small_matmul_tn_into(&mut c, a, b);
-        return c;
+    match method::<small::TransposedLeft, T>(R, K, C) {
+        Method::Unrolled => return a.tr_mul(b),
+        Method::Small => {
+            return small::product::<small::TransposedLeft, T, R, K, C>(a.as_slice(), b.as_slice())
+        }
+        Method::Blocked => {}
     }
     // SAFETY: `a` is column-major `K×R`, so `aᵀ` has row stride K and column stride 1.
     unsafe {
@@ -212,10 +239,12 @@ pub fn matmul_nt<T: Real, const R: usize, const K: usize, const C: usize>(
     a: &SMatrix<T, R, K>,
     b: &SMatrix<T, C, K>,
 ) -> SMatrix<T, R, C> {
-    if R * K * C < GEMM_THRESHOLD {
-        let mut c: SMatrix<T, R, C> = bytemuck::Zeroable::zeroed();
-        small::small_matmul_nt_into(&mut c, a, b);
-        return c;
+    match method::<small::TransposedRight, T>(R, K, C) {
+        Method::Unrolled => return a * b.transpose(),
+        Method::Small => {
+            return small::product::<small::TransposedRight, T, R, K, C>(a.as_slice(), b.as_slice())
+        }
+        Method::Blocked => {}
     }
     // SAFETY: `b` is column-major `C×K`, so `bᵀ` has row stride C and column stride 1.
     unsafe {
@@ -245,9 +274,12 @@ pub fn matmul_into<T: Real, const R: usize, const K: usize, const C: usize>(
     a: &SMatrix<T, R, K>,
     b: &SMatrix<T, K, C>,
 ) {
-    if R * K * C < GEMM_THRESHOLD {
-        a.mul_to(b, c);
-        return;
+    match method::<small::Plain, T>(R, K, C) {
+        Method::Unrolled => return a.mul_to(b, c),
+        Method::Small => {
+            return small::product_into::<small::Plain, T, R, K, C>(c, a.as_slice(), b.as_slice())
+        }
+        Method::Blocked => {}
     }
     // SAFETY: as in `matmul`.
     unsafe {
@@ -267,9 +299,16 @@ pub fn matmul_tn_into<T: Real, const K: usize, const R: usize, const C: usize>(
     a: &SMatrix<T, K, R>,
     b: &SMatrix<T, K, C>,
 ) {
-    if R * K * C < GEMM_THRESHOLD {
-        a.tr_mul_to(b, c);
-        return;
+    match method::<small::TransposedLeft, T>(R, K, C) {
+        Method::Unrolled => return a.tr_mul_to(b, c),
+        Method::Small => {
+            return small::product_into::<small::TransposedLeft, T, R, K, C>(
+                c,
+                a.as_slice(),
+                b.as_slice(),
+            )
+        }
+        Method::Blocked => {}
     }
     // SAFETY: as in `matmul_tn`.
     unsafe {
@@ -299,9 +338,16 @@ pub fn matmul_nt_into<T: Real, const R: usize, const K: usize, const C: usize>(
     a: &SMatrix<T, R, K>,
     b: &SMatrix<T, C, K>,
 ) {
-    if R * K * C < GEMM_THRESHOLD {
-        small_product_nt(c, a, b);
-        return;
+    match method::<small::TransposedRight, T>(R, K, C) {
+        Method::Unrolled => return small_product_nt(c, a, b),
+        Method::Small => {
+            return small::product_into::<small::TransposedRight, T, R, K, C>(
+                c,
+                a.as_slice(),
+                b.as_slice(),
+            )
+        }
+        Method::Blocked => {}
     }
     // SAFETY: as in `matmul_nt`.
     unsafe {
