@@ -1,13 +1,16 @@
-//! Matrix products for generated code: small ones inline, as nalgebra writes them; large ones
-//! by the `gemm` crate's kernels, which pick AVX-512, AVX2 or NEON at run time. The operations
-//! on images (convolution and pooling) are in `conv` and `pool`.
+//! Matrix products for generated code, by one of three methods chosen from the sizes: small
+//! ones by nalgebra's unrolled code or by `small`'s kernel on the widest vectors the CPU has,
+//! large ones by the `gemm` crate's kernels, which pick AVX-512, AVX2 or NEON at run time. The
+//! operations on images (convolution and pooling) are in `conv` and `pool`.
 //!
-//! A product of an `R×K` and a `K×C` matrix costs `R·K·C` multiply-adds. Below
-//! [`GEMM_THRESHOLD`] of them, nalgebra's unrolled code wins (a 16×2 by 2×32 product is a few
-//! dozen instructions); above it, a blocked kernel does, by up to 30× on a 784-128 layer
-//! (`BENCHMARKS.md`). The sizes are const generics, so the choice is made at compile time.
-//! Transposed operands are read in place, never copied: `matmul_tn` is `Aᵀ·B`, `matmul_nt`
-//! is `A·Bᵀ`.
+//! A product of an `R×K` and a `K×C` matrix costs `R·K·C` multiply-adds. Above
+//! [`GEMM_THRESHOLD`] of them, a blocked kernel wins, by up to 30× on a 784-128 layer
+//! (`BENCHMARKS.md`). Below it, the small kernel wins by 1.5–5× where a column of the result
+//! fills a vector (an 8×8 by 8×32 `f64` product takes half of nalgebra's time), and nalgebra's
+//! unrolled code where it does not (a row vector's product, or a few dozen multiply-adds,
+//! less than a call and a dispatch cost). The sizes are const generics, so the choice is made
+//! at compile time. Transposed operands are read in place, never copied (but for the small
+//! kernel's `Aᵀ`, copied on the stack): `matmul_tn` is `Aᵀ·B`, `matmul_nt` is `A·Bᵀ`.
 //!
 //! Large products may be split over the threads of rayon's pool ([`set_parallel`]): `gemm`
 //! gives each thread blocks of the result when a block of the product has over 48·48·256
