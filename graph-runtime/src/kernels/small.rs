@@ -63,7 +63,8 @@ impl Form for Plain {
 }
 
 impl Form for TransposedLeft {
-    /// The transposed copy of `a` costs `R·K` moves: 8 columns pay for it.
+    /// The transposed copy of `a` costs `R·K` moves: 8 columns pay for it (with 4, a
+    /// 16×16 by 16×4 `f32` product ties with nalgebra).
     const MIN_COLUMNS: usize = 8;
 
     #[inline(always)]
@@ -322,13 +323,12 @@ fn dispatch<F: Form, T: Real, const R: usize, const K: usize, const C: usize>(
 }
 
 /// Whether the kernel beats nalgebra's unrolled code on an `R×K` by `K×C` product of form
-/// `F` in `T` (measured: `BENCHMARKS.md`). A column must fill a 256-bit vector, which a row
-/// vector's one element does not; the product must have a depth of 2 (nalgebra's outer
-/// product is as fast) and 256 multiply-adds, to pay for the call and the dispatch (about
-/// 5 ns); and `aᵀ·b` enough columns to pay for its transposed copy of `a`.
+/// `F` in `T` (measured: `BENCHMARKS.md`). A column must fill a 256-bit vector (a row
+/// vector's one element only ties); the product must have 256 multiply-adds, to pay for the
+/// call and the dispatch (an 8×2 by 2×8 `f64` product, 128 of them, takes 1.5× nalgebra's
+/// time); and `aᵀ·b` enough columns to pay for its transposed copy of `a`.
 pub(super) const fn wins<F: Form, T>(rows: usize, depth: usize, columns: usize) -> bool {
     rows * std::mem::size_of::<T>() >= 32
-        && depth >= 2
         && rows * depth * columns >= 256
         && columns >= F::MIN_COLUMNS
 }
