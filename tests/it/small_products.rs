@@ -109,7 +109,7 @@ fn every_instruction_set_gives_the_bits_of_products_summed_in_order() {
     let sets = on_every_instruction_set::<Shapes>();
     // The scalar path, and the baseline vectors of x86-64 and AArch64 at least.
     let vector_baseline = cfg!(any(target_arch = "x86_64", target_arch = "aarch64"));
-    assert!(sets >= 1 + usize::from(vector_baseline));
+    assert!(sets > usize::from(vector_baseline));
 }
 
 struct Depthless;
