@@ -160,10 +160,23 @@ fn deep_benches(c: &mut Criterion) {
         h[4].as_slice(),
     ]);
     assert_close(&generated, &by_hand, 1e-12);
+    let (value, g) = deep_generated_by_ref(&data);
+    let by_ref = flatten(&[
+        &[value],
+        g.w1.as_slice(),
+        g.w2.as_slice(),
+        g.w3.as_slice(),
+        g.w4.as_slice(),
+        g.w5.as_slice(),
+    ]);
+    assert_eq!(by_ref, generated);
 
     let mut group = c.benchmark_group("deep");
     let data = &data;
     group.bench_function("chainrule", |b| b.iter(|| deep_generated(black_box(data))));
+    group.bench_function("chainrule_by_ref", |b| {
+        b.iter(|| deep_generated_by_ref(black_box(data)))
+    });
     group.bench_function("by_hand", |b| b.iter(|| deep_by_hand(black_box(data))));
     group.bench_function("chainrule_forward", |b| {
         b.iter(|| deep_generated_forward(black_box(data)))
