@@ -218,17 +218,6 @@ fn products_for_the_kernel(c: &mut Criterion) {
     product_pair!(group, "f64_nt_8x32x8", "matmul", matmul_nt, nt, x, x);
     let (w1, x) = (filled::<f32, 16, 2>(0.1), filled::<f32, 2, 32>(0.2));
     product_pair!(group, "f32_16x2x32", "matmul", matmul, |a, b| a * b, w1, x);
-    let (w2, d_out) = (filled::<f32, 1, 16>(0.1), filled::<f32, 1, 32>(0.2));
-    let tr_mul = |a: &SMatrix<f32, 1, 16>, b| a.tr_mul(b);
-    product_pair!(
-        group,
-        "f32_tn_16x1x32",
-        "matmul",
-        matmul_tn,
-        tr_mul,
-        w2,
-        d_out
-    );
     let d_h = filled::<f32, 16, 32>(0.3);
     let nt = |a: &SMatrix<f32, 16, 32>, b: &SMatrix<f32, 2, 32>| a * b.transpose();
     let x_t = filled::<f32, 2, 32>(0.4);
@@ -281,6 +270,19 @@ fn products_for_nalgebra(c: &mut Criterion) {
             |a, b| a * b,
             a,
             b
+        );
+        // An outer product: depth 1, nothing to add.
+        let (w2, d_out) = (filled::<f32, 1, 16>(0.1), filled::<f32, 1, 32>(0.2));
+        let kernel = |a, b| small_matmul_tn(v4, a, b);
+        let tr_mul = |a: &SMatrix<f32, 1, 16>, b| a.tr_mul(b);
+        product_pair!(
+            group,
+            "f32_tn_16x1x32",
+            "kernel_avx512",
+            kernel,
+            tr_mul,
+            w2,
+            d_out
         );
     }
     group.finish();
