@@ -325,9 +325,9 @@ fn dispatch<F: Form, T: Real, const R: usize, const K: usize, const C: usize>(
 /// Whether the kernel beats nalgebra's unrolled code on an `R×K` by `K×C` product of form
 /// `F` in `T` (measured: `BENCHMARKS.md`). A column must fill a 256-bit vector (a row
 /// vector's one element only ties); the product must have a depth of 2 (an outer product
-/// ties or loses) and 256 multiply-adds, to pay for the call and the dispatch (an 8×2 by 2×8
-/// `f64` product, 128 of them, takes 1.5× nalgebra's time); and `aᵀ·b` enough columns to pay
-/// for its transposed copy of `a`.
+/// took 0.7–1.6× nalgebra's time over three runs, no clear gain) and 256 multiply-adds, to
+/// pay for the call and the dispatch (an 8×2 by 2×8 `f64` product, 128 of them, takes 1.5×
+/// nalgebra's time); and `aᵀ·b` enough columns to pay for its transposed copy of `a`.
 pub(super) const fn wins<F: Form, T>(rows: usize, depth: usize, columns: usize) -> bool {
     rows * std::mem::size_of::<T>() >= 32
         && depth >= 2
