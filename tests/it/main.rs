@@ -19,6 +19,7 @@ mod nn;
 mod picture;
 mod primitive;
 mod scalar;
+mod small_products;
 mod tape;
 mod tensor;
 mod trainer;

@@ -1,13 +1,16 @@
-//! Matrix products for generated code: small ones inline, as nalgebra writes them; large ones
-//! by the `gemm` crate's kernels, which pick AVX-512, AVX2 or NEON at run time. The operations
-//! on images (convolution and pooling) are in `conv` and `pool`.
+//! Matrix products for generated code, by one of three methods chosen from the sizes: small
+//! ones by nalgebra's unrolled code or by `small`'s kernel on the widest vectors the CPU has,
+//! large ones by the `gemm` crate's kernels, which pick AVX-512, AVX2 or NEON at run time. The
+//! operations on images (convolution and pooling) are in `conv` and `pool`.
 //!
-//! A product of an `R×K` and a `K×C` matrix costs `R·K·C` multiply-adds. Below
-//! [`GEMM_THRESHOLD`] of them, nalgebra's unrolled code wins (a 16×2 by 2×32 product is a few
-//! dozen instructions); above it, a blocked kernel does, by up to 30× on a 784-128 layer
-//! (`BENCHMARKS.md`). The sizes are const generics, so the choice is made at compile time.
-//! Transposed operands are read in place, never copied: `matmul_tn` is `Aᵀ·B`, `matmul_nt`
-//! is `A·Bᵀ`.
+//! A product of an `R×K` and a `K×C` matrix costs `R·K·C` multiply-adds. Above
+//! [`GEMM_THRESHOLD`] of them, a blocked kernel wins, by up to 30× on a 784-128 layer
+//! (`BENCHMARKS.md`). Below it, the small kernel wins by 1.5–5× where a column of the result
+//! fills a vector (an 8×8 by 8×32 `f64` product takes half of nalgebra's time), and nalgebra's
+//! unrolled code where it does not (a row vector's product, or a few dozen multiply-adds,
+//! less than a call and a dispatch cost). The sizes are const generics, so the choice is made
+//! at compile time. Transposed operands are read in place, never copied (but for the small
+//! kernel's `Aᵀ`, copied on the stack): `matmul_tn` is `Aᵀ·B`, `matmul_nt` is `A·Bᵀ`.
 //!
 //! Large products may be split over the threads of rayon's pool ([`set_parallel`]): `gemm`
 //! gives each thread blocks of the result when a block of the product has over 48·48·256
@@ -22,6 +25,9 @@ use crate::Real;
 
 mod conv;
 mod pool;
+mod small;
+
+pub use small::{small_matmul, small_matmul_nt, small_matmul_tn};
 
 pub use conv::{
     channel_sums, channel_sums_into, conv2d, conv2d_bias_into, conv2d_input_grad,
@@ -36,6 +42,27 @@ pub use pool::{
 
 /// Products with at least this many multiply-adds go to the `gemm` kernels.
 pub const GEMM_THRESHOLD: usize = 32 * 32 * 32;
+
+/// How a product is computed, from its sizes: at compile time, as they are const generics.
+enum Method {
+    /// nalgebra's unrolled code.
+    Unrolled,
+    /// The small-product kernel on the widest vectors the CPU has (`small.rs`).
+    Small,
+    /// The `gemm` crate's blocked kernels.
+    Blocked,
+}
+
+/// How to compute an `R×K` by `K×C` product of form `F` in `T`.
+const fn method<F: small::Form, T>(rows: usize, depth: usize, columns: usize) -> Method {
+    if rows * depth * columns >= GEMM_THRESHOLD {
+        Method::Blocked
+    } else if small::wins::<F, T>(rows, depth, columns) {
+        Method::Small
+    } else {
+        Method::Unrolled
+    }
+}
 
 static PARALLEL: AtomicBool = AtomicBool::new(false);
 
@@ -158,8 +185,12 @@ pub fn matmul<T: Real, const R: usize, const K: usize, const C: usize>(
     a: &SMatrix<T, R, K>,
     b: &SMatrix<T, K, C>,
 ) -> SMatrix<T, R, C> {
-    if R * K * C < GEMM_THRESHOLD {
-        return a * b;
+    match method::<small::Plain, T>(R, K, C) {
+        Method::Unrolled => return a * b,
+        Method::Small => {
+            return small::product::<small::Plain, T, R, K, C>(a.as_slice(), b.as_slice())
+        }
+        Method::Blocked => {}
     }
     // SAFETY: column-major `R×K` and `K×C`: row stride 1, column strides R and K.
     unsafe {
@@ -185,8 +216,12 @@ pub fn matmul_tn<T: Real, const K: usize, const R: usize, const C: usize>(
     a: &SMatrix<T, K, R>,
     b: &SMatrix<T, K, C>,
 ) -> SMatrix<T, R, C> {
-    if R * K * C < GEMM_THRESHOLD {
-        return a.tr_mul(b);
+    match method::<small::TransposedLeft, T>(R, K, C) {
+        Method::Unrolled => return a.tr_mul(b),
+        Method::Small => {
+            return small::product::<small::TransposedLeft, T, R, K, C>(a.as_slice(), b.as_slice())
+        }
+        Method::Blocked => {}
     }
     // SAFETY: `a` is column-major `K×R`, so `aᵀ` has row stride K and column stride 1.
     unsafe {
@@ -212,8 +247,12 @@ pub fn matmul_nt<T: Real, const R: usize, const K: usize, const C: usize>(
     a: &SMatrix<T, R, K>,
     b: &SMatrix<T, C, K>,
 ) -> SMatrix<T, R, C> {
-    if R * K * C < GEMM_THRESHOLD {
-        return a * b.transpose();
+    match method::<small::TransposedRight, T>(R, K, C) {
+        Method::Unrolled => return a * b.transpose(),
+        Method::Small => {
+            return small::product::<small::TransposedRight, T, R, K, C>(a.as_slice(), b.as_slice())
+        }
+        Method::Blocked => {}
     }
     // SAFETY: `b` is column-major `C×K`, so `bᵀ` has row stride C and column stride 1.
     unsafe {
@@ -243,9 +282,12 @@ pub fn matmul_into<T: Real, const R: usize, const K: usize, const C: usize>(
     a: &SMatrix<T, R, K>,
     b: &SMatrix<T, K, C>,
 ) {
-    if R * K * C < GEMM_THRESHOLD {
-        a.mul_to(b, c);
-        return;
+    match method::<small::Plain, T>(R, K, C) {
+        Method::Unrolled => return a.mul_to(b, c),
+        Method::Small => {
+            return small::product_into::<small::Plain, T, R, K, C>(c, a.as_slice(), b.as_slice())
+        }
+        Method::Blocked => {}
     }
     // SAFETY: as in `matmul`.
     unsafe {
@@ -265,9 +307,16 @@ pub fn matmul_tn_into<T: Real, const K: usize, const R: usize, const C: usize>(
     a: &SMatrix<T, K, R>,
     b: &SMatrix<T, K, C>,
 ) {
-    if R * K * C < GEMM_THRESHOLD {
-        a.tr_mul_to(b, c);
-        return;
+    match method::<small::TransposedLeft, T>(R, K, C) {
+        Method::Unrolled => return a.tr_mul_to(b, c),
+        Method::Small => {
+            return small::product_into::<small::TransposedLeft, T, R, K, C>(
+                c,
+                a.as_slice(),
+                b.as_slice(),
+            )
+        }
+        Method::Blocked => {}
     }
     // SAFETY: as in `matmul_tn`.
     unsafe {
@@ -297,9 +346,16 @@ pub fn matmul_nt_into<T: Real, const R: usize, const K: usize, const C: usize>(
     a: &SMatrix<T, R, K>,
     b: &SMatrix<T, C, K>,
 ) {
-    if R * K * C < GEMM_THRESHOLD {
-        small_product_nt(c, a, b);
-        return;
+    match method::<small::TransposedRight, T>(R, K, C) {
+        Method::Unrolled => return small_product_nt(c, a, b),
+        Method::Small => {
+            return small::product_into::<small::TransposedRight, T, R, K, C>(
+                c,
+                a.as_slice(),
+                b.as_slice(),
+            )
+        }
+        Method::Blocked => {}
     }
     // SAFETY: as in `matmul_nt`.
     unsafe {

@@ -1,7 +1,7 @@
 //! Expressions: one node as Rust, on nalgebra and the runtime's helpers. Scalars are written
 //! as the formula; matrices use nalgebra's operators where they exist, `map`/`zip_map` of the
 //! scalar formula otherwise, and a few peepholes pick nalgebra's fused forms (`sum(d∘d)` is
-//! `norm_squared()`, `Aᵀ·B` is `tr_mul`). Large products call the runtime's kernels.
+//! `norm_squared()`, `Aᵀ·B` is `tr_mul`). Products of matrices call the runtime's kernels.
 
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
@@ -367,8 +367,8 @@ pub fn formula(context: &Context, id: NodeId, mut fragments: Vec<Fragment>) -> F
 }
 
 /// A product of matrices goes to the runtime's kernels, which choose between nalgebra's
-/// unrolled code and a blocked kernel by its size (`kernels::GEMM_THRESHOLD`, at compile
-/// time), and read a transposed operand in place.
+/// unrolled code, a small-product kernel and a blocked one by its sizes (at compile time:
+/// they may be const generics, known only to rustc), and read a transposed operand in place.
 fn kernel_product(context: &Context, a: NodeId, b: NodeId, span: Span) -> Fragment {
     let (kernel, a, b) = kernel_operands(context, a, b);
     let kernel = Ident::new(kernel, span);
