@@ -63,32 +63,72 @@ fn for_each_window(window: &Window, batch: usize, mut f: impl FnMut(usize, usize
     }
 }
 
+/// How many window corners one pass of [`argmaxes`] follows at once: the width of its stack
+/// buffer.
+const LANES: usize = 64;
+
 /// The offset (within one image) of the first largest element of each window of `x`, in
-/// the order of the outputs. Pooling has no padding, so every tap is inside the image: the
+/// the order of the outputs: `f(image, output, offset)`. Pooling has no padding, so a
 /// window's taps are plain offsets from its corner.
+///
+/// Runs in blocks of consecutive positions of one channel plane, each block taking every
+/// position in it as a window's corner (including those no window starts at) and scanning
+/// the taps lane-wise: contiguous loads and selects, which vectorise, in place of one serial
+/// chain of compares per window. Each lane makes the same strict comparisons, in the same
+/// order, as a scan of its window alone would, so ties and NaNs choose the same element.
 #[inline(always)]
 fn for_each_argmax<T: Real>(x: &[T], window: &Window, mut f: impl FnMut(usize, usize, usize)) {
-    let (k, stride, width) = (window.kernel, window.stride, window.width);
+    let (stride, width, plane) = (window.stride, window.width, window.height * window.width);
     let (out_height, out_width) = (window.out_height(), window.out_width());
+    // A block is `rows` whole rows of windows, or `columns` windows of one row when a row's
+    // corners alone span more than `LANES` positions.
+    let columns = out_width.min((LANES - 1) / stride + 1);
+    let row_span = (columns - 1) * stride + 1;
+    let rows = match columns == out_width {
+        true => ((LANES - row_span) / (stride * width) + 1).min(out_height),
+        false => 1,
+    };
+    let mut best = [0u32; LANES];
     for (b, image) in x.chunks_exact(window.input_len()).enumerate() {
-        for channel in 0..window.channels {
-            for (out_y, out_x) in (0..out_height).flat_map(|y| (0..out_width).map(move |x| (y, x)))
-            {
-                let corner = (channel * window.height + out_y * stride) * width + out_x * stride;
-                let (mut best, mut largest) = (corner, image[corner]);
-                for i in 0..k {
-                    for j in 0..k {
-                        let tap = corner + i * width + j;
-                        // Strictly greater: a tie keeps the earlier position. Selects, not
-                        // branches, which the data would mispredict.
-                        let greater = image[tap] > largest;
-                        best = if greater { tap } else { best };
-                        largest = if greater { image[tap] } else { largest };
+        for (channel, x) in image.chunks_exact(plane).enumerate() {
+            for out_y in (0..out_height).step_by(rows) {
+                let rows = rows.min(out_height - out_y);
+                for out_x in (0..out_width).step_by(columns) {
+                    let columns = columns.min(out_width - out_x);
+                    let corner = out_y * stride * width + out_x * stride;
+                    let len = (rows - 1) * stride * width + (columns - 1) * stride + 1;
+                    argmaxes(&x[corner..], window, &mut best[..len]);
+                    for (y, x) in (0..rows).flat_map(|y| (0..columns).map(move |x| (y, x))) {
+                        let lane = y * stride * width + x * stride;
+                        let output = (out_y + y) * out_width + out_x + x;
+                        let at = channel * plane + corner + lane + best[lane] as usize;
+                        f(b, channel * out_height * out_width + output, at);
                     }
                 }
-                f(b, (channel * out_height + out_y) * out_width + out_x, best);
             }
         }
+    }
+}
+
+/// For each position `l` of `best`, the offset from `x[l]` of the first largest element of
+/// the window whose corner is `x[l]`: a sequential scan of the taps in row-major order, a
+/// strict `>` keeping the earlier position on ties (and the corner, if it is NaN).
+#[inline(always)]
+fn argmaxes<T: Real>(x: &[T], window: &Window, best: &mut [u32]) {
+    let (k, width) = (window.kernel, window.width);
+    let x = &x[..best.len() + (k - 1) * width + k - 1];
+    for (l, best) in best.iter_mut().enumerate() {
+        let (mut at, mut largest) = (0, x[l]);
+        for tap in (0..k)
+            .flat_map(|i| (0..k).map(move |j| i * width + j))
+            .skip(1)
+        {
+            // Selects, not branches, which the data would mispredict.
+            let greater = x[l + tap] > largest;
+            at = if greater { tap as u32 } else { at };
+            largest = if greater { x[l + tap] } else { largest };
+        }
+        *best = at;
     }
 }
 
