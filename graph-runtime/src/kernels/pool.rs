@@ -65,7 +65,7 @@ fn for_each_window(window: &Window, batch: usize, mut f: impl FnMut(usize, usize
 
 /// How many window corners one pass of [`argmaxes`] follows at once: the width of its stack
 /// buffer.
-const LANES: usize = 64;
+const LANES: usize = 256;
 
 /// The widest vector, in elements: blocks are rounded up to whole vectors where the input has
 /// the elements, so that no lanes are left to a scalar loop.
