@@ -114,6 +114,8 @@ fn max_pooling_overlapping_or_gapped_windows_chooses_the_naive_scans_elements() 
 #[test]
 fn max_pooling_rows_wider_than_one_block_choose_the_naive_scans_elements() {
     // A row of corners spanning more positions than the kernel scans at once.
-    check::<f32, 1, 4, 150, 2, 2, 600, 2, 150>(9);
-    check::<f64, 2, 3, 70, 3, 1, 420, 1, 136>(10);
+    check::<f32, 1, 2, 600, 2, 2, 1200, 2, 300>(9);
+    check::<f64, 2, 3, 300, 3, 1, 1800, 1, 596>(10);
+    // Planes grouped into blocks, the batch's last block with fewer of them.
+    check::<f32, 3, 4, 4, 2, 2, 48, 7, 12>(11);
 }

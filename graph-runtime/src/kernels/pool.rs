@@ -97,7 +97,7 @@ fn for_each_argmax<T: Real, const K: usize, const W: usize>(
         false => 1,
     };
     let plane_span = (rows - 1) * stride * W + row_span;
-    let planes = match rows == out_height {
+    let planes = match columns == out_width && rows == out_height {
         true => (LANES - plane_span) / plane + 1,
         false => 1,
     };
