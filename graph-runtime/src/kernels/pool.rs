@@ -155,8 +155,8 @@ fn argmaxes<T: Real, const K: usize, const W: usize>(x: &[T], best: &mut [u32]) 
     }
 }
 
-/// A pooling kernel twice: `$into`, which writes its result into `out` (zeroed first, as the
-/// adjoints add into it), and `$name`, which returns it.
+/// A pooling kernel twice: `$into`, which writes its result into `out` (the adjoints zero it
+/// first, as they add into it), and `$name`, which returns it.
 macro_rules! pool_signature {
     (
         $(#[$doc:meta])* $name:ident, $into:ident($($arg:ident: $rows:ident),*) -> $out:ident
@@ -203,7 +203,6 @@ macro_rules! pool_signature {
             }
             let window = window!(C, H, W, K, S, ZERO);
             let out = out.as_mut_slice();
-            out.fill(T::ZERO);
             let body = $body;
             body(&window, out, $($arg.as_slice()),*);
         }
@@ -249,7 +248,10 @@ impl<T: Real, const C: usize, const H: usize, const W: usize, const K: usize, co
         match self.pass {
             Pass::Select(a) => for_each_argmax::<T, K, W>(self.x, window, |o, at| out[o] = a[at]),
             // The windows in order, so that overlapping windows add as a sequential loop does.
-            Pass::Scatter(d) => for_each_argmax::<T, K, W>(self.x, window, |o, at| out[at] += d[o]),
+            Pass::Scatter(d) => {
+                out.fill(T::ZERO);
+                for_each_argmax::<T, K, W>(self.x, window, |o, at| out[at] += d[o]);
+            }
         }
     }
 }
@@ -321,6 +323,7 @@ pool_signature! {
     avg_unpool2d, avg_unpool2d_into(d: OUT) -> R {
         |window: &Window, out: &mut [T], d: &[T]| {
             let scale = T::ONE / T::from_f64((window.kernel * window.kernel) as f64);
+            out.fill(T::ZERO);
             for_each_window(window, B, |b, o, taps| {
                 for t in taps {
                     out[b * R + t] += d[b * OUT + o] * scale;
