@@ -17,6 +17,7 @@ mod mnist;
 mod nesting;
 mod nn;
 mod picture;
+mod pooling;
 mod primitive;
 mod scalar;
 mod small_products;

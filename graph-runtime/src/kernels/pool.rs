@@ -63,37 +63,100 @@ fn for_each_window(window: &Window, batch: usize, mut f: impl FnMut(usize, usize
     }
 }
 
-/// The offset (within one image) of the first largest element of each window of `x`, in
-/// the order of the outputs. Pooling has no padding, so every tap is inside the image: the
-/// window's taps are plain offsets from its corner.
+/// How many window corners one pass of [`argmaxes`] follows at once: the width of its stack
+/// buffer.
+const LANES: usize = 256;
+
+/// The widest vector, in elements: blocks are rounded up to whole vectors where the input has
+/// the elements, so that no lanes are left to a scalar loop.
+const VECTOR: usize = 16;
+
+/// Calls `f(output, offset)` with the offset (within the batch) of the first largest
+/// element of each window of `x`, in the order of the outputs. Pooling has no padding, so a
+/// window's taps are plain offsets from its corner, and the batch's planes follow each other.
+///
+/// Runs in blocks of consecutive positions, each block taking every position in it as a
+/// window's corner (including those no window starts at) and scanning the taps lane-wise:
+/// contiguous loads and selects, which vectorise, in place of one serial chain of compares
+/// per window. Each lane makes the same strict comparisons, in the same order, as a scan of
+/// its window alone would, so ties and NaNs choose the same element.
 #[inline(always)]
-fn for_each_argmax<T: Real>(x: &[T], window: &Window, mut f: impl FnMut(usize, usize, usize)) {
-    let (k, stride, width) = (window.kernel, window.stride, window.width);
+fn for_each_argmax<T: Real, const K: usize, const W: usize>(
+    x: &[T],
+    window: &Window,
+    mut f: impl FnMut(usize, usize),
+) {
+    let (stride, plane) = (window.stride, window.height * W);
     let (out_height, out_width) = (window.out_height(), window.out_width());
-    for (b, image) in x.chunks_exact(window.input_len()).enumerate() {
-        for channel in 0..window.channels {
-            for (out_y, out_x) in (0..out_height).flat_map(|y| (0..out_width).map(move |x| (y, x)))
-            {
-                let corner = (channel * window.height + out_y * stride) * width + out_x * stride;
-                let (mut best, mut largest) = (corner, image[corner]);
-                for i in 0..k {
-                    for j in 0..k {
-                        let tap = corner + i * width + j;
-                        // Strictly greater: a tie keeps the earlier position. Selects, not
-                        // branches, which the data would mispredict.
-                        let greater = image[tap] > largest;
-                        best = if greater { tap } else { best };
-                        largest = if greater { image[tap] } else { largest };
+    // A block is whole planes, or whole rows of windows of one plane, or windows of one row,
+    // whichever spans at most `LANES` positions.
+    let columns = out_width.min((LANES - 1) / stride + 1);
+    let row_span = (columns - 1) * stride + 1;
+    let rows = match columns == out_width {
+        true => ((LANES - row_span) / (stride * W) + 1).min(out_height),
+        false => 1,
+    };
+    let plane_span = (rows - 1) * stride * W + row_span;
+    let planes = match columns == out_width && rows == out_height {
+        true => (LANES - plane_span) / plane + 1,
+        false => 1,
+    };
+    let (mut best, total) = ([0u32; LANES], x.len() / plane);
+    for first in (0..total).step_by(planes) {
+        let planes = planes.min(total - first);
+        for out_y in (0..out_height).step_by(rows) {
+            let rows = rows.min(out_height - out_y);
+            for out_x in (0..out_width).step_by(columns) {
+                let columns = columns.min(out_width - out_x);
+                let corner = first * plane + out_y * stride * W + out_x * stride;
+                let len =
+                    (planes - 1) * plane + (rows - 1) * stride * W + (columns - 1) * stride + 1;
+                let within = x.len() - corner - (K - 1) * W - (K - 1);
+                argmaxes::<T, K, W>(
+                    &x[corner..],
+                    &mut best[..len.next_multiple_of(VECTOR).min(within)],
+                );
+                for q in 0..planes {
+                    for y in 0..rows {
+                        let lane = q * plane + y * stride * W;
+                        let output = ((first + q) * out_height + out_y + y) * out_width + out_x;
+                        let lanes = best[lane..].iter().step_by(stride).take(columns);
+                        for (column, &best) in lanes.enumerate() {
+                            f(
+                                output + column,
+                                corner + lane + column * stride + best as usize,
+                            );
+                        }
                     }
                 }
-                f(b, (channel * out_height + out_y) * out_width + out_x, best);
             }
         }
     }
 }
 
-/// A pooling kernel twice: `$into`, which writes its result into `out` (zeroed first, as the
-/// adjoints add into it), and `$name`, which returns it.
+/// For each position `l` of `best`, the offset from `x[l]` of the first largest element of
+/// the window whose corner is `x[l]`: a sequential scan of the taps in row-major order, a
+/// strict `>` keeping the earlier position on ties (and the corner, if it is NaN). With the
+/// window's sizes as constants the scan unrolls, and the lanes vectorise.
+#[inline(always)]
+fn argmaxes<T: Real, const K: usize, const W: usize>(x: &[T], best: &mut [u32]) {
+    for (best, x) in best.iter_mut().zip(x.windows((K - 1) * W + K)) {
+        let (mut at, mut largest) = (0, x[0]);
+        for i in 0..K {
+            for j in 0..K {
+                // Selects, not branches, which the data would mispredict. The corner's own
+                // comparison, `x > x`, is false whatever `x` holds, as the scan starts there.
+                let greater = x[i * W + j] > largest;
+                at = if greater { (i * W + j) as u32 } else { at };
+                largest = if greater { x[i * W + j] } else { largest };
+            }
+        }
+        *best = at;
+    }
+}
+
+/// A pooling kernel twice: `$into`, which writes its result into `out` (the adjoints zero it
+/// first, as they add into it), and `$name`, which returns it.
 macro_rules! pool_signature {
     (
         $(#[$doc:meta])* $name:ident, $into:ident($($arg:ident: $rows:ident),*) -> $out:ident
@@ -140,7 +203,6 @@ macro_rules! pool_signature {
             }
             let window = window!(C, H, W, K, S, ZERO);
             let out = out.as_mut_slice();
-            out.fill(T::ZERO);
             let body = $body;
             body(&window, out, $($arg.as_slice()),*);
         }
@@ -148,6 +210,51 @@ macro_rules! pool_signature {
 }
 
 const ZERO: usize = 0;
+
+/// One max-pooling kernel call: the selection of `Select`'s operand, or the adjoint's
+/// scatter of `Scatter`'s, at the argmaxes of `x`.
+struct Argmax<'a, T, const C: usize, const H: usize, const W: usize, const K: usize, const S: usize>
+{
+    x: &'a [T],
+    pass: Pass<'a, T>,
+    out: &'a mut [T],
+}
+
+enum Pass<'a, T> {
+    Select(&'a [T]),
+    Scatter(&'a [T]),
+}
+
+impl<T: Real, const C: usize, const H: usize, const W: usize, const K: usize, const S: usize>
+    Argmax<'_, T, C, H, W, K, S>
+{
+    /// Runs the call compiled for the widest instruction set this processor has (AVX-512,
+    /// AVX2, or else the baseline), chosen at run time by `pulp`, as the convolutions run:
+    /// the argmax scan is written for the compiler to vectorise.
+    fn run(self) {
+        pulp::Arch::new().dispatch(self)
+    }
+}
+
+impl<T: Real, const C: usize, const H: usize, const W: usize, const K: usize, const S: usize>
+    pulp::WithSimd for Argmax<'_, T, C, H, W, K, S>
+{
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<V: pulp::Simd>(self, _: V) {
+        // The sizes as constants, here, inside the code compiled for the instruction set.
+        let (window, out) = (&window!(C, H, W, K, S, ZERO), self.out);
+        match self.pass {
+            Pass::Select(a) => for_each_argmax::<T, K, W>(self.x, window, |o, at| out[o] = a[at]),
+            // The windows in order, so that overlapping windows add as a sequential loop does.
+            Pass::Scatter(d) => {
+                out.fill(T::ZERO);
+                for_each_argmax::<T, K, W>(self.x, window, |o, at| out[at] += d[o]);
+            }
+        }
+    }
+}
 
 pool_signature! {
     /// The elements of `a` where each `K×K` window of `x` has its first largest element:
@@ -160,10 +267,8 @@ pool_signature! {
     /// assert_eq!(max_pool2d::<f64, 1, 2, 2, 2, 2, 4, 1, 1>(&x, &x)[0], 3.0);
     /// ```
     max_pool2d, max_pool2d_into(a: R, x: R) -> OUT {
-        |window: &Window, out: &mut [T], a: &[T], x: &[T]| {
-            for_each_argmax(x, window, |b, o, at| {
-                out[b * OUT + o] = a[b * R + at];
-            });
+        |_: &Window, out: &mut [T], a: &[T], x: &[T]| {
+            Argmax::<T, C, H, W, K, S> { x, pass: Pass::Select(a), out }.run();
         }
     }
 }
@@ -180,10 +285,8 @@ pool_signature! {
     /// assert_eq!(max_unpool2d::<f64, 1, 2, 2, 2, 2, 4, 1, 1>(&d, &x).as_slice(), &[0.0, 5.0, 0.0, 0.0]);
     /// ```
     max_unpool2d, max_unpool2d_into(d: OUT, x: R) -> R {
-        |window: &Window, out: &mut [T], d: &[T], x: &[T]| {
-            for_each_argmax(x, window, |b, o, at| {
-                out[b * R + at] += d[b * OUT + o];
-            });
+        |_: &Window, out: &mut [T], d: &[T], x: &[T]| {
+            Argmax::<T, C, H, W, K, S> { x, pass: Pass::Scatter(d), out }.run();
         }
     }
 }
@@ -220,6 +323,7 @@ pool_signature! {
     avg_unpool2d, avg_unpool2d_into(d: OUT) -> R {
         |window: &Window, out: &mut [T], d: &[T]| {
             let scale = T::ONE / T::from_f64((window.kernel * window.kernel) as f64);
+            out.fill(T::ZERO);
             for_each_window(window, B, |b, o, taps| {
                 for t in taps {
                     out[b * R + t] += d[b * OUT + o] * scale;
