@@ -91,10 +91,28 @@ pub fn map<T: Real, const R: usize, const C: usize>(
     f: impl Fn(T) -> T,
 ) -> SMatrix<T, R, C> {
     let mut out: SMatrix<T, R, C> = bytemuck::Zeroable::zeroed();
+    map_into(&mut out, a, f);
+    out
+}
+
+/// [`map`] written into `out`, memory the caller owns.
+///
+/// ```
+/// use chainrule::__private::map_into;
+/// use chainrule::nalgebra::Matrix2x3;
+/// let mut out = Matrix2x3::repeat(f64::NAN);
+/// map_into(&mut out, &Matrix2x3::repeat(2.0), |e: f64| e * 2.0);
+/// assert_eq!(out, Matrix2x3::repeat(4.0));
+/// ```
+#[inline]
+pub fn map_into<T: Real, const R: usize, const C: usize>(
+    out: &mut SMatrix<T, R, C>,
+    a: &SMatrix<T, R, C>,
+    f: impl Fn(T) -> T,
+) {
     for (out, a) in out.as_mut_slice().iter_mut().zip(a.as_slice()) {
         *out = f(*a);
     }
-    out
 }
 
 /// `f` of the elements of `a` and `b` at each place, filled into one result in place.
@@ -112,11 +130,30 @@ pub fn zip_map<T: Real, const R: usize, const C: usize>(
     f: impl Fn(T, T) -> T,
 ) -> SMatrix<T, R, C> {
     let mut out: SMatrix<T, R, C> = bytemuck::Zeroable::zeroed();
+    zip_map_into(&mut out, a, b, f);
+    out
+}
+
+/// [`zip_map`] written into `out`, memory the caller owns.
+///
+/// ```
+/// use chainrule::__private::zip_map_into;
+/// use chainrule::nalgebra::Matrix2x3;
+/// let mut out = Matrix2x3::repeat(f64::NAN);
+/// zip_map_into(&mut out, &Matrix2x3::repeat(2.0), &Matrix2x3::repeat(3.0), |l: f64, r| l * r);
+/// assert_eq!(out, Matrix2x3::repeat(6.0));
+/// ```
+#[inline]
+pub fn zip_map_into<T: Real, const R: usize, const C: usize>(
+    out: &mut SMatrix<T, R, C>,
+    a: &SMatrix<T, R, C>,
+    b: &SMatrix<T, R, C>,
+    f: impl Fn(T, T) -> T,
+) {
     let pairs = a.as_slice().iter().zip(b.as_slice());
     for (out, (a, b)) in out.as_mut_slice().iter_mut().zip(pairs) {
         *out = f(*a, *b);
     }
-    out
 }
 
 /// `value` in every element, filled in place.

@@ -408,6 +408,9 @@ pub fn write_into(context: &Context, id: NodeId, place: &TokenStream) -> TokenSt
         op if op.window().is_some() => {
             images::write_into(context, op, &node.shape, node.span, place)
         }
+        op if node.shape.may_be_large() && matches!(op.kind(), Kind::Elementwise) => {
+            in_place_into(context, op, node.span, place)
+        }
         _ => {
             let value = expression(context, id).at_least(Prec::Conditional);
             quote!(*#place = #value)
@@ -584,16 +587,33 @@ fn elementwise(context: &Context, op: Op, span: Span) -> Fragment {
 /// An element-wise operation on a large matrix: the runtime's `map` or `zip_map`, which fill
 /// the result in place (see `Shape::may_be_large`).
 fn in_place(context: &Context, op: Op, span: Span) -> Fragment {
+    let (helper, arguments) = in_place_call(context, op, span, "");
     let private = &context.target.private;
+    Fragment::atom(quote!(#private::#helper(#(#arguments),*)))
+}
+
+/// [`in_place`] written into `place`: `map_into(place, &a, |e| formula)`.
+fn in_place_into(context: &Context, op: Op, span: Span, place: &TokenStream) -> TokenStream {
+    let (helper, arguments) = in_place_call(context, op, span, "_into");
+    let private = &context.target.private;
+    quote!(#private::#helper(#place, #(#arguments),*))
+}
+
+/// The runtime's helper for an element-wise operation on a large matrix (`map` or `zip_map`,
+/// then `suffix`) and its arguments.
+fn in_place_call(context: &Context, op: Op, span: Span, suffix: &str) -> (Ident, Vec<TokenStream>) {
     let operands: Vec<NodeId> = op.operands().collect();
     if operands.len() == 2 && operands.iter().all(|operand| context.is_matrix(*operand)) {
         let closure = zip_closure(context, op, span);
         let (a, b) = (context.by_ref(operands[0]), context.by_ref(operands[1]));
-        return Fragment::atom(quote!(#private::zip_map(#a, #b, #closure)));
+        return (format_ident!("zip_map{suffix}"), vec![a, b, closure]);
     }
     let (matrix, formula) = map_formula(context, op, span);
     let (matrix, x) = (context.by_ref(matrix), element("e").tokens);
-    Fragment::atom(quote!(#private::map(#matrix, |#x| #formula)))
+    (
+        format_ident!("map{suffix}"),
+        vec![matrix, quote!(|#x| #formula)],
+    )
 }
 
 /// A scalar repeated into a large `shape`, filled in place.
