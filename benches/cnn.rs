@@ -22,6 +22,9 @@ use chainrule::optim::{Optimizer, Sgd};
 use chainrule::rand::{rngs::StdRng, SeedableRng};
 use criterion::{criterion_group, criterion_main, Criterion};
 
+mod floor;
+use floor::product;
+
 #[allow(dead_code)] // The benchmark uses the network, its data and its training.
 #[path = "../examples/digits.rs"]
 mod digits;
@@ -39,35 +42,6 @@ const PRODUCTS: [(usize, usize, usize); 8] = [
     (72, BATCH * 16, 16), // d_cols(h) = W₂ᵀ · d_z₂
     (8, 9, BATCH * 64),   // d_W₁ = d_z₁ · cols(x)ᵀ
 ];
-
-/// `c = a·b`, column-major, every operand contiguous.
-fn product(c: &mut [f32], a: &[f32], b: &[f32], (rows, columns, depth): (usize, usize, usize)) {
-    assert!(c.len() >= rows * columns && a.len() >= rows * depth && b.len() >= depth * columns);
-    // SAFETY: the assertion keeps every stride inside its slice.
-    unsafe {
-        gemm::gemm(
-            rows,
-            columns,
-            depth,
-            c.as_mut_ptr(),
-            rows as isize,
-            1,
-            false,
-            a.as_ptr(),
-            rows as isize,
-            1,
-            b.as_ptr(),
-            depth as isize,
-            1,
-            0.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        );
-    }
-}
 
 /// Training from the example's seed reaches the example's accuracy.
 fn check_accuracy() {

@@ -20,6 +20,9 @@ use chainrule::optim::{Optimizer, Sgd};
 use chainrule::rand::{rngs::StdRng, SeedableRng};
 use criterion::{criterion_group, criterion_main, Criterion};
 
+mod floor;
+use floor::product;
+
 #[path = "../tests/support/mnist_cnn.rs"]
 mod network;
 
@@ -39,35 +42,6 @@ const PRODUCTS: [(usize, usize, usize); 11] = [
     (288, BATCH * 576, 64), // d_cols(h₁) = W₂ᵀ · d_z₂
     (32, 9, BATCH * 676),   // d_W₁ = d_z₁ · cols(x)ᵀ (the input needs no gradient)
 ];
-
-/// `c = a·b`, column-major, every operand contiguous.
-fn product(c: &mut [f32], a: &[f32], b: &[f32], (rows, columns, depth): (usize, usize, usize)) {
-    assert!(c.len() >= rows * columns && a.len() >= rows * depth && b.len() >= depth * columns);
-    // SAFETY: the assertion keeps every stride inside its slice.
-    unsafe {
-        gemm::gemm(
-            rows,
-            columns,
-            depth,
-            c.as_mut_ptr(),
-            rows as isize,
-            1,
-            false,
-            a.as_ptr(),
-            rows as isize,
-            1,
-            b.as_ptr(),
-            depth as isize,
-            1,
-            0.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        );
-    }
-}
 
 fn mnist_cnn(c: &mut Criterion) {
     let (x, y) = batch();
