@@ -20,8 +20,11 @@ use crate::{Parameters, Real, Result};
 /// θ ← θ − γ/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε)
 /// ```
 ///
-/// The last line is written in the order PyTorch computes it: `eps` is added after dividing
-/// the root of the second moment by the root of its bias correction.
+/// `eps` is added after dividing the root of the second moment by the root of its bias
+/// correction, as PyTorch does. The last line is computed as
+/// θ − γ·√(1 − β₂ᵗ)/(1 − β₁ᵗ) · m / (√v + ε·√(1 − β₂ᵗ)), the same number with one vector
+/// division per element instead of PyTorch's two: divisions and the square root bound the
+/// step's speed, and the results differ from PyTorch's by a rounding of the update only.
 ///
 /// ```
 /// use chainrule::nalgebra::SMatrix;
@@ -145,6 +148,7 @@ impl<T: Real> AdamCore<T> {
         let bias_correction1 = 1.0 - beta1.powf(step);
         let bias_correction2 = 1.0 - beta2.powf(step);
         let step_size = lr / bias_correction1;
+        let bias_correction2_sqrt = bias_correction2.powf(0.5);
         let exp_avg_weight = T::from_f64(1.0 - beta1);
         let constants = AdamConstants {
             weight_decay: self.weight_decay,
@@ -153,9 +157,8 @@ impl<T: Real> AdamCore<T> {
             beta2: self.beta2,
             exp_avg_sq_weight: T::from_f64(1.0 - beta2),
             // `bias_correction2**0.5` in PyTorch: `pow`, which may round differently from `sqrt`.
-            bias_correction2_sqrt: T::from_f64(bias_correction2.powf(0.5)),
-            eps: self.eps,
-            neg_step_size: T::from_f64(-step_size),
+            scaled_eps: T::from_f64(self.eps.to_f64() * bias_correction2_sqrt),
+            scaled_neg_step_size: T::from_f64(-step_size * bias_correction2_sqrt),
         };
         let has_decay = self.weight_decay != T::ZERO;
         let flags = (
@@ -228,10 +231,10 @@ struct AdamConstants<T> {
     beta2: T,
     /// 1 − β₂.
     exp_avg_sq_weight: T,
-    bias_correction2_sqrt: T,
-    eps: T,
-    /// −γ/(1 − β₁ᵗ).
-    neg_step_size: T,
+    /// ε·√(1 − β₂ᵗ).
+    scaled_eps: T,
+    /// −γ/(1 − β₁ᵗ)·√(1 − β₂ᵗ).
+    scaled_neg_step_size: T,
 }
 
 /// Adam over one tensor, without AMSGrad. Each flag is a constant, so each configuration is
@@ -330,11 +333,13 @@ impl<T: Real> AdamConstants<T> {
         (flush_subnormal(m), flush_subnormal(v))
     }
 
-    /// θ − γ/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε), with v the second moment used.
+    /// θ − γ/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε), with v the second moment used, as
+    /// θ − γ/(1 − β₁ᵗ)·√(1 − β₂ᵗ) · m / (√v + ε·√(1 − β₂ᵗ)): the same number, with one
+    /// division where PyTorch's single-tensor code has two (see the struct's docs).
     #[inline(always)]
     fn updated_param(&self, param: T, exp_avg: T, second_moment: T) -> T {
-        let denom = second_moment.sqrt() / self.bias_correction2_sqrt + self.eps;
-        param + self.neg_step_size * exp_avg / denom
+        let denom = second_moment.sqrt() + self.scaled_eps;
+        param + self.scaled_neg_step_size * exp_avg / denom
     }
 }
 

@@ -3,8 +3,9 @@
 //! touch layers, losses or the macro.
 //!
 //! Each optimizer follows the pseudo-code in PyTorch's documentation line by line, defaults
-//! included, and does its arithmetic in the order PyTorch's single-tensor CPU code does, so an
-//! `f64` trajectory agrees with PyTorch's to rounding.
+//! included, and does its arithmetic in the order PyTorch's single-tensor CPU code does (but
+//! for Adam's one division where PyTorch has two, see [`Adam`]), so an `f64` trajectory agrees
+//! with PyTorch's to rounding.
 //!
 //! **Order.** An optimizer walks the parameters and the gradients together with
 //! [`Parameters::zip_mut`], so in the order of the `params` module: tensors in declaration
@@ -29,8 +30,9 @@
 //! parameters whose gradient stays zero (dead ReLU units) decay into subnormal numbers, on
 //! which arithmetic is many times slower, after about 800 steps of SGD with momentum 0.9, and
 //! stay there: at the smallest subnormals, 0.9·b rounds back to b. PyTorch keeps them unless
-//! `torch.set_flush_denormal(True)` is called. This is the only difference from PyTorch's
-//! arithmetic, and it changes values below 10⁻³⁸ (10⁻³⁰⁸ in `f64`) only.
+//! `torch.set_flush_denormal(True)` is called. Besides Adam's division, this is the only
+//! difference from PyTorch's arithmetic, and it changes values below 10⁻³⁸ (10⁻³⁰⁸ in `f64`)
+//! only.
 //!
 //! ```
 //! use chainrule::nalgebra::SVector;
