@@ -18,8 +18,8 @@ mod large;
 mod layout;
 mod product;
 
-use layout::{col2im, im2col, regroup, transpose_planes, ungroup};
-use product::combine_rows;
+use layout::{col2im, im2col, regroup, ungroup};
+use product::{combine_rows, dot_rows};
 
 /// The geometry of a convolution or a pooling: the input image (`channels×height×width`),
 /// the square window's side, the step between windows and the zeros added on each side.
@@ -194,7 +194,7 @@ impl<T: Real, Z: SizesOf> pulp::WithSimd for Kernel<'_, T, Z> {
     type Output = ();
 
     #[inline(always)]
-    fn with_simd<S: pulp::Simd>(self, _: S) {
+    fn with_simd<S: pulp::Simd>(self, simd: S) {
         let (sizes, (a, b)) = (self.sizes.get(), self.operands);
         if sizes.multiply_adds() >= large::GEMM_MULTIPLY_ADDS {
             return large::run(self.pass, (a, b), self.out, &sizes);
@@ -227,11 +227,11 @@ impl<T: Real, Z: SizesOf> pulp::WithSimd for Kernel<'_, T, Z> {
             }
             Pass::WeightGrad => {
                 let (d_y, x, d_weight) = (&a[..outputs], &b[..images], &mut self.out[..weight]);
-                // d_weightᵀ = cols · d_yᵀ: the product as row operations again, over rows of
-                // d_y's channels at each position.
+                // d_weight(o, d) = Σ_j d_y(o, j) · cols(d, j): dot products of rows, with
+                // d_y's rows grouped by channel.
                 im2col(x, window, n, padded, cols);
-                transpose_planes(d_y, grouped, (co, plane, sizes.batch));
-                combine_rows(d_weight, grouped, (co, n), |d, j| cols[d * n + j]);
+                regroup(d_y, grouped, (co, plane, sizes.batch));
+                dot_rows(simd, d_weight, (grouped, cols), n, |o, d| o + co * d);
             }
         }
     }

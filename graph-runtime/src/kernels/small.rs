@@ -94,7 +94,7 @@ impl Form for TransposedRight {
 }
 
 /// `f32` or `f64`, with `pulp`'s vectors of it.
-pub(super) trait Lanes: bytemuck::Pod {
+pub(in crate::kernels) trait Lanes: bytemuck::Pod {
     type Vector<S: Simd>: bytemuck::Pod;
     fn count<S: Simd>() -> usize;
     fn splat<S: Simd>(simd: S, value: Self) -> Self::Vector<S>;

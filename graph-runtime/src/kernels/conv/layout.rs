@@ -1,5 +1,5 @@
 //! How a convolution lays out its operands: im2col's matrix read from a padded image, its
-//! adjoint, and the batch's images regrouped by channel or by position.
+//! adjoint, and the batch's images regrouped by channel.
 
 use super::Window;
 use crate::Real;
@@ -138,24 +138,6 @@ pub(super) fn regroup<T: Real>(
         for o in 0..channels {
             grouped[(o * batch + b) * plane..][..plane]
                 .copy_from_slice(&batch_major[(b * channels + o) * plane..][..plane]);
-        }
-    }
-}
-
-/// From the batch's layout (`[b][o][p]`) to one row of channels per position
-/// (`[b·HW + p][o]`).
-#[inline(always)]
-pub(super) fn transpose_planes<T: Real>(
-    batch_major: &[T],
-    by_position: &mut [T],
-    (channels, plane, batch): (usize, usize, usize),
-) {
-    for b in 0..batch {
-        for o in 0..channels {
-            let source = &batch_major[(b * channels + o) * plane..][..plane];
-            for (p, value) in source.iter().enumerate() {
-                by_position[(b * plane + p) * channels + o] = *value;
-            }
         }
     }
 }
