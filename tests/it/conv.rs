@@ -532,3 +532,49 @@ fn the_gemm_path_and_the_direct_path_of_the_conv_kernels_agree() {
         );
     }
 }
+
+/// The input gradient of stride-1 convolutions with every padding from 0 to K − 1, against
+/// the naive loop: a convolution is linear in its input, so element `e` of the input
+/// gradient is ⟨conv(unit_e), d_y⟩ exactly. With padding (K − 1)/2 or more the kernels
+/// compute it as a convolution of `d_y` with the kernel rotated; below, by col2im.
+#[test]
+fn stride_one_input_gradients_match_the_naive_loop_at_every_padding() {
+    use chainrule::runtime::kernels::{conv2d_input_grad_slices, Window};
+    let (images, channels, out_channels, (height, width), k) = (2, 2, 3, (5, 4), 3);
+    let weight: Vec<f64> = (0..out_channels * channels * k * k)
+        .map(|i| wave(i, 0.3))
+        .collect();
+    let w = |o: usize, d: usize| weight[o + out_channels * d];
+    for padding in 0..k {
+        let window = Window {
+            channels,
+            height,
+            width,
+            kernel: k,
+            stride: 1,
+            padding,
+        };
+        let out_len = out_channels * window.plane_len();
+        let d_y: Vec<f64> = (0..images * out_len).map(|i| wave(i, 1.9)).collect();
+        let mut d_x = vec![f64::NAN; images * window.input_len()];
+        conv2d_input_grad_slices(&d_y, &weight, &window, out_channels, &mut d_x);
+        let geometry = ((channels, height, width), out_channels, (k, 1, padding));
+        for (b, (d_x, d_y)) in d_x
+            .chunks(window.input_len())
+            .zip(d_y.chunks(out_len))
+            .enumerate()
+        {
+            for (e, got) in d_x.iter().enumerate() {
+                let mut unit = vec![0.0; window.input_len()];
+                unit[e] = 1.0;
+                let (shape, co, kernel) = geometry;
+                let y = naive_conv(&unit, w, |_| 0.0, shape, co, kernel);
+                let want: f64 = y.iter().zip(d_y).map(|(y, d)| y * d).sum();
+                assert!(
+                    (got - want).abs() < 1e-12,
+                    "padding {padding}, image {b}, element {e}: {got} against {want}"
+                );
+            }
+        }
+    }
+}

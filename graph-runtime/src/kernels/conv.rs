@@ -199,42 +199,85 @@ impl<T: Real, Z: SizesOf> pulp::WithSimd for Kernel<'_, T, Z> {
         if sizes.multiply_adds() >= large::GEMM_MULTIPLY_ADDS {
             return large::run(self.pass, (a, b), self.out, &sizes);
         }
-        let mut workspace = Workspace::take();
-        let n = sizes.n();
-        let lengths = [
-            sizes.depth() * n,
-            sizes.out_channels * n,
-            sizes.window.padded_len(),
-        ];
-        let [cols, grouped, padded] = workspace.slices::<T, 3>(lengths);
-        let (window, co, plane) = (&sizes.window, sizes.out_channels, sizes.window.plane_len());
+        let (window, co, n) = (&sizes.window, sizes.out_channels, sizes.n());
         // Every operand cut to the length its sizes give: with sizes the compiler knows, it
         // then drops most bounds checks from the loops.
         let (images, weight, outputs) =
             (sizes.batch * window.input_len(), co * sizes.depth(), co * n);
+        let mut workspace = Workspace::take();
         match self.pass {
             Pass::Forward(bias) => {
                 let (x, weight, y) = (&a[..images], &b[..weight], &mut self.out[..outputs]);
+                let [cols, grouped, padded] = workspace.slices::<T, 3>(sizes.lengths());
                 im2col(x, window, n, padded, cols);
                 combine_rows(grouped, cols, (n, sizes.depth()), |o, d| weight[o + co * d]);
-                ungroup(grouped, bias, y, (co, plane, sizes.batch));
+                ungroup(grouped, bias, y, (co, window.plane_len(), sizes.batch));
             }
             Pass::InputGrad => {
                 let (d_y, weight, d_x) = (&a[..outputs], &b[..weight], &mut self.out[..images]);
-                regroup(d_y, grouped, (co, plane, sizes.batch));
-                combine_rows(cols, grouped, (n, co), |d, o| weight[o + co * d]);
-                col2im(cols, window, n, padded, d_x);
+                match sizes.adjoint() {
+                    Some(adjoint) => {
+                        let operands = (d_y, weight);
+                        input_grad_as_convolution(&sizes, &adjoint, operands, d_x, &mut workspace)
+                    }
+                    None => {
+                        let [cols, grouped, padded] = workspace.slices::<T, 3>(sizes.lengths());
+                        regroup(d_y, grouped, (co, window.plane_len(), sizes.batch));
+                        combine_rows(cols, grouped, (n, co), |d, o| weight[o + co * d]);
+                        col2im(cols, window, n, padded, d_x);
+                    }
+                }
             }
             Pass::WeightGrad => {
                 let (d_y, x, d_weight) = (&a[..outputs], &b[..images], &mut self.out[..weight]);
+                let [cols, grouped, padded] = workspace.slices::<T, 3>(sizes.lengths());
                 // d_weight(o, d) = Σ_j d_y(o, j) · cols(d, j): dot products of rows, with
                 // d_y's rows grouped by channel.
                 im2col(x, window, n, padded, cols);
-                regroup(d_y, grouped, (co, plane, sizes.batch));
+                regroup(d_y, grouped, (co, window.plane_len(), sizes.batch));
                 dot_rows(simd, d_weight, (grouped, cols), n, |o, d| o + co * d);
             }
         }
     }
+}
+
+/// The input gradient of a convolution of `sizes`, as the convolution `adjoint` of `d_y`
+/// (see [`Sizes::adjoint`]): im2col reads, where col2im would add into, a few elements at a
+/// time. Its weight is `weight` rotated by 180° with the channels swapped:
+/// `rotated[c][o][i][j] = weight[o][c][K−1−i][K−1−j]`.
+#[inline(always)]
+fn input_grad_as_convolution<T: Real>(
+    sizes: &Sizes,
+    adjoint: &Sizes,
+    (d_y, weight): (&[T], &[T]),
+    d_x: &mut [T],
+    workspace: &mut Workspace,
+) {
+    let (channels, k, co) = (
+        sizes.window.channels,
+        sizes.window.kernel,
+        sizes.out_channels,
+    );
+    let [cols, grouped, padded] = adjoint.lengths();
+    let lengths = [channels * adjoint.depth(), cols, grouped, padded];
+    let [rotated, cols, grouped, padded] = workspace.slices::<T, 4>(lengths);
+    for (d, column) in rotated.chunks_exact_mut(channels).enumerate() {
+        let (o, i, j) = (d / (k * k), d / k % k, d % k);
+        for (c, value) in column.iter_mut().enumerate() {
+            *value = weight[o + co * ((c * k + k - 1 - i) * k + k - 1 - j)];
+        }
+    }
+    let (window, n) = (&adjoint.window, adjoint.n());
+    im2col(d_y, window, n, padded, cols);
+    combine_rows(grouped, cols, (n, adjoint.depth()), |c, d| {
+        rotated[c + channels * d]
+    });
+    ungroup(
+        grouped,
+        None,
+        d_x,
+        (channels, window.plane_len(), sizes.batch),
+    );
 }
 
 /// The sizes of one convolution over a batch: its geometry, the output's channels and the
@@ -264,6 +307,39 @@ impl Sizes {
     /// The columns of im2col's matrix, `B·H_out·W_out`.
     fn n(&self) -> usize {
         self.batch * self.window.plane_len()
+    }
+
+    /// The lengths of the kernels' scratch matrices: im2col's (`C·K·K×n`), the product's
+    /// grouped by channel (`C_out×n`) and a padded image.
+    fn lengths(&self) -> [usize; 3] {
+        let n = self.n();
+        [
+            self.depth() * n,
+            self.out_channels * n,
+            self.window.padded_len(),
+        ]
+    }
+
+    /// For a stride-1 convolution, the convolution whose output is its input gradient: of
+    /// `d_y`'s `C_out` channels of `H_out×W_out`, padded by `K − 1 − P`, into `C` channels of
+    /// `H×W`, if that product is no larger than col2im's (`H·W ≤ H_out·W_out`: padding of
+    /// at least `(K − 1)/2`) and `P < K`.
+    fn adjoint(&self) -> Option<Sizes> {
+        let window = &self.window;
+        let padding = (window.kernel - 1).checked_sub(window.padding)?;
+        let smaller = window.height * window.width <= window.plane_len();
+        (window.stride == 1 && smaller).then(|| Sizes {
+            window: Window {
+                channels: self.out_channels,
+                height: window.out_height(),
+                width: window.out_width(),
+                kernel: window.kernel,
+                stride: 1,
+                padding,
+            },
+            out_channels: window.channels,
+            batch: self.batch,
+        })
     }
 
     /// The multiply-adds of the convolution's product, `C_out·C·K·K·B·H_out·W_out`.
