@@ -289,7 +289,6 @@ macro_rules! conv2d_for {
             > Module<SMatrix<$real, R, B>> for Conv2d<$real, C_IN, C_OUT, K, S, P, H, W, CKK, OUT>
         {
             type Output = SMatrix<$real, OUT, B>;
-            /// The input, which the weight's gradient needs, on the heap.
             /// Nothing: the backward pass reads the input it is given again.
             type Tape = ();
 

@@ -135,8 +135,6 @@ macro_rules! linear_for {
             for Linear<$real, I, O>
         {
             type Output = SMatrix<$real, O, B>;
-            /// The input, which the weight's gradient needs, on the heap (see
-            /// `heap::Recycled`).
             /// Nothing: the backward pass reads the input it is given again.
             type Tape = ();
 
