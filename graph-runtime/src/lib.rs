@@ -40,10 +40,10 @@ pub mod __private {
     pub use crate::impl_parameters;
     pub use crate::kernels::{
         avg_pool2d, avg_pool2d_into, avg_unpool2d, avg_unpool2d_into, channel_sums,
-        channel_sums_into, conv2d, conv2d_input_grad, conv2d_input_grad_into, conv2d_into,
-        conv2d_weight_grad, conv2d_weight_grad_into, matmul, matmul_into, matmul_nt,
-        matmul_nt_into, matmul_tn, matmul_tn_into, max_pool2d, max_pool2d_into, max_unpool2d,
-        max_unpool2d_into, spread_channels, spread_channels_into,
+        channel_sums_into, conv2d, conv2d_bias, conv2d_bias_into, conv2d_input_grad,
+        conv2d_input_grad_into, conv2d_into, conv2d_weight_grad, conv2d_weight_grad_into, matmul,
+        matmul_into, matmul_nt, matmul_nt_into, matmul_tn, matmul_tn_into, max_pool2d,
+        max_pool2d_into, max_unpool2d, max_unpool2d_into, spread_channels, spread_channels_into,
     };
     pub use crate::picture::render_dot;
     pub use crate::primitive::{Primitive, SecondDerivative};

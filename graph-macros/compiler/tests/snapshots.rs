@@ -100,6 +100,18 @@ fn linear_layer_by_reference() {
 }
 
 #[test]
+fn conv_layer_adds_its_bias_in_the_kernel() {
+    insta::assert_snapshot!(pretty(
+        "/// A convolution with a bias: one `conv2d_bias` call, not a convolution plus a spread bias.
+        #[by_ref]
+        pub fn conv<const B: usize>(w: SMatrix<f32, 4, 18>, b: SVector<f32, 4>,
+                                    x: SMatrix<f32, 32, B>) -> SMatrix<f32, 64, B> {
+            conv2d(x, w, b, 2, 4, 4, 3, 1, 1, 64)
+        }"
+    ));
+}
+
+#[test]
 fn lecture_graph_drawn_with_dot() {
     insta::assert_snapshot!(pretty(
         "#[dot]

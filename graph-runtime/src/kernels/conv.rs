@@ -425,7 +425,8 @@ pub(super) use window;
 macro_rules! conv_kernel {
     (
         $(#[$doc:meta])* $name:ident, $into:ident, $pass:expr,
-        ($a:ident: $a_rows:ident x $a_cols:ident, $b:ident: $b_rows:ident x $b_cols:ident)
+        ($a:ident: $a_rows:tt x $a_cols:tt, $b:ident: $b_rows:tt x $b_cols:tt
+            $(, $c:ident: $c_rows:tt x $c_cols:tt)?)
         -> $out_rows:ident x $out_cols:ident
     ) => {
         $(#[$doc])*
@@ -446,9 +447,10 @@ macro_rules! conv_kernel {
         >(
             $a: &SMatrix<T, $a_rows, $a_cols>,
             $b: &SMatrix<T, $b_rows, $b_cols>,
+            $($c: &SMatrix<T, $c_rows, $c_cols>,)?
         ) -> SMatrix<T, $out_rows, $out_cols> {
             let mut result: SMatrix<T, $out_rows, $out_cols> = bytemuck::Zeroable::zeroed();
-            $into::<T, C, H, W, K, S, P, R, B, CO, CKK, OUT>($a, $b, &mut result);
+            $into::<T, C, H, W, K, S, P, R, B, CO, CKK, OUT>($a, $b, $($c,)? &mut result);
             result
         }
 
@@ -470,6 +472,7 @@ macro_rules! conv_kernel {
         >(
             $a: &SMatrix<T, $a_rows, $a_cols>,
             $b: &SMatrix<T, $b_rows, $b_cols>,
+            $($c: &SMatrix<T, $c_rows, $c_cols>,)?
             out: &mut SMatrix<T, $out_rows, $out_cols>,
         ) {
             check_conv::<C, H, W, K, S, P, R, CO, CKK, OUT>();
@@ -532,47 +535,21 @@ conv_kernel! {
     (d_y: OUT x B, x: R x B) -> CO x CKK
 }
 
-/// `y = conv2d(x, weight) + bias` spread over each channel's positions, written into `y`:
-/// the sum then the bias, as `conv2d` then `spread_channels` add them, in one pass over
-/// `y`. `Conv2d`'s forward pass, which keeps its output on the heap.
-///
-/// ```
-/// use chainrule::runtime::kernels::conv2d_bias_into;
-/// use chainrule::nalgebra::{SMatrix, SVector};
-/// let x = SMatrix::<f64, 9, 1>::from_column_slice(&[1., 2., 3., 4., 5., 6., 7., 8., 9.]);
-/// let (w, bias) = (SMatrix::<f64, 1, 4>::repeat(1.0), SVector::<f64, 1>::new(0.5));
-/// let mut y = SMatrix::<f64, 4, 1>::zeros();
-/// conv2d_bias_into::<f64, 1, 3, 3, 2, 1, 0, 9, 1, 1, 4, 4>(&x, &w, &bias, &mut y);
-/// assert_eq!(y.as_slice(), &[12.5, 16.5, 24.5, 28.5]);
-/// ```
-#[allow(clippy::too_many_arguments)]
-pub fn conv2d_bias_into<
-    T: Real,
-    const C: usize,
-    const H: usize,
-    const W: usize,
-    const K: usize,
-    const S: usize,
-    const P: usize,
-    const R: usize,
-    const B: usize,
-    const CO: usize,
-    const CKK: usize,
-    const OUT: usize,
->(
-    x: &SMatrix<T, R, B>,
-    weight: &SMatrix<T, CO, CKK>,
-    bias: &SVector<T, CO>,
-    y: &mut SMatrix<T, OUT, B>,
-) {
-    check_conv::<C, H, W, K, S, P, R, CO, CKK, OUT>();
-    Kernel {
-        pass: Pass::Forward(Some(bias.as_slice())),
-        operands: (x.as_slice(), weight.as_slice()),
-        out: y.as_mut_slice(),
-        sizes: Fixed::<C, H, W, K, S, P, CO, B>,
-    }
-    .run();
+conv_kernel! {
+    /// `conv2d(x, weight)` plus `bias` spread over each output channel's positions: the sum
+    /// then the bias, as `conv2d` then `spread_channels` add them, in one pass over the
+    /// result. What `conv2d(x, w, b)` in a graph computes.
+    ///
+    /// ```
+    /// use chainrule::runtime::kernels::conv2d_bias;
+    /// use chainrule::nalgebra::{SMatrix, SVector};
+    /// let x = SMatrix::<f64, 9, 1>::from_column_slice(&[1., 2., 3., 4., 5., 6., 7., 8., 9.]);
+    /// let (w, bias) = (SMatrix::<f64, 1, 4>::repeat(1.0), SVector::<f64, 1>::new(0.5));
+    /// let y = conv2d_bias::<f64, 1, 3, 3, 2, 1, 0, 9, 1, 1, 4, 4>(&x, &w, &bias);
+    /// assert_eq!(y.as_slice(), &[12.5, 16.5, 24.5, 28.5]);
+    /// ```
+    conv2d_bias, conv2d_bias_into, Pass::Forward(Some(bias.as_slice())),
+    (x: R x B, weight: CO x CKK, bias: CO x 1) -> OUT x B
 }
 
 /// The sizes of [`conv2d`], checked when it is monomorphised: a mismatch is a compile error

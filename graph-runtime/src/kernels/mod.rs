@@ -30,7 +30,7 @@ mod small;
 pub use small::{small_matmul, small_matmul_nt, small_matmul_tn};
 
 pub use conv::{
-    channel_sums, channel_sums_into, conv2d, conv2d_bias_into, conv2d_input_grad,
+    channel_sums, channel_sums_into, conv2d, conv2d_bias, conv2d_bias_into, conv2d_input_grad,
     conv2d_input_grad_into, conv2d_input_grad_slices, conv2d_into, conv2d_slices,
     conv2d_weight_grad, conv2d_weight_grad_into, conv2d_weight_grad_slices, spread_channels,
     spread_channels_into, Window,

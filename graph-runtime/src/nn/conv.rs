@@ -259,31 +259,6 @@ macro_rules! conv2d_for {
                 const W: usize,
                 const CKK: usize,
                 const OUT: usize,
-                            > Conv2d<$real, C_IN, C_OUT, K, S, P, H, W, CKK, OUT>
-        {
-            /// The forward pass into `out`: the kernel the graph's `conv2d` calls, with the
-            /// bias added as it writes `out` (the generated `forward_into` adds it in a pass
-            /// of its own, through two more batch-sized matrices); the graphs give the
-            /// gradients.
-            #[inline]
-            fn forward_into<const R: usize, const B: usize>(&self, x: &SMatrix<$real, R, B>, out: &mut SMatrix<$real, OUT, B>) {
-                check_sizes::<C_IN, K, H, W, CKK, R>();
-                crate::kernels::conv2d_bias_into::<$real, C_IN, H, W, K, S, P, R, B, C_OUT, CKK, OUT>(
-                    x, &self.weight, &self.bias, out,
-                );
-            }
-        }
-
-        impl<
-                const C_IN: usize,
-                const C_OUT: usize,
-                const K: usize,
-                const S: usize,
-                const P: usize,
-                const H: usize,
-                const W: usize,
-                const CKK: usize,
-                const OUT: usize,
                 const R: usize,
                 const B: usize,
             > Module<SMatrix<$real, R, B>> for Conv2d<$real, C_IN, C_OUT, K, S, P, H, W, CKK, OUT>
@@ -295,7 +270,7 @@ macro_rules! conv2d_for {
             #[inline]
             fn forward(&self, x: &SMatrix<$real, R, B>) -> Self::Output {
                 let mut y = bytemuck::Zeroable::zeroed();
-                self.forward_into(x, &mut y);
+                self.forward_with_tape_into(x, &mut y);
                 y
             }
 
@@ -320,7 +295,8 @@ macro_rules! conv2d_for {
 
             #[inline]
             fn forward_with_tape_into(&self, x: &SMatrix<$real, R, B>, out: &mut Self::Output) -> Self::Tape {
-                self.forward_into(x, out);
+                check_sizes::<C_IN, K, H, W, CKK, R>();
+                $graphs::conv::forward_into::<C_IN, H, W, K, S, P, R, B, C_OUT, CKK, OUT>(&self.weight, &self.bias, x, out);
             }
 
             #[inline]

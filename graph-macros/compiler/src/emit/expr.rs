@@ -317,7 +317,10 @@ pub fn expression(context: &Context, id: NodeId) -> Fragment {
             let (private, operand) = (&context.target.private, context.by_ref(a));
             Fragment::atom(quote!(#private::#helper(#operand)))
         }
-        op if op.window().is_some() => images::expression(context, op, &node.shape, span),
+        Op::Add(..) if context.plan.biased(id).is_some() => {
+            images::expression(context, biased(context, id), &node.shape, span)
+        }
+        op if op.window().is_some() => images::expression(context, (op, None), &node.shape, span),
         // Element-wise on matrices.
         op if node.shape.may_be_large() => in_place(context, op, span),
         op => elementwise(context, op, span),
@@ -405,8 +408,11 @@ pub fn write_into(context: &Context, id: NodeId, place: &TokenStream) -> TokenSt
         Op::Call(_, a) if context.plan.vectorised(id).is_some() => {
             super::fused::vectorised_into(context, id, a, place)
         }
+        Op::Add(..) if context.plan.biased(id).is_some() => {
+            images::write_into(context, biased(context, id), &node.shape, node.span, place)
+        }
         op if op.window().is_some() => {
-            images::write_into(context, op, &node.shape, node.span, place)
+            images::write_into(context, (op, None), &node.shape, node.span, place)
         }
         op if node.shape.may_be_large() && matches!(op.kind(), Kind::Elementwise) => {
             in_place_into(context, op, node.span, place)
@@ -416,6 +422,12 @@ pub fn write_into(context: &Context, id: NodeId, place: &TokenStream) -> TokenSt
             quote!(*#place = #value)
         }
     }
+}
+
+/// A biased node's convolution and bias (see `fuse`).
+fn biased(context: &Context, id: NodeId) -> (Op, Option<NodeId>) {
+    let (conv, bias) = context.plan.biased(id).expect("a biased node");
+    (context.graph.node(conv).op, Some(bias))
 }
 
 /// A product with a scalar: nalgebra's `*`.

@@ -4,6 +4,9 @@
 //! - **Vectorised**: `tanh`, `exp`, `ln`, `sigmoid`, `softplus`, `erf`, `gelu` and `silu` of
 //!   a matrix of at least [`VECTORISE_ELEMENTS`] elements (or of a const-generic size) go
 //!   through the runtime's `vmath`, a whole matrix per call.
+//! - **Biased**: a convolution plus its bias spread over the channels (what `conv2d(x, w, b)`
+//!   lowers to), each read by nothing else, is one call of the runtime's `conv2d_bias`,
+//!   which adds the bias as it writes the result, instead of two batch-sized matrices added.
 //! - **Fused**: a chain of other element-wise nodes of one shape becomes one [`Region`],
 //!   computed in one loop over the elements (the runtime's `fused`), one per-element
 //!   temporary per node, instead of one pass over memory per node.
@@ -28,11 +31,20 @@ pub const VECTORISE_ELEMENTS: usize = 8;
 /// How the element-wise nodes of one graph body are computed.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Plan {
-    /// Per node: the `vmath::Function` it is computed by, if vectorised.
-    vectorised: Vec<Option<&'static str>>,
+    /// Per node: the call computing it whole, if any.
+    call: Vec<Option<Call>>,
     /// Per node: the region it is a member of.
     region_of: Vec<Option<usize>>,
     pub regions: Vec<Region>,
+}
+
+/// A node computed whole by one call of the runtime.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Call {
+    /// By `vmath`, this `Function`.
+    Vectorised(&'static str),
+    /// By `conv2d_bias`: this convolution node, plus this bias spread over its channels.
+    Biased(NodeId, NodeId),
 }
 
 /// Element-wise nodes of one shape computed in one loop.
@@ -50,7 +62,7 @@ impl Plan {
     /// A plan with nothing vectorised or fused: every node as it is written alone.
     fn none(graph: &Graph) -> Plan {
         Plan {
-            vectorised: vec![None; graph.len()],
+            call: vec![None; graph.len()],
             region_of: vec![None; graph.len()],
             regions: Vec::new(),
         }
@@ -58,7 +70,19 @@ impl Plan {
 
     /// The `vmath::Function` variant node `id` is computed by, if it is vectorised.
     pub fn vectorised(&self, id: NodeId) -> Option<&'static str> {
-        self.vectorised.get(id.index()).copied().flatten()
+        match self.call.get(id.index()).copied().flatten()? {
+            Call::Vectorised(function) => Some(function),
+            Call::Biased(..) => None,
+        }
+    }
+
+    /// For a biased node (see the module's documentation), its convolution node and the
+    /// `C_out×1` bias it adds.
+    pub fn biased(&self, id: NodeId) -> Option<(NodeId, NodeId)> {
+        match self.call.get(id.index()).copied().flatten()? {
+            Call::Biased(conv, bias) => Some((conv, bias)),
+            Call::Vectorised(_) => None,
+        }
     }
 
     /// The region node `id` belongs to.
@@ -71,10 +95,13 @@ impl Plan {
 /// The plan of a body computing `outputs` of `graph`.
 pub fn plan(graph: &Graph, outputs: &[NodeId]) -> Plan {
     let mut plan = Plan::none(graph);
+    let readers = readers(graph, outputs);
     for id in graph.ids() {
-        plan.vectorised[id.index()] = vectorised(graph, id);
+        plan.call[id.index()] = vectorised(graph, id)
+            .map(Call::Vectorised)
+            .or_else(|| biased(graph, &readers, id).map(|(conv, bias)| Call::Biased(conv, bias)));
     }
-    let groups = group(graph, &plan, &summed_only(graph, outputs));
+    let groups = group(graph, &plan, &summed_only(graph, &readers));
     for members in groups.into_iter().filter(|members| members.len() > 1) {
         let index = plan.regions.len();
         for member in &members {
@@ -120,6 +147,25 @@ fn vectorised(graph: &Graph, id: NodeId) -> Option<&'static str> {
     large.then_some(function)
 }
 
+/// The convolution and the bias of node `id` if it is `conv2d(x, w) + spread_channels(b)`
+/// (in either order) of one geometry, and it is the only reader of both.
+fn biased(graph: &Graph, readers: &[u32], id: NodeId) -> Option<(NodeId, NodeId)> {
+    let Op::Add(a, b) = graph.node(id).op else {
+        return None;
+    };
+    let sole = |operand: NodeId| readers[operand.index()] == 1;
+    [(a, b), (b, a)].into_iter().find_map(|(conv, spread)| {
+        match (graph.node(conv).op, graph.node(spread).op) {
+            (Op::Conv2d(_, _, geometry), Op::SpreadChannels(bias, spread_geometry))
+                if geometry == spread_geometry && sole(conv) && sole(spread) =>
+            {
+                Some((conv, bias))
+            }
+            _ => None,
+        }
+    })
+}
+
 /// Whether node `id` may be a member of a region: an element-wise node on matrices, computed
 /// one element at a time, except a product only a sum reads (`sum(a∘a)`, `sum(a∘b)`), which
 /// nalgebra computes without writing the product (`norm_squared`, `dot`).
@@ -128,26 +174,36 @@ fn fusable(graph: &Graph, plan: &Plan, summed_only: &[bool], id: NodeId) -> bool
     node.op.kind() == Kind::Elementwise
         && !node.shape.is_scalar()
         && plan.vectorised(id).is_none()
+        && plan.biased(id).is_none()
         && !(summed_only[id.index()] && matches!(node.op, Op::Mul(..) | Op::Powi(_, 2)))
 }
 
-/// Per node: whether a `Sum` is its one reader.
-fn summed_only(graph: &Graph, outputs: &[NodeId]) -> Vec<bool> {
+/// Per node: how many nodes read it, plus one if it is an output.
+fn readers(graph: &Graph, outputs: &[NodeId]) -> Vec<u32> {
     let mut readers = vec![0u32; graph.len()];
-    let mut summed = vec![false; graph.len()];
     for output in outputs {
         readers[output.index()] += 1;
     }
     for node in graph.nodes() {
         for operand in node.op.operands() {
             readers[operand.index()] += 1;
+        }
+    }
+    readers
+}
+
+/// Per node: whether a `Sum` is its one reader.
+fn summed_only(graph: &Graph, readers: &[u32]) -> Vec<bool> {
+    let mut summed = vec![false; graph.len()];
+    for node in graph.nodes() {
+        for operand in node.op.operands() {
             summed[operand.index()] |= matches!(node.op, Op::Sum(_));
         }
     }
     summed
         .into_iter()
         .zip(readers)
-        .map(|(summed, readers)| summed && readers == 1)
+        .map(|(summed, readers)| summed && *readers == 1)
         .collect()
 }
 
@@ -285,10 +341,30 @@ mod tests {
         assert_eq!(regions, ["v1 %7 d_v1 → d_v1"]);
     }
 
+    /// The forward graph of `src`, simplified, and how many of its nodes are biased.
+    fn biased_nodes(src: &str) -> usize {
+        let lowered = lower_str(src).unwrap();
+        let (graph, outputs) = simplify(&lowered.graph, &[lowered.output]);
+        let plan = plan(&graph, &outputs);
+        graph.ids().filter(|id| plan.biased(*id).is_some()).count()
+    }
+
+    #[test]
+    fn a_convolution_and_its_bias_are_one_biased_node_unless_the_convolution_is_read_again() {
+        let conv = "conv2d(x, w, b, 2, 4, 4, 3, 1, 1, 64)";
+        let params = "|w: SMatrix<f32, 4, 18>, b: SVector<f32, 4>, x: SMatrix<f32, 32, 8>|";
+        assert_eq!(biased_nodes(&format!("{params} sum(relu({conv}))")), 1);
+        // A graph that reads the convolution without its bias too (simplified to the same
+        // node) keeps the convolution and the sum apart.
+        let unbiased = "conv2d(x, w, 0 * b, 2, 4, 4, 3, 1, 1, 64)";
+        let both = format!("{params} sum(hadamard({conv}, {unbiased}))");
+        assert_eq!(biased_nodes(&both), 0);
+    }
+
     #[test]
     fn tanh_is_vectorised_and_its_adjoint_is_fused() {
         let (plan, regions) = regions("|x: SMatrix<f64, 4, 8>| sum(hadamard(tanh(2x), x))");
-        let tanh = plan.vectorised.iter().filter(|v| v.is_some()).count();
+        let tanh = plan.call.iter().filter(|call| call.is_some()).count();
         assert_eq!(tanh, 1);
         // The adjoint of x: d·(1 − t²)·2 + t·… in one loop, reading t and x.
         assert_eq!(regions.len(), 1, "{regions:?}");
@@ -300,14 +376,14 @@ mod tests {
     #[test]
     fn a_small_matrix_is_not_vectorised() {
         let (plan, _) = regions("|x: SMatrix<f64, 2, 2>| sum(tanh(x))");
-        assert!(plan.vectorised.iter().all(Option::is_none));
+        assert!(plan.call.iter().all(Option::is_none));
     }
 
     #[test]
     fn scalar_graphs_have_no_regions_and_nothing_vectorised() {
         let (plan, _) = regions("|x: f64, y: f64| tanh(x * y + exp(x))");
         assert!(plan.regions.is_empty());
-        assert!(plan.vectorised.iter().all(Option::is_none));
+        assert!(plan.call.iter().all(Option::is_none));
     }
 
     #[test]

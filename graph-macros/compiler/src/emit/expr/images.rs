@@ -9,30 +9,38 @@ use super::{Context, Fragment};
 use crate::emit::target::dim;
 use crate::ir::{Dim, NodeId, Op, Shape};
 
-/// The kernel call computing `op`, whose result has shape `shape`.
-pub fn expression(context: &Context, op: Op, shape: &Shape, span: Span) -> Fragment {
-    let (kernel, generics, operands) = call(context, op, shape, span, "");
+/// The kernel call computing `op`, whose result has shape `shape`, plus `bias` spread over
+/// its channels if there is one (a biased convolution: `conv2d_bias`).
+pub fn expression(
+    context: &Context,
+    (op, bias): (Op, Option<NodeId>),
+    shape: &Shape,
+    span: Span,
+) -> Fragment {
+    let (kernel, generics, operands) = call(context, (op, bias), shape, span, "");
     let private = &context.target.private;
     Fragment::atom(quote!(#private::#kernel::<#generics>(#(#operands),*)))
 }
 
-/// The kernel call computing `op` into `place`: the kernel's `_into` form, the place last.
+/// The kernel call computing `op` (and `bias`, as [`expression`]) into `place`: the kernel's
+/// `_into` form, the place last.
 pub fn write_into(
     context: &Context,
-    op: Op,
+    (op, bias): (Op, Option<NodeId>),
     shape: &Shape,
     span: Span,
     place: &TokenStream,
 ) -> TokenStream {
-    let (kernel, generics, operands) = call(context, op, shape, span, "_into");
+    let (kernel, generics, operands) = call(context, (op, bias), shape, span, "_into");
     let private = &context.target.private;
     quote!(#private::#kernel::<#generics>(#(#operands,)* #place))
 }
 
-/// The kernel (its mnemonic and `suffix`), its const generic arguments and its operands.
+/// The kernel (its mnemonic, `_bias` with a bias, and `suffix`), its const generic arguments
+/// and its operands, the bias last.
 fn call(
     context: &Context,
-    op: Op,
+    (op, bias): (Op, Option<NodeId>),
     shape: &Shape,
     span: Span,
     suffix: &str,
@@ -60,7 +68,7 @@ fn call(
     let (b, operands) = match op {
         Op::Conv2dWeightGrad(a, x, _) => (batch_of(a), vec![a, x]),
         Op::ChannelSums(a, _) => (batch_of(a), vec![a]),
-        _ => (cols(shape), op.operands().collect()),
+        _ => (cols(shape), op.operands().chain(bias).collect()),
     };
     let real = format_ident!("{}", context.target.real.name());
     let generics = match op {
@@ -70,7 +78,8 @@ fn call(
         Op::SpreadChannels(..) | Op::ChannelSums(..) => quote!(#real, #co, #out, #b),
         _ => quote!(#real, #c, #h, #w, #k, #s, #rows, #b, #out),
     };
-    let kernel = Ident::new(&format!("{}{suffix}", op.mnemonic()), span);
+    let biased = if bias.is_some() { "_bias" } else { "" };
+    let kernel = Ident::new(&format!("{}{biased}{suffix}", op.mnemonic()), span);
     let operands = operands.into_iter().map(|id| context.by_ref(id)).collect();
     (kernel, generics, operands)
 }
