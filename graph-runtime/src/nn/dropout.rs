@@ -2,8 +2,9 @@
 //!
 //! **The mask.** `forward` takes `&self`, and the parallel trainer runs it on many threads at
 //! once, with a result that must not depend on their number. So the layer keeps no random
-//! state to advance: each forward pass draws its mask from a `StdRng` seeded with the layer's
-//! `seed` mixed with a hash of the bits of its input batch. The mask is then a function of
+//! state to advance: each forward pass draws its mask from SplitMix64 (one draw per element,
+//! computed from the element's index, so the draws vectorise) seeded with the layer's `seed`
+//! mixed with a hash of the bits of its input batch. The mask is then a function of
 //! (seed, input): reproducible, `Sync` without locks, the same whatever thread computes it,
 //! and the layer stays `Copy`. Training changes the input of a dropout after any trained
 //! layer at every step, and shuffling changes every batch, so the masks change as PyTorch's
@@ -11,8 +12,6 @@
 //! draw new masks for it (a dropout right on a fixed input), change `seed`.
 
 use nalgebra::SMatrix;
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
 
 use super::samples::by_samples;
 use super::{Init, Mode, Module};
@@ -112,9 +111,13 @@ impl Init for Dropout {
     }
 }
 
-/// SplitMix64's finaliser: spreads every input bit over the whole word.
+/// SplitMix64's increment, 2⁶⁴/φ.
+const SPLITMIX_GAMMA: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// SplitMix64's step and finaliser: spreads every input bit over the whole word.
+#[inline(always)]
 fn mix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = z.wrapping_add(SPLITMIX_GAMMA);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
@@ -131,7 +134,7 @@ fn hash<T: Real>(seed: u64, values: &[T]) -> u64 {
     for chunk in values.chunks(HASH_LANES) {
         for (lane, value) in lanes.iter_mut().zip(chunk) {
             // `to_f64` is exact, so every distinct input has distinct bits.
-            *lane = (*lane ^ value.to_f64().to_bits()).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            *lane = (*lane ^ value.to_f64().to_bits()).wrapping_mul(SPLITMIX_GAMMA);
         }
     }
     lanes.iter().fold(mix(seed), |hash, lane| mix(hash ^ lane))
@@ -149,20 +152,21 @@ impl Dropout {
             mask.fill(T::ONE);
             return;
         }
-        let mut rng = StdRng::seed_from_u64(hash(self.seed, x.as_slice()));
+        let key = hash(self.seed, x.as_slice());
         let scale = T::from_f64(1.0 / (1.0 - self.p));
-        // A uniform 32-bit draw per element, two from each 64-bit one: kept when at least
-        // p·2³² (rounded), so with probability 1 − p to within 2⁻³², always at p = 0 and never
-        // at p = 1, where the infinite scale is then never used.
+        // A uniform 32-bit draw per element: kept when at least p·2³² (rounded), so with
+        // probability 1 − p to within 2⁻³², always at p = 0 and never at p = 1, where the
+        // infinite scale is then never used.
         let threshold = (self.p * 4_294_967_296.0).round() as u64;
-        let keep = |draw: u64| if draw >= threshold { scale } else { T::ZERO };
-        for pair in mask.as_mut_slice().chunks_mut(2) {
-            let draws = rng.next_u64();
-            pair[0] = keep(draws & 0xffff_ffff);
-            if let Some(second) = pair.get_mut(1) {
-                *second = keep(draws >> 32);
+        let mask = mask.as_mut_slice();
+        // SplitMix64 from `key`: draw `i` is `mix(key + i·γ)`, a function of `i` alone, so the
+        // loop has no chain from one element to the next and runs on the widest vectors.
+        pulp::Arch::new().dispatch(|| {
+            for (i, element) in mask.iter_mut().enumerate() {
+                let draw = mix(key.wrapping_add((i as u64).wrapping_mul(SPLITMIX_GAMMA))) >> 32;
+                *element = if draw >= threshold { scale } else { T::ZERO };
             }
-        }
+        });
     }
 }
 
