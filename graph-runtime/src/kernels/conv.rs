@@ -17,6 +17,7 @@ use crate::Real;
 mod large;
 mod layout;
 mod product;
+mod winograd;
 
 use layout::{col2im, im2col, regroup, transpose_planes, ungroup};
 use product::combine_rows;
