@@ -92,7 +92,7 @@ pub(super) fn run<T: Real>(pass: Pass<'_, T>, (a, b): (&[T], &[T]), out: &mut [T
                 width: window.width,
                 padding: window.padding,
             };
-            correlate(a, &at, &correlation, bias, out);
+            correlate(a, at, &correlation, bias, out);
         }
         Pass::InputGrad => {
             // d_x[c][y][x] = Σ_{o,i,j} w[o][c][i][j]·d_y[o][y − i + P][x − j + P]: a
