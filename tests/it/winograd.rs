@@ -1,5 +1,5 @@
 //! The large 3×3 stride-1 convolutions (from 2 M multiply-adds, which the kernels compute by
-//! Winograd's F(2×2, 3×3)): forward pass, bias and input gradient against loops written here
+//! Winograd's F(2×2, 3×3)): forward pass, bias and both gradients against loops written here
 //! from PyTorch's definitions, at the MNIST example's second convolution and at awkward
 //! shapes (odd and even output sides, padding 0, 1 and 2, channels that are multiples of
 //! nothing), in `f64` to rounding and in `f32` relative to the sum of the terms' sizes.
@@ -85,6 +85,28 @@ fn naive_input_grad(d_y: &[f64], weight: &[f64], shape: Shape) -> Vec<(f64, f64)
     d_x
 }
 
+/// The weight's gradient by its definition, `d_w[o][c][i][j] = Σ_{b,y,x} d_y[o][y][x]·x[c][y
+/// + i − P][x + j − P]`, column-major as the weight.
+fn naive_weight_grad(d_y: &[f64], x: &[f64], shape: Shape) -> Vec<(f64, f64)> {
+    let (c, h, w, p, co, batch) = shape;
+    let (ho, wo) = (h + 2 * p - 2, w + 2 * p - 2);
+    let mut d_w = vec![(0.0, 0.0); co * c * 9];
+    for b in 0..batch {
+        for o in 0..co {
+            for (y, x_out, ci, i, j) in taps(ho, wo, c) {
+                let (row, col) = ((y + i).wrapping_sub(p), (x_out + j).wrapping_sub(p));
+                if row < h && col < w {
+                    let term = d_y[((b * co + o) * ho + y) * wo + x_out]
+                        * x[((b * c + ci) * h + row) * w + col];
+                    let sum = &mut d_w[o + co * ((ci * 3 + i) * 3 + j)];
+                    *sum = (sum.0 + term, sum.1 + term.abs());
+                }
+            }
+        }
+    }
+    d_w
+}
+
 /// Every (output row, output column, input channel, tap row, tap column).
 fn taps(
     ho: usize,
@@ -121,14 +143,15 @@ fn operands(shape: Shape) -> [Vec<f64>; 3] {
     ]
 }
 
-/// The forward pass and the input gradient of `shape` in `f64` and `f32`.
+/// The forward pass and both gradients of `shape` in `f64` and `f32`.
 #[track_caller]
 fn check(shape: Shape) {
     let (c, h, w, _, co, batch) = shape;
     let [x, weight, d_y] = operands(shape);
-    let (forward, input_grad) = (
+    let (forward, input_grad, weight_grad) = (
         naive_forward(&x, &weight, shape),
         naive_input_grad(&d_y, &weight, shape),
+        naive_weight_grad(&d_y, &x, shape),
     );
     let mut y = vec![f64::NAN; d_y.len()];
     kernels::conv2d_slices(&x, &weight, &window(shape), co, &mut y);
@@ -136,6 +159,9 @@ fn check(shape: Shape) {
     let mut d_x = vec![f64::NAN; batch * c * h * w];
     kernels::conv2d_input_grad_slices(&d_y, &weight, &window(shape), co, &mut d_x);
     assert_close(&d_x, &input_grad, 1e-13);
+    let mut d_w = vec![f64::NAN; weight.len()];
+    kernels::conv2d_weight_grad_slices(&d_y, &x, &window(shape), co, &mut d_w);
+    assert_close(&d_w, &weight_grad, 1e-13);
 
     let single = |v: &[f64]| v.iter().map(|&e| e as f32).collect::<Vec<f32>>();
     let double = |v: &[f32]| v.iter().map(|&e| f64::from(e)).collect::<Vec<f64>>();
@@ -146,6 +172,9 @@ fn check(shape: Shape) {
     let mut d_x = vec![f32::NAN; batch * c * h * w];
     kernels::conv2d_input_grad_slices(&d_y, &weight, &window(shape), co, &mut d_x);
     assert_close(&double(&d_x), &input_grad, 1e-5);
+    let mut d_w = vec![f32::NAN; weight.len()];
+    kernels::conv2d_weight_grad_slices(&d_y, &x, &window(shape), co, &mut d_w);
+    assert_close(&double(&d_w), &weight_grad, 1e-5);
 }
 
 #[test]

@@ -3,6 +3,7 @@
 //! strides, so none of the small path's regroupings. Below [`GEMM_MULTIPLY_ADDS`], the
 //! register-blocked rows of `product` win: `gemm` packs its operands into memory it allocates
 //! on every call, which costs more than a digits network's whole products (at most 0.3 M).
+//! 3×3 stride-1 convolutions of at least 8 channels in and out go to `winograd` instead.
 
 use super::layout::{col2im, im2col};
 use super::{winograd, Pass, Sizes, Workspace};
@@ -38,7 +39,7 @@ pub(super) type Operand<'a, T> = (&'a [T], View);
 pub(super) fn run<T: Real>(pass: Pass<'_, T>, (a, b): (&[T], &[T]), out: &mut [T], sizes: &Sizes) {
     let (window, co, depth) = (&sizes.window, sizes.out_channels, sizes.depth());
     let (plane, input) = (window.plane_len(), window.input_len());
-    if winograd::applies(&pass, sizes) {
+    if winograd::applies(sizes) {
         return winograd::run(pass, (a, b), out, sizes);
     }
     let mut workspace = Workspace::take();

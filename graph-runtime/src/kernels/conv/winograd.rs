@@ -5,7 +5,9 @@
 //! matrix products, `M_ξ (tiles×C_out) = V_ξ (tiles×C_in) · U_ξ (C_in×C_out)`, one `gemm` call
 //! each, between transforms that only add. The input gradient of a stride-1 convolution is the
 //! same correlation (of `d_y`, padded by `2 − P`, with the kernel turned 180° and its channels
-//! swapped), so it takes this path too.
+//! swapped), so it takes this path too; the weight's gradient is the forward pass's adjoint in
+//! the kernel, `Gᵀ [Σ_tiles (A δ Aᵀ) ⊙ (Bᵀ d B)] G` (`δ` the output's gradient over a tile),
+//! the same 16 products, summed over the tiles. All three do 16/36 of im2col's multiplications.
 //!
 //! An image at a time, its rows are first multiplied by `B` (the padding added on the way),
 //! then its tiles go through in chunks of tile rows, so that a chunk's transformed input and
@@ -16,6 +18,7 @@
 use super::large::{product, View};
 use super::{Pass, Sizes, Workspace};
 use crate::Real;
+use std::ops::Range;
 
 /// A chunk's transformed input and products at most, `16·(C_in + C_out)` values a tile: the
 /// whole image for the example's second convolution (169 tiles of 32 and 64 channels in its
@@ -25,8 +28,8 @@ const CHUNK_BYTES: usize = 1 << 20;
 /// The values the transforms combine at once: an AVX-512 register of `f32`.
 const LANES: usize = 16;
 
-/// A 3×3 stride-1 correlation of each image of a batch: `inputs` channels of `height×width` in, zero
-/// padding `padding` around them, `outputs` channels out.
+/// A 3×3 stride-1 correlation of each image of a batch: `inputs` channels of `height×width`
+/// in, zero padding `padding` around them, `outputs` channels out.
 #[derive(Clone, Copy)]
 struct Correlation {
     inputs: usize,
@@ -65,35 +68,32 @@ impl Correlation {
     }
 }
 
-/// Whether `pass` on `sizes` goes to Winograd: a 3×3 stride-1 convolution's forward pass or
-/// input gradient with at least 8 channels in and out, so that the 16 products beat im2col's
-/// one (the example's first convolution, 1 channel in, runs 4× slower in its input gradient).
-pub(super) fn applies<T>(pass: &Pass<'_, T>, sizes: &Sizes) -> bool {
+/// Whether a large convolution of `sizes` goes to Winograd: 3×3, stride 1, with at least 8
+/// channels in and out, so that the 16 products beat im2col's one (the example's first
+/// convolution, 1 channel in, runs its input gradient 4× slower by Winograd).
+pub(super) fn applies(sizes: &Sizes) -> bool {
     let window = &sizes.window;
-    !matches!(pass, Pass::WeightGrad)
-        && window.kernel == 3
+    window.kernel == 3
         && window.stride == 1
         && window.padding <= 2
         && window.channels.min(sizes.out_channels) >= 8
 }
 
-/// `pass` (a forward pass or an input gradient) on operands `a` and `b` into `out`.
+/// `pass` on operands `a` and `b` into `out`, as `Kernel` defines them.
 #[inline(always)]
 pub(super) fn run<T: Real>(pass: Pass<'_, T>, (a, b): (&[T], &[T]), out: &mut [T], sizes: &Sizes) {
     let (window, co) = (&sizes.window, sizes.out_channels);
-    let weight = &b[..co * sizes.depth()];
-    let at = |o: usize, c: usize, i: usize, j: usize| weight[o + co * ((c * 3 + i) * 3 + j)];
+    let forward = Correlation {
+        inputs: window.channels,
+        outputs: co,
+        height: window.height,
+        width: window.width,
+        padding: window.padding,
+    };
+    // The weight's tap (i, j) from channel c to channel o, in the passes that read it.
+    let at = |o: usize, c: usize, i: usize, j: usize| b[o + co * ((c * 3 + i) * 3 + j)];
     match pass {
-        Pass::Forward(bias) => {
-            let correlation = Correlation {
-                inputs: window.channels,
-                outputs: co,
-                height: window.height,
-                width: window.width,
-                padding: window.padding,
-            };
-            correlate(a, at, &correlation, bias, out);
-        }
+        Pass::Forward(bias) => correlate(a, at, &forward, bias, out),
         Pass::InputGrad => {
             // d_x[c][y][x] = Σ_{o,i,j} w[o][c][i][j]·d_y[o][y − i + P][x − j + P]: a
             // correlation of d_y with w[o][c][2 − i][2 − j], padded by 2 − P.
@@ -107,8 +107,62 @@ pub(super) fn run<T: Real>(pass: Pass<'_, T>, (a, b): (&[T], &[T]), out: &mut [T
             let turned = |c: usize, o: usize, i: usize, j: usize| at(o, c, 2 - i, 2 - j);
             correlate(a, turned, &correlation, None, out);
         }
-        Pass::WeightGrad => unreachable!("`applies` keeps the weight gradient on im2col"),
+        Pass::WeightGrad => correlate_weight_grad(a, b, &forward, &mut out[..co * sizes.depth()]),
     }
+}
+
+/// How a correlation's tiles go through: `rows_per_chunk` tile rows of one image at a time,
+/// at most `most_tiles` tiles (rounded up to whole blocks of [`LANES`]).
+struct Plan {
+    rows_per_chunk: usize,
+    most_tiles: usize,
+}
+
+impl Correlation {
+    /// Chunks of equal numbers of tile rows, as few as keep each under `CHUNK_BYTES`.
+    fn plan<T>(&self) -> Plan {
+        let (down, across) = self.tiles();
+        let chunk_tiles = CHUNK_BYTES / (16 * (self.inputs + self.outputs) * size_of::<T>());
+        let rows_per_chunk = down.div_ceil(down.div_ceil((chunk_tiles / across).max(1)));
+        Plan {
+            rows_per_chunk,
+            // The last block's spare lanes are computed and dropped.
+            most_tiles: (rows_per_chunk * across).next_multiple_of(LANES),
+        }
+    }
+}
+
+/// The view of `V_ξ`, `M_ξ` or `D_ξ` (`ξ` from `offset`): a matrix of `stride` tiles, tile
+/// `t` in its rows, each row a channel's run of `stride` (column-major `tiles×channels`).
+fn tile_major(offset: usize, stride: usize) -> View {
+    View {
+        offset,
+        strides: (1, stride),
+    }
+}
+
+/// The tile rows of each chunk of an image.
+fn chunks(correlation: &Correlation, plan: &Plan) -> impl Iterator<Item = Range<usize>> {
+    let (down, rows) = (correlation.tiles().0, plan.rows_per_chunk);
+    (0..down)
+        .step_by(rows)
+        .map(move |first| first..(first + rows).min(down))
+}
+
+/// The transformed input of the chunk of `tile_rows`, `v[ξ][c][t]` (`t` from the chunk's first
+/// tile), from the image's rows times `B`; its `stride`, the columns per row of `v`.
+#[inline(always)]
+fn transform_chunk<T: Real>(
+    rows: &[T],
+    tile_rows: &Range<usize>,
+    correlation: &Correlation,
+    v: &mut [T],
+) -> usize {
+    let stride = (tile_rows.len() * correlation.tiles().1).next_multiple_of(LANES);
+    for channel in 0..correlation.inputs {
+        transform_columns(rows, (channel, tile_rows.start, stride), correlation, v);
+    }
+    stride
 }
 
 /// `out = correlation(input, tap) + bias`, `tap(o, c, i, j)` the kernel's tap `(i, j)` from
@@ -121,23 +175,20 @@ fn correlate<T: Real>(
     bias: Option<&[T]>,
     out: &mut [T],
 ) {
-    let (ci, co) = (correlation.inputs, correlation.outputs);
-    let (tiles_down, tiles_across) = correlation.tiles();
-    // Chunks of equal numbers of tile rows, as few as keep each under `CHUNK_BYTES`.
-    let chunk_tiles = CHUNK_BYTES / (16 * (ci + co) * std::mem::size_of::<T>());
-    let chunks = tiles_down.div_ceil((chunk_tiles / tiles_across).max(1));
-    let rows_per_chunk = tiles_down.div_ceil(chunks);
-    // The products' and transforms' rows are whole blocks of `LANES` tiles, the last one's
-    // spare lanes computed and dropped.
-    let most_tiles = (rows_per_chunk * tiles_across).next_multiple_of(LANES);
+    let (ci, co, plan) = (
+        correlation.inputs,
+        correlation.outputs,
+        correlation.plan::<T>(),
+    );
+    let across = correlation.tiles().1;
     let mut workspace = Workspace::take();
     let [u, line, rows, v, m, lines] = workspace.slices::<T, 6>([
         16 * co * ci,
         correlation.line_len(),
         correlation.rows_len() + LANES,
-        16 * ci * most_tiles,
-        16 * co * most_tiles,
-        4 * most_tiles,
+        16 * ci * plan.most_tiles,
+        16 * co * plan.most_tiles,
+        4 * plan.most_tiles,
     ]);
     transform_kernel(&tap, (co, ci), u);
     // The padding stays zero from row to row and from image to image.
@@ -146,27 +197,19 @@ fn correlate<T: Real>(
     let input_len = ci * correlation.height * correlation.width;
     for (image, x) in input.chunks_exact(input_len).enumerate() {
         transform_rows(x, correlation, line, rows);
-        for first in (0..tiles_down).step_by(rows_per_chunk) {
-            let tile_rows = first..(first + rows_per_chunk).min(tiles_down);
-            let tiles = tile_rows.len() * tiles_across;
-            let stride = tiles.next_multiple_of(LANES);
-            for channel in 0..ci {
-                transform_columns(rows, (channel, first, stride), correlation, v);
-            }
+        for tile_rows in chunks(correlation, &plan) {
+            let stride = transform_chunk(rows, &tile_rows, correlation, v);
             for xi in 0..16 {
                 // M_ξ (tiles×C_out) = V_ξ (tiles×C_in) · U_ξ (C_in×C_out), all column-major.
-                let view = |offset: usize, column_stride: usize| View {
-                    offset,
-                    strides: (1, column_stride),
-                };
                 let operands = (
-                    (&*v, view(xi * ci * stride, stride)),
-                    (&*u, view(xi * co * ci, ci)),
+                    (&*v, tile_major(xi * ci * stride, stride)),
+                    (&*u, tile_major(xi * co * ci, ci)),
                 );
+                let products = (&mut *m, tile_major(xi * co * stride, stride));
                 product(
-                    (&mut *m, view(xi * co * stride, stride)),
+                    products,
                     operands,
-                    (tiles, co, ci),
+                    (tile_rows.len() * across, co, ci),
                     false,
                 );
             }
@@ -174,11 +217,77 @@ fn correlate<T: Real>(
                 let offset = bias.map_or(T::ZERO, |bias| bias[o]);
                 transform_output(m, (o, co, stride), offset, lines);
                 for (local, tile_row) in tile_rows.clone().enumerate() {
-                    let lines = (&*lines, local * tiles_across, stride);
+                    let lines = (&*lines, local * across, stride);
                     scatter(lines, (image, tile_row, o), correlation, out);
                 }
             }
         }
+    }
+}
+
+/// The weight's gradient of `correlation` (the forward pass's), from the output's `d_y` and
+/// the input `x`, into the column-major `C_out×(C·3·3)` `d_weight`: the adjoint of
+/// [`correlate`] in `g`, `Gᵀ [Σ_tiles (A d_y Aᵀ) ⊙ (Bᵀ d B)] G`, 16 products over the tiles.
+#[inline(always)]
+fn correlate_weight_grad<T: Real>(
+    d_y: &[T],
+    x: &[T],
+    correlation: &Correlation,
+    d_weight: &mut [T],
+) {
+    let (ci, co, plan) = (
+        correlation.inputs,
+        correlation.outputs,
+        correlation.plan::<T>(),
+    );
+    let across = correlation.tiles().1;
+    let mut workspace = Workspace::take();
+    let [sums, line, rows, v, d, lines] = workspace.slices::<T, 6>([
+        16 * co * ci,
+        correlation.line_len(),
+        correlation.rows_len() + LANES,
+        16 * ci * plan.most_tiles,
+        16 * co * plan.most_tiles,
+        4 * plan.most_tiles,
+    ]);
+    sums.fill(T::ZERO);
+    line.fill(T::ZERO);
+    rows.fill(T::ZERO);
+    let input_len = ci * correlation.height * correlation.width;
+    for (image, x) in x.chunks_exact(input_len).enumerate() {
+        transform_rows(x, correlation, line, rows);
+        for tile_rows in chunks(correlation, &plan) {
+            let stride = transform_chunk(rows, &tile_rows, correlation, v);
+            for o in 0..co {
+                for (local, tile_row) in tile_rows.clone().enumerate() {
+                    let lines = (&mut *lines, local * across, stride);
+                    gather(d_y, (image, tile_row, o), correlation, lines);
+                }
+                transform_output_adjoint(lines, (o, co, stride), d);
+            }
+            for xi in 0..16 {
+                // S_ξ (C_out×C_in) += D_ξ (C_out×tiles) · V_ξᵀ (tiles×C_in); S_ξ row-major.
+                let operands = (
+                    (&*d, transpose(tile_major(xi * co * stride, stride))),
+                    (&*v, tile_major(xi * ci * stride, stride)),
+                );
+                let sum = View {
+                    offset: xi * co * ci,
+                    strides: (ci, 1),
+                };
+                let tiles = tile_rows.len() * across;
+                product((&mut *sums, sum), operands, (co, ci, tiles), true);
+            }
+        }
+    }
+    untransform_kernel(sums, (co, ci), d_weight);
+}
+
+/// The transpose of `view`.
+fn transpose(view: View) -> View {
+    View {
+        offset: view.offset,
+        strides: (view.strides.1, view.strides.0),
     }
 }
 
@@ -392,6 +501,93 @@ fn scatter<T: Real>(
         if y < out_height {
             let line = &lines[2 * (half * stride + first)..][..out_width];
             copy_short(&mut plane[y * out_width..][..out_width], line);
+        }
+    }
+}
+
+/// The adjoint of [`scatter`]: tile row `tile_row` of channel `o` of image `image` of `d_y`
+/// into the chunk's `lines` (its tiles from `first`), zeros for a ragged edge's missing outputs.
+#[inline(always)]
+fn gather<T: Real>(
+    d_y: &[T],
+    (image, tile_row, o): (usize, usize, usize),
+    correlation: &Correlation,
+    (lines, first, stride): (&mut [T], usize, usize),
+) {
+    let (out_height, out_width) = (correlation.out_height(), correlation.out_width());
+    let across = correlation.tiles().1;
+    let plane = &d_y[(image * correlation.outputs + o) * out_height * out_width..]
+        [..out_height * out_width];
+    for half in 0..2 {
+        let y = 2 * tile_row + half;
+        let line = &mut lines[2 * (half * stride + first)..][..2 * across];
+        if y < out_height {
+            copy_short(&mut line[..out_width], &plane[y * out_width..][..out_width]);
+            line[out_width..].fill(T::ZERO);
+        } else {
+            line.fill(T::ZERO);
+        }
+    }
+}
+
+/// The adjoint of [`transform_output`]: `d[ξ][o][t]` = element `ξ` of `A δ Aᵀ`, `δ` the 2×2
+/// block of the output's gradient over tile `t` (from `lines`, as `transform_output` leaves
+/// them), `A = [1 0; 1 1; 1 −1; 0 −1]`.
+#[inline(always)]
+fn transform_output_adjoint<T: Real>(
+    lines: &[T],
+    (o, co, stride): (usize, usize, usize),
+    d: &mut [T],
+) {
+    let (top, bottom) = lines[..4 * stride].split_at(2 * stride);
+    let channel = &mut d[o * stride..];
+    for start in (0..stride).step_by(LANES) {
+        let top: &[T; 2 * LANES] = top[2 * start..][..2 * LANES].try_into().expect("2 LANES");
+        let bottom: &[T; 2 * LANES] = bottom[2 * start..][..2 * LANES]
+            .try_into()
+            .expect("2 LANES");
+        let mut out = [[T::ZERO; LANES]; 16];
+        for i in 0..LANES {
+            let (p, q, r, s) = (top[2 * i], top[2 * i + 1], bottom[2 * i], bottom[2 * i + 1]);
+            // A δ, row by row, then each row [a b] times Aᵀ: [a, a + b, a − b, −b].
+            let rows = [(p, q), (p + r, q + s), (p - r, q - s), (-r, -s)];
+            for (k, (a, b)) in rows.into_iter().enumerate() {
+                out[4 * k][i] = a;
+                out[4 * k + 1][i] = a + b;
+                out[4 * k + 2][i] = a - b;
+                out[4 * k + 3][i] = -b;
+            }
+        }
+        for (xi, values) in out.iter().enumerate() {
+            channel[xi * co * stride + start..][..LANES].copy_from_slice(values);
+        }
+    }
+}
+
+/// The adjoint of [`transform_kernel`]: `d_weight[o + C_out·((c·3 + i)·3 + j)]` = element
+/// `(i, j)` of `Gᵀ S G`, `S` the 4×4 `sums[ξ][o][c]`.
+#[inline(always)]
+fn untransform_kernel<T: Real>(sums: &[T], (co, ci): (usize, usize), d_weight: &mut [T]) {
+    let half = T::ONE / (T::ONE + T::ONE);
+    // [a b c d] times G: [a + ½b + ½c, ½b − ½c, ½b + ½c + d].
+    let gather = |r: [T; 4]| {
+        [
+            r[0] + (r[1] + r[2]) * half,
+            (r[1] - r[2]) * half,
+            (r[1] + r[2]) * half + r[3],
+        ]
+    };
+    for o in 0..co {
+        for c in 0..ci {
+            let s = |k: usize, l: usize| sums[((4 * k + l) * co + o) * ci + c];
+            // Gᵀ S, one column l at a time, then each of its three rows times G.
+            let columns = [0, 1, 2, 3].map(|l| gather([s(0, l), s(1, l), s(2, l), s(3, l)]));
+            for i in 0..3 {
+                let row = gather([columns[0][i], columns[1][i], columns[2][i], columns[3][i]]);
+                for (j, value) in row.into_iter().enumerate() {
+                    d_weight[o + co * ((c * 3 + i) * 3 + j)] = value;
+                }
+            }
         }
     }
 }
