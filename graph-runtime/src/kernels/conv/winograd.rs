@@ -132,6 +132,14 @@ impl Correlation {
     }
 }
 
+/// The values of one `ξ` of `V`, `M` or `D` for `channels` channels of `stride` tiles, and
+/// [`LANES`] more: the 16 runs the transforms read or write together then start 64 bytes apart
+/// modulo 4 KiB, not all in one set of the L1 cache (conv 2's `M_ξ` would be 36 KiB, 9·4 KiB,
+/// apart).
+fn plane(channels: usize, stride: usize) -> usize {
+    channels * stride + LANES
+}
+
 /// The view of `V_ξ`, `M_ξ` or `D_ξ` (`ξ` from `offset`): a matrix of `stride` tiles, tile
 /// `t` in its rows, each row a channel's run of `stride` (column-major `tiles×channels`).
 fn tile_major(offset: usize, stride: usize) -> View {
@@ -186,8 +194,8 @@ fn correlate<T: Real>(
         16 * co * ci,
         correlation.line_len(),
         correlation.rows_len() + LANES,
-        16 * ci * plan.most_tiles,
-        16 * co * plan.most_tiles,
+        16 * plane(ci, plan.most_tiles),
+        16 * plane(co, plan.most_tiles),
         4 * plan.most_tiles,
     ]);
     transform_kernel(&tap, (co, ci), u);
@@ -202,10 +210,10 @@ fn correlate<T: Real>(
             for xi in 0..16 {
                 // M_ξ (tiles×C_out) = V_ξ (tiles×C_in) · U_ξ (C_in×C_out), all column-major.
                 let operands = (
-                    (&*v, tile_major(xi * ci * stride, stride)),
+                    (&*v, tile_major(xi * plane(ci, stride), stride)),
                     (&*u, tile_major(xi * co * ci, ci)),
                 );
-                let products = (&mut *m, tile_major(xi * co * stride, stride));
+                let products = (&mut *m, tile_major(xi * plane(co, stride), stride));
                 product(
                     products,
                     operands,
@@ -246,8 +254,8 @@ fn correlate_weight_grad<T: Real>(
         16 * co * ci,
         correlation.line_len(),
         correlation.rows_len() + LANES,
-        16 * ci * plan.most_tiles,
-        16 * co * plan.most_tiles,
+        16 * plane(ci, plan.most_tiles),
+        16 * plane(co, plan.most_tiles),
         4 * plan.most_tiles,
     ]);
     sums.fill(T::ZERO);
@@ -268,8 +276,8 @@ fn correlate_weight_grad<T: Real>(
             for xi in 0..16 {
                 // S_ξ (C_out×C_in) += D_ξ (C_out×tiles) · V_ξᵀ (tiles×C_in); S_ξ row-major.
                 let operands = (
-                    (&*d, transpose(tile_major(xi * co * stride, stride))),
-                    (&*v, tile_major(xi * ci * stride, stride)),
+                    (&*d, transpose(tile_major(xi * plane(co, stride), stride))),
+                    (&*v, tile_major(xi * plane(ci, stride), stride)),
                 );
                 let sum = View {
                     offset: xi * co * ci,
@@ -367,13 +375,13 @@ fn transform_columns<T: Real>(
     v: &mut [T],
 ) {
     let (down, across) = correlation.tiles();
-    let plane = (down + 1) * across;
+    let rows_plane = (down + 1) * across;
     for l in 0..4 {
         // A tile row's patches start on an even padded row 2·t: rows 2t, 2t + 1, 2t + 2 and
         // 2t + 3 are even row t, odd row t, even row t + 1 and odd row t + 1. The last
         // block's spare lanes read on (`rows` has `LANES` more values than its planes).
         let run = |odd: usize, row: usize| {
-            &rows[((channel * 4 + l) * 2 + odd) * plane + row * across..][..stride]
+            &rows[((channel * 4 + l) * 2 + odd) * rows_plane + row * across..][..stride]
         };
         let patch_rows = [
             run(0, first),
@@ -381,8 +389,9 @@ fn transform_columns<T: Real>(
             run(0, first + 1),
             run(1, first + 1),
         ];
-        let [k0, k1, k2, k3] =
-            four_mut(v, |k| ((4 * k + l) * correlation.inputs + channel) * stride);
+        let [k0, k1, k2, k3] = four_mut(v, |k| {
+            (4 * k + l) * plane(correlation.inputs, stride) + channel * stride
+        });
         in_blocks(patch_rows, [k0, k1, k2, k3], stride, column_block::<T>);
     }
 }
@@ -415,7 +424,7 @@ fn transform_output<T: Real>(
     for start in (0..stride).step_by(LANES) {
         let mut products = [[T::ZERO; LANES]; 16];
         for (xi, values) in products.iter_mut().enumerate() {
-            values.copy_from_slice(&channel[xi * co * stride + start..][..LANES]);
+            values.copy_from_slice(&channel[xi * plane(co, stride) + start..][..LANES]);
         }
         let [q0, q1, q2, q3] = output_block(&products);
         let (mut top_pairs, mut bottom_pairs) = ([T::ZERO; 2 * LANES], [T::ZERO; 2 * LANES]);
@@ -559,7 +568,7 @@ fn transform_output_adjoint<T: Real>(
             }
         }
         for (xi, values) in out.iter().enumerate() {
-            channel[xi * co * stride + start..][..LANES].copy_from_slice(values);
+            channel[xi * plane(co, stride) + start..][..LANES].copy_from_slice(values);
         }
     }
 }
