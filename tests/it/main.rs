@@ -25,3 +25,4 @@ mod tape;
 mod tensor;
 mod trainer;
 mod ui;
+mod winograd;

@@ -1,7 +1,8 @@
 //! 2-D convolution (PyTorch's cross-correlation, zero padding) over a batch of images, one
 //! image per column, each image `C×H×W` in PyTorch's row-major `(C, H, W)` order, and its
 //! gradients. Each is im2col (`layout`) and one product over the whole batch as row
-//! operations (`product`), or, from 2 M multiply-adds on, one `gemm` call per image (`large`),
+//! operations (`product`), or, from 2 M multiply-adds on, one `gemm` call per image (`large`)
+//! or, for a 3×3 stride-1 kernel, Winograd's F(2×2, 3×3) (`winograd`, which agrees to rounding),
 //! in a workspace kept per thread (`Workspace`), so a step after the first allocates nothing
 //! of ours (`gemm` allocates its packing buffers), compiled for the widest instruction set the
 //! processor has
@@ -17,6 +18,7 @@ use crate::Real;
 mod large;
 mod layout;
 mod product;
+mod winograd;
 
 use layout::{col2im, im2col, regroup, ungroup};
 use product::{combine_rows, dot_rows};

@@ -3,9 +3,10 @@
 //! strides, so none of the small path's regroupings. Below [`GEMM_MULTIPLY_ADDS`], the
 //! register-blocked rows of `product` win: `gemm` packs its operands into memory it allocates
 //! on every call, which costs more than a digits network's whole products (at most 0.3 M).
+//! 3×3 stride-1 convolutions of at least 8 channels in and out go to `winograd` instead.
 
 use super::layout::{col2im, im2col};
-use super::{Pass, Sizes, Workspace};
+use super::{winograd, Pass, Sizes, Workspace};
 use crate::Real;
 
 /// Convolutions of at least this many multiply-adds go to `gemm`.
@@ -13,9 +14,9 @@ pub(super) const GEMM_MULTIPLY_ADDS: usize = 1 << 21;
 
 /// A matrix inside a slice: where its first element is and its (row, column) strides.
 #[derive(Clone, Copy)]
-struct View {
-    offset: usize,
-    strides: (usize, usize),
+pub(super) struct View {
+    pub(super) offset: usize,
+    pub(super) strides: (usize, usize),
 }
 
 impl View {
@@ -29,7 +30,7 @@ impl View {
 }
 
 /// A product's operand: a slice and the matrix in it.
-type Operand<'a, T> = (&'a [T], View);
+pub(super) type Operand<'a, T> = (&'a [T], View);
 
 /// `pass` on operands `a` and `b` into `out`, as the small path computes it, an image at a
 /// time: each image's im2col matrix (`C·K·K×H_out·W_out`, 0.7 MB for the example's second
@@ -38,6 +39,9 @@ type Operand<'a, T> = (&'a [T], View);
 pub(super) fn run<T: Real>(pass: Pass<'_, T>, (a, b): (&[T], &[T]), out: &mut [T], sizes: &Sizes) {
     let (window, co, depth) = (&sizes.window, sizes.out_channels, sizes.depth());
     let (plane, input) = (window.plane_len(), window.input_len());
+    if winograd::applies(sizes) {
+        return winograd::run(pass, (a, b), out, sizes);
+    }
     let mut workspace = Workspace::take();
     let [cols, padded] = workspace.slices::<T, 2>([depth * plane, window.padded_len()]);
     let (images, weight, outputs) = (sizes.batch * input, co * depth, co * sizes.n());
@@ -115,7 +119,7 @@ pub(super) fn run<T: Real>(pass: Pass<'_, T>, (a, b): (&[T], &[T]), out: &mut [T
 /// `dst ← lhs·rhs`, or `dst + lhs·rhs` if `accumulate`, a `rows×columns` product of depth
 /// `depth`, each matrix a view into its slice.
 #[inline(always)]
-fn product<T: Real>(
+pub(super) fn product<T: Real>(
     (dst, at): (&mut [T], View),
     ((lhs, lhs_at), (rhs, rhs_at)): (Operand<'_, T>, Operand<'_, T>),
     (rows, columns, depth): (usize, usize, usize),
