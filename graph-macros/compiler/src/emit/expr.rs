@@ -318,7 +318,7 @@ pub fn expression(context: &Context, id: NodeId) -> Fragment {
             Fragment::atom(quote!(#private::#helper(#operand)))
         }
         Op::Add(..) if context.plan.biased(id).is_some() => {
-            images::expression(context, biased(context, id), &node.shape, span)
+            images::expression(context, images::biased(context, id), &node.shape, span)
         }
         op if op.window().is_some() => images::expression(context, (op, None), &node.shape, span),
         // Element-wise on matrices.
@@ -408,9 +408,13 @@ pub fn write_into(context: &Context, id: NodeId, place: &TokenStream) -> TokenSt
         Op::Call(_, a) if context.plan.vectorised(id).is_some() => {
             super::fused::vectorised_into(context, id, a, place)
         }
-        Op::Add(..) if context.plan.biased(id).is_some() => {
-            images::write_into(context, biased(context, id), &node.shape, node.span, place)
-        }
+        Op::Add(..) if context.plan.biased(id).is_some() => images::write_into(
+            context,
+            images::biased(context, id),
+            &node.shape,
+            node.span,
+            place,
+        ),
         op if op.window().is_some() => {
             images::write_into(context, (op, None), &node.shape, node.span, place)
         }
@@ -422,12 +426,6 @@ pub fn write_into(context: &Context, id: NodeId, place: &TokenStream) -> TokenSt
             quote!(*#place = #value)
         }
     }
-}
-
-/// A biased node's convolution and bias (see `fuse`).
-fn biased(context: &Context, id: NodeId) -> (Op, Option<NodeId>) {
-    let (conv, bias) = context.plan.biased(id).expect("a biased node");
-    (context.graph.node(conv).op, Some(bias))
 }
 
 /// A product with a scalar: nalgebra's `*`.

@@ -36,6 +36,12 @@ pub fn write_into(
     quote!(#private::#kernel::<#generics>(#(#operands,)* #place))
 }
 
+/// A biased node's convolution and the bias it adds (see `passes::fuse`).
+pub fn biased(context: &Context, id: NodeId) -> (Op, Option<NodeId>) {
+    let (conv, bias) = context.plan.biased(id).expect("a biased node");
+    (context.graph.node(conv).op, Some(bias))
+}
+
 /// The kernel (its mnemonic, `_bias` with a bias, and `suffix`), its const generic arguments
 /// and its operands, the bias last.
 fn call(
