@@ -40,70 +40,55 @@ fn values(seed: usize, len: usize) -> Vec<f64> {
         .collect()
 }
 
-/// The forward pass by its definition, `y[o][y][x] = Σ_{c,i,j} w[o][c][i][j]·x[c][y + i −
-/// P][x + j − P]`, each element with the sum of its terms' sizes; `weight[o + C_out·((c·3 +
-/// i)·3 + j)]`, column-major.
-fn naive_forward(x: &[f64], weight: &[f64], shape: Shape) -> Vec<(f64, f64)> {
+/// Calls `f(w, x, y)` for every term `weight[w]·x[x]` of output element `y[y]` of the
+/// convolution of `shape` by its definition, `y[o][y][x] = Σ_{c,i,j} w[o][c][i][j]·x[c][y + i
+/// − P][x + j − P]` (terms in the padding left out); `weight[o + C_out·((c·3 + i)·3 + j)]`,
+/// column-major.
+fn for_each_term(shape: Shape, mut f: impl FnMut(usize, usize, usize)) {
     let (c, h, w, p, co, batch) = shape;
     let (ho, wo) = (h + 2 * p - 2, w + 2 * p - 2);
-    let mut out = vec![(0.0, 0.0); batch * co * ho * wo];
     for b in 0..batch {
         for o in 0..co {
             for (y, x_out, ci, i, j) in taps(ho, wo, c) {
                 let (row, col) = ((y + i).wrapping_sub(p), (x_out + j).wrapping_sub(p));
                 if row < h && col < w {
-                    let term = weight[o + co * ((ci * 3 + i) * 3 + j)]
-                        * x[((b * c + ci) * h + row) * w + col];
-                    let sum = &mut out[((b * co + o) * ho + y) * wo + x_out];
-                    *sum = (sum.0 + term, sum.1 + term.abs());
+                    let weight = o + co * ((ci * 3 + i) * 3 + j);
+                    let input = ((b * c + ci) * h + row) * w + col;
+                    f(weight, input, ((b * co + o) * ho + y) * wo + x_out);
                 }
             }
         }
     }
+}
+
+/// `term` added to `sum`, and its size to the sum of the terms' sizes.
+fn add(sum: &mut (f64, f64), term: f64) {
+    *sum = (sum.0 + term, sum.1 + term.abs());
+}
+
+/// The forward pass by its definition, each element with the sum of its terms' sizes.
+fn naive_forward(x: &[f64], weight: &[f64], shape: Shape) -> Vec<(f64, f64)> {
+    let (_, h, w, p, co, batch) = shape;
+    let mut out = vec![(0.0, 0.0); batch * co * (h + 2 * p - 2) * (w + 2 * p - 2)];
+    for_each_term(shape, |wi, xi, yi| add(&mut out[yi], weight[wi] * x[xi]));
     out
 }
 
 /// The input gradient as the forward pass's adjoint: every `d_y[o][y][x]·w[o][c][i][j]` added
 /// to the input element the forward pass read it from.
 fn naive_input_grad(d_y: &[f64], weight: &[f64], shape: Shape) -> Vec<(f64, f64)> {
-    let (c, h, w, p, co, batch) = shape;
-    let (ho, wo) = (h + 2 * p - 2, w + 2 * p - 2);
+    let (c, h, w, _, _, batch) = shape;
     let mut d_x = vec![(0.0, 0.0); batch * c * h * w];
-    for b in 0..batch {
-        for o in 0..co {
-            for (y, x_out, ci, i, j) in taps(ho, wo, c) {
-                let (row, col) = ((y + i).wrapping_sub(p), (x_out + j).wrapping_sub(p));
-                if row < h && col < w {
-                    let term = weight[o + co * ((ci * 3 + i) * 3 + j)]
-                        * d_y[((b * co + o) * ho + y) * wo + x_out];
-                    let sum = &mut d_x[((b * c + ci) * h + row) * w + col];
-                    *sum = (sum.0 + term, sum.1 + term.abs());
-                }
-            }
-        }
-    }
+    for_each_term(shape, |wi, xi, yi| add(&mut d_x[xi], weight[wi] * d_y[yi]));
     d_x
 }
 
 /// The weight's gradient by its definition, `d_w[o][c][i][j] = Σ_{b,y,x} d_y[o][y][x]·x[c][y
 /// + i − P][x + j − P]`, column-major as the weight.
 fn naive_weight_grad(d_y: &[f64], x: &[f64], shape: Shape) -> Vec<(f64, f64)> {
-    let (c, h, w, p, co, batch) = shape;
-    let (ho, wo) = (h + 2 * p - 2, w + 2 * p - 2);
+    let (c, _, _, _, co, _) = shape;
     let mut d_w = vec![(0.0, 0.0); co * c * 9];
-    for b in 0..batch {
-        for o in 0..co {
-            for (y, x_out, ci, i, j) in taps(ho, wo, c) {
-                let (row, col) = ((y + i).wrapping_sub(p), (x_out + j).wrapping_sub(p));
-                if row < h && col < w {
-                    let term = d_y[((b * co + o) * ho + y) * wo + x_out]
-                        * x[((b * c + ci) * h + row) * w + col];
-                    let sum = &mut d_w[o + co * ((ci * 3 + i) * 3 + j)];
-                    *sum = (sum.0 + term, sum.1 + term.abs());
-                }
-            }
-        }
-    }
+    for_each_term(shape, |wi, xi, yi| add(&mut d_w[wi], d_y[yi] * x[xi]));
     d_w
 }
 

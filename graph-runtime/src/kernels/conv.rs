@@ -210,14 +210,14 @@ impl<T: Real, Z: SizesOf> pulp::WithSimd for Kernel<'_, T, Z> {
         match self.pass {
             Pass::Forward(bias) => {
                 let (x, weight, y) = (&a[..images], &b[..weight], &mut self.out[..outputs]);
-                let [cols, grouped, padded] = workspace.slices::<T, 3>(sizes.lengths());
-                im2col(x, window, n, padded, cols);
-                combine_rows(grouped, cols, (n, sizes.depth()), |o, d| weight[o + co * d]);
-                ungroup(grouped, bias, y, (co, window.plane_len(), sizes.batch));
+                let scratch = workspace.slices::<T, 3>(sizes.lengths());
+                convolve((x, |o, d| weight[o + co * d], bias), &sizes, y, scratch);
             }
             Pass::InputGrad => {
                 let (d_y, weight, d_x) = (&a[..outputs], &b[..weight], &mut self.out[..images]);
-                match sizes.adjoint() {
+                // As a convolution where its product is no larger than col2im's: padding of
+                // at least (K − 1)/2.
+                match sizes.adjoint().filter(|adjoint| adjoint.n() <= n) {
                     Some(adjoint) => {
                         let operands = (d_y, weight);
                         input_grad_as_convolution(&sizes, &adjoint, operands, d_x, &mut workspace)
@@ -241,6 +241,23 @@ impl<T: Real, Z: SizesOf> pulp::WithSimd for Kernel<'_, T, Z> {
             }
         }
     }
+}
+
+/// The convolution of `sizes` of the images `x` into `y`: the weight's tap `d` into output
+/// channel `o` is `coefficient(o, d)`, plus `bias[o]` if there is a bias. `scratch` is
+/// [`Sizes::lengths`] long.
+#[inline(always)]
+fn convolve<T: Real>(
+    (x, coefficient, bias): (&[T], impl Fn(usize, usize) -> T, Option<&[T]>),
+    sizes: &Sizes,
+    y: &mut [T],
+    [cols, grouped, padded]: [&mut [T]; 3],
+) {
+    let (window, n) = (&sizes.window, sizes.n());
+    im2col(x, window, n, padded, cols);
+    combine_rows(grouped, cols, (n, sizes.depth()), coefficient);
+    let layout = (sizes.out_channels, window.plane_len(), sizes.batch);
+    ungroup(grouped, bias, y, layout);
 }
 
 /// The input gradient of a convolution of `sizes`, as the convolution `adjoint` of `d_y`
@@ -269,16 +286,12 @@ fn input_grad_as_convolution<T: Real>(
             *value = weight[o + co * ((c * k + k - 1 - i) * k + k - 1 - j)];
         }
     }
-    let (window, n) = (&adjoint.window, adjoint.n());
-    im2col(d_y, window, n, padded, cols);
-    combine_rows(grouped, cols, (n, adjoint.depth()), |c, d| {
-        rotated[c + channels * d]
-    });
-    ungroup(
-        grouped,
-        None,
+    let coefficient = |c: usize, d: usize| rotated[c + channels * d];
+    convolve(
+        (d_y, coefficient, None),
+        adjoint,
         d_x,
-        (channels, window.plane_len(), sizes.batch),
+        [cols, grouped, padded],
     );
 }
 
@@ -322,15 +335,13 @@ impl Sizes {
         ]
     }
 
-    /// For a stride-1 convolution, the convolution whose output is its input gradient: of
-    /// `d_y`'s `C_out` channels of `H_out×W_out`, padded by `K − 1 − P`, into `C` channels of
-    /// `H×W`, if that product is no larger than col2im's (`H·W ≤ H_out·W_out`: padding of
-    /// at least `(K − 1)/2`) and `P < K`.
-    fn adjoint(&self) -> Option<Sizes> {
+    /// For a stride-1 convolution with `P < K`, the convolution whose output is its input
+    /// gradient: of `d_y`'s `C_out` channels of `H_out×W_out`, padded by `K − 1 − P`, into `C`
+    /// channels of `H×W`, with the kernel rotated by 180° and its channels swapped.
+    pub(super) fn adjoint(&self) -> Option<Sizes> {
         let window = &self.window;
         let padding = (window.kernel - 1).checked_sub(window.padding)?;
-        let smaller = window.height * window.width <= window.plane_len();
-        (window.stride == 1 && smaller).then(|| Sizes {
+        (window.stride == 1).then(|| Sizes {
             window: Window {
                 channels: self.out_channels,
                 height: window.out_height(),

@@ -41,6 +41,18 @@ struct Correlation {
 }
 
 impl Correlation {
+    /// The correlation a convolution of `sizes` (3×3, stride 1) computes.
+    fn of(sizes: &Sizes) -> Correlation {
+        let window = &sizes.window;
+        Correlation {
+            inputs: window.channels,
+            outputs: sizes.out_channels,
+            height: window.height,
+            width: window.width,
+            padding: window.padding,
+        }
+    }
+
     fn out_height(&self) -> usize {
         self.height + 2 * self.padding - 2
     }
@@ -83,14 +95,8 @@ pub(super) fn applies(sizes: &Sizes) -> bool {
 /// `pass` on operands `a` and `b` into `out`, as `Kernel` defines them.
 #[inline(always)]
 pub(super) fn run<T: Real>(pass: Pass<'_, T>, (a, b): (&[T], &[T]), out: &mut [T], sizes: &Sizes) {
-    let (window, co) = (&sizes.window, sizes.out_channels);
-    let forward = Correlation {
-        inputs: window.channels,
-        outputs: co,
-        height: window.height,
-        width: window.width,
-        padding: window.padding,
-    };
+    let co = sizes.out_channels;
+    let forward = Correlation::of(sizes);
     // The weight's tap (i, j) from channel c to channel o, in the passes that read it.
     let at = |o: usize, c: usize, i: usize, j: usize| b[o + co * ((c * 3 + i) * 3 + j)];
     match pass {
@@ -98,15 +104,9 @@ pub(super) fn run<T: Real>(pass: Pass<'_, T>, (a, b): (&[T], &[T]), out: &mut [T
         Pass::InputGrad => {
             // d_x[c][y][x] = Σ_{o,i,j} w[o][c][i][j]·d_y[o][y − i + P][x − j + P]: a
             // correlation of d_y with w[o][c][2 − i][2 − j], padded by 2 − P.
-            let correlation = Correlation {
-                inputs: co,
-                outputs: window.channels,
-                height: window.out_height(),
-                width: window.out_width(),
-                padding: 2 - window.padding,
-            };
+            let adjoint = sizes.adjoint().expect("stride 1 and P ≤ 2 (`applies`)");
             let turned = |c: usize, o: usize, i: usize, j: usize| at(o, c, 2 - i, 2 - j);
-            correlate(a, turned, &correlation, None, out);
+            correlate(a, turned, &Correlation::of(&adjoint), None, out);
         }
         Pass::WeightGrad => correlate_weight_grad(a, b, &forward, &mut out[..co * sizes.depth()]),
     }
@@ -120,6 +120,21 @@ struct Plan {
 }
 
 impl Correlation {
+    /// The lengths of a pass's scratch slices: the 16 transformed kernels (or their
+    /// gradients' sums), a padded line, an image's rows times `B`, and a chunk's `V`, `M`
+    /// (or `D`) and output lines.
+    fn scratch(&self, plan: &Plan) -> [usize; 6] {
+        let (ci, co) = (self.inputs, self.outputs);
+        [
+            16 * co * ci,
+            self.line_len(),
+            self.rows_len() + LANES,
+            16 * plane(ci, plan.most_tiles),
+            16 * plane(co, plan.most_tiles),
+            4 * plan.most_tiles,
+        ]
+    }
+
     /// Chunks of equal numbers of tile rows, as few as keep each under `CHUNK_BYTES`.
     fn plan<T>(&self) -> Plan {
         let (down, across) = self.tiles();
@@ -191,14 +206,7 @@ fn correlate<T: Real>(
     );
     let across = correlation.tiles().1;
     let mut workspace = Workspace::take();
-    let [u, line, rows, v, m, lines] = workspace.slices::<T, 6>([
-        16 * co * ci,
-        correlation.line_len(),
-        correlation.rows_len() + LANES,
-        16 * plane(ci, plan.most_tiles),
-        16 * plane(co, plan.most_tiles),
-        4 * plan.most_tiles,
-    ]);
+    let [u, line, rows, v, m, lines] = workspace.slices::<T, 6>(correlation.scratch(&plan));
     transform_kernel(&tap, (co, ci), u);
     // The padding stays zero from row to row and from image to image.
     line.fill(T::ZERO);
@@ -251,14 +259,7 @@ fn correlate_weight_grad<T: Real>(
     );
     let across = correlation.tiles().1;
     let mut workspace = Workspace::take();
-    let [sums, line, rows, v, d, lines] = workspace.slices::<T, 6>([
-        16 * co * ci,
-        correlation.line_len(),
-        correlation.rows_len() + LANES,
-        16 * plane(ci, plan.most_tiles),
-        16 * plane(co, plan.most_tiles),
-        4 * plan.most_tiles,
-    ]);
+    let [sums, line, rows, v, d, lines] = workspace.slices::<T, 6>(correlation.scratch(&plan));
     sums.fill(T::ZERO);
     line.fill(T::ZERO);
     rows.fill(T::ZERO);
