@@ -102,26 +102,29 @@ pub(super) fn dot_rows<S: Simd, T: Real>(
     place: impl Fn(usize, usize) -> usize,
 ) {
     // `Real` is sealed: `T` is `f64` or `f32`, and the casts check the size.
+    let (out, a, b) = (
+        bytemuck::cast_slice_mut(out),
+        bytemuck::cast_slice(a),
+        bytemuck::cast_slice(b),
+    );
     if T::DTYPE == Dtype::F64 {
-        let (a, b) = (bytemuck::cast_slice(a), bytemuck::cast_slice(b));
-        dot_rows_of::<S, f64>(simd, (a, b), len, |r, c, sum| {
-            out[place(r, c)] = T::from_f64(sum)
-        });
+        dot_rows_of::<S, f64>(simd, (out, a, b), len, place);
     } else {
-        let (a, b) = (bytemuck::cast_slice(a), bytemuck::cast_slice(b));
-        let to_t = |sum: f32| T::from_f64(f64::from(sum));
-        dot_rows_of::<S, f32>(simd, (a, b), len, |r, c, sum| out[place(r, c)] = to_t(sum));
+        dot_rows_of::<S, f32>(simd, (out, a, b), len, place);
     }
 }
 
-/// [`dot_rows`] on `pulp`'s vectors of `E`, each result handed to `write(r, c, sum)`.
+/// [`dot_rows`] on `pulp`'s vectors of `E`.
 #[inline(always)]
 fn dot_rows_of<S: Simd, E: Lanes + Real>(
     simd: S,
-    (a, b): (&[E], &[E]),
+    (out, a, b): (&mut [u8], &[u8], &[u8]),
     len: usize,
-    mut write: impl FnMut(usize, usize, E),
+    place: impl Fn(usize, usize) -> usize,
 ) {
+    // Back from bytes to `E`: the same memory `dot_rows` had as `T`, which is `E`.
+    let out: &mut [E] = bytemuck::cast_slice_mut(out);
+    let (a, b): (&[E], &[E]) = (bytemuck::cast_slice(a), bytemuck::cast_slice(b));
     let (a_rows, b_rows) = (a.len() / len.max(1), b.len() / len.max(1));
     let (a_whole, b_whole) = (a_rows - a_rows % 4, b_rows - b_rows % 3);
     let blocks = |step: usize, whole: usize, all: usize| {
@@ -133,7 +136,7 @@ fn dot_rows_of<S: Simd, E: Lanes + Real>(
     for (r, r_block) in blocks(4, a_whole, a_rows) {
         for (c, c_block) in blocks(3, b_whole, b_rows) {
             let rows = ((a, r), (b, c), len);
-            let mut write = |i: usize, k: usize, sum| write(r + i, c + k, sum);
+            let mut write = |i: usize, k: usize, sum| out[place(r + i, c + k)] = sum;
             match (r_block, c_block) {
                 (4, 3) => dot_block::<S, E, 4, 3>(simd, rows, &mut write),
                 (4, _) => dot_block::<S, E, 4, 1>(simd, rows, &mut write),
