@@ -20,8 +20,8 @@ use crate::{Parameters, Real, Result};
 /// θ ← θ − γ/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε)
 /// ```
 ///
-/// `eps` is added after dividing the root of the second moment by the root of its bias
-/// correction, as PyTorch does. The last line is computed as
+/// PyTorch adds `eps` after dividing the root of the second moment by the root of its bias
+/// correction, as written above. chainrule computes the last line as
 /// θ − γ·√(1 − β₂ᵗ)/(1 − β₁ᵗ) · m / (√v + ε·√(1 − β₂ᵗ)), the same number with one vector
 /// division per element instead of PyTorch's two: divisions and the square root bound the
 /// step's speed, and the results differ from PyTorch's by a rounding of the update only.
@@ -148,6 +148,7 @@ impl<T: Real> AdamCore<T> {
         let bias_correction1 = 1.0 - beta1.powf(step);
         let bias_correction2 = 1.0 - beta2.powf(step);
         let step_size = lr / bias_correction1;
+        // `bias_correction2**0.5` in PyTorch: `pow`, which may round differently from `sqrt`.
         let bias_correction2_sqrt = bias_correction2.powf(0.5);
         let exp_avg_weight = T::from_f64(1.0 - beta1);
         let constants = AdamConstants {
@@ -156,7 +157,6 @@ impl<T: Real> AdamCore<T> {
             exp_avg_weight,
             beta2: self.beta2,
             exp_avg_sq_weight: T::from_f64(1.0 - beta2),
-            // `bias_correction2**0.5` in PyTorch: `pow`, which may round differently from `sqrt`.
             scaled_eps: T::from_f64(self.eps.to_f64() * bias_correction2_sqrt),
             scaled_neg_step_size: T::from_f64(-step_size * bias_correction2_sqrt),
         };
